@@ -1,0 +1,37 @@
+"""The ``imgedit`` console script: registers each command group's module on one Typer app."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import edit
+
+app = typer.Typer(
+    name="imgedit",
+    help="Edit images by saying what you want, in Chinese or English.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+
+@app.callback()
+def _root() -> None:
+    """Edit images by saying what you want, in Chinese or English.
+
+    Configuration comes from IMGEDIT_* environment variables or ./imgedit.toml
+    (IMGEDIT_ENGINE, IMGEDIT_QWEN_MODEL, IMGEDIT_HOME, IMGEDIT_MAX_EDIT_AREA, ...).
+    """
+
+
+edit.register(app)
+# Command groups register here, one line each (themes, chat, deck, serve, keys).
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

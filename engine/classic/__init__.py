@@ -1,0 +1,5 @@
+"""The classic engine: precise, deterministic edits on any CPU."""
+
+from engine.classic.backend import ClassicEngine
+
+__all__ = ["ClassicEngine"]

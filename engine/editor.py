@@ -1,0 +1,248 @@
+"""``Editor``: the one entry point for edits, whatever the backend.
+
+It validates the inputs, parses the instruction into a plan, picks a backend that can execute
+the whole plan (or says which one could), runs it, and then applies the guarantees shared by
+all backends: the output has the input's size, unnamed pixels are kept (preservation), a local
+edit may not repaint more than the allowed share of the image, alpha is carried over, and the
+output passes the NSFW check.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from PIL import Image
+
+from engine.base import Engine
+from engine.parsing import ParseOptions, parse_instruction
+from engine.plan import EditPlan
+from engine.preserve import preserve_unedited
+from engine.safety import check_output_safety
+from engine.types import CancelToken, EditReport, EditRequest, EditResult, ProgressCallback
+from imgedit.config import Settings, get_settings
+from imgedit.errors import BadInputError, EditAreaExceededError, UnsupportedOperationError
+
+ENGINE_NAMES = ("auto", "classic", "qwen")
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+    return bool(torch.cuda.is_available())
+
+
+class Editor:
+    """Edit images from instructions.
+
+    ``engine`` is ``"auto"`` (qwen when a model folder is configured and CUDA is present,
+    otherwise classic; in auto mode, plans classic can do stay on classic), ``"classic"`` or
+    ``"qwen"``. Extra keyword arguments configure the qwen backend (``device``, ``cpu_offload``,
+    ``compile_transformer``, ``lora_path``, ``dtype``).
+    """
+
+    def __init__(
+        self,
+        engine: str | None = None,
+        model_path: str | None = None,
+        *,
+        settings: Settings | None = None,
+        **qwen_options: Any,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.engine_name = engine or self.settings.engine
+        if self.engine_name not in ENGINE_NAMES:
+            raise BadInputError(
+                f"Unknown engine '{self.engine_name}'; choose one of: {', '.join(ENGINE_NAMES)}."
+            )
+        self.model_path = model_path or self.settings.qwen_model
+        self.qwen_options = qwen_options
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+        if self.engine_name == "qwen" and not self.model_path:
+            raise BadInputError(
+                "The qwen engine needs a model folder.",
+                hint="Pass --model PATH or set IMGEDIT_QWEN_MODEL to a local Qwen-Image-Edit-2509 folder.",
+            )
+
+    # -- backends -------------------------------------------------------------------------
+
+    def qwen_available(self) -> bool:
+        """Whether qwen is usable here: a model folder is configured and (in auto mode) CUDA exists."""
+        if not self.model_path:
+            return False
+        return self.engine_name == "qwen" or cuda_available()
+
+    def backend(self, name: str) -> Engine:
+        """The backend called ``name``, built on first use and then reused."""
+        with self._lock:
+            if name not in self._engines:
+                self._engines[name] = self._build(name)
+            return self._engines[name]
+
+    def _build(self, name: str) -> Engine:
+        if name == "classic":
+            from engine.classic import ClassicEngine
+
+            return ClassicEngine(settings=self.settings)
+        if name == "qwen":
+            from engine.qwen import QwenEngine
+
+            assert self.model_path is not None
+            options = {
+                "cpu_offload": self.settings.qwen_cpu_offload,
+                "compile_transformer": self.settings.qwen_compile,
+                "lora_path": self.settings.qwen_lora,
+                "device": self.settings.qwen_device,
+                "default_steps": self.settings.qwen_steps,
+                "default_true_cfg": self.settings.qwen_true_cfg,
+            }
+            options.update(self.qwen_options)
+            return QwenEngine(self.model_path, **options)
+        raise BadInputError(f"Unknown engine '{name}'.")
+
+    def choose_backend(self, plan: EditPlan) -> Engine:
+        """The backend for ``plan``, or an error that names what cannot be done and why."""
+        if self.engine_name == "qwen":
+            return self.backend("qwen")
+        classic = self.backend("classic")
+        missing = classic.unsupported(plan)
+        if not missing:
+            return classic
+        if self.engine_name == "auto" and self.qwen_available():
+            return self.backend("qwen")
+        what = ", ".join(dict.fromkeys(missing))
+        raise UnsupportedOperationError(
+            f"The classic engine cannot do this edit ({what}: '{plan.instruction}').",
+            hint="It needs the qwen engine: set IMGEDIT_QWEN_MODEL to a local Qwen-Image-Edit-2509 "
+            "folder on a CUDA machine and use --engine qwen (or auto).",
+        )
+
+    # -- editing --------------------------------------------------------------------------
+
+    def parse(self, instruction: str, options: ParseOptions | None = None) -> EditPlan:
+        return parse_instruction(instruction, options=options, settings=self.settings)
+
+    def edit(
+        self,
+        image: Image.Image | None = None,
+        prompt: str = "",
+        *,
+        images: list[Image.Image] | None = None,
+        negative_prompt: str = " ",
+        seed: int | None = None,
+        num_inference_steps: int | None = None,
+        true_cfg_scale: float | None = None,
+        mask: Image.Image | None = None,
+        enable_semantic_preserve: bool = True,
+        max_edit_area: float | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        max_new_tokens: int | None = None,
+        plan: EditPlan | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> EditResult:
+        """Edit ``image`` (or ``images``, 1 to 3, the first being edited) as ``prompt`` says."""
+        inputs = list(images or [])
+        if image is not None:
+            inputs.insert(0, image)
+        request = EditRequest(
+            images=inputs,
+            instruction=prompt,
+            negative_prompt=negative_prompt,
+            seed=seed,
+            steps=num_inference_steps,
+            guidance=true_cfg_scale,
+            mask=mask,
+            enable_semantic_preserve=enable_semantic_preserve,
+            max_edit_area=max_edit_area,
+            plan=plan,
+        )
+        options = ParseOptions(temperature=temperature, top_k=top_k, max_new_tokens=max_new_tokens)
+        return self.run(request, parse_options=options, progress=progress, cancel=cancel)
+
+    def run(
+        self,
+        request: EditRequest,
+        *,
+        parse_options: ParseOptions | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> EditResult:
+        """Execute an ``EditRequest`` with all shared guarantees; see the class docstring."""
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        plan = request.plan or self.parse(request.instruction, parse_options)
+        timings["parse"] = time.perf_counter() - started
+        backend = self.choose_backend(plan)
+        source = request.image
+        alpha = source.getchannel("A") if source.mode == "RGBA" else None
+        rgb_request = _with_rgb_images(request)
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+
+        t0 = time.perf_counter()
+        output = backend.run(rgb_request, plan, progress=progress, cancel=cancel)
+        timings["engine"] = time.perf_counter() - t0
+        timings.update({f"engine.{key}": value for key, value in output.timings.items()})
+        warnings = list(output.warnings)
+        result = output.image.convert("RGB")
+        original = rgb_request.image
+
+        changed_ratio = 1.0
+        if not plan.changes_geometry:
+            if result.size != original.size:
+                result = result.resize(original.size, Image.Resampling.LANCZOS)
+            t0 = time.perf_counter()
+            preserved = preserve_unedited(
+                original,
+                result,
+                mask=request.mask,
+                composite=request.enable_semantic_preserve and plan.is_local,
+                exact=backend.exact,
+            )
+            timings["preserve"] = time.perf_counter() - t0
+            result = preserved.image
+            changed_ratio = preserved.changed_area_ratio
+            warnings.extend(preserved.warnings)
+            limit = request.max_edit_area if request.max_edit_area is not None else self.settings.max_edit_area
+            if request.enable_semantic_preserve and plan.area_limited and changed_ratio > limit:
+                raise EditAreaExceededError(
+                    f"This local edit changed {changed_ratio:.0%} of the image, more than the "
+                    f"{limit:.0%} allowed for a local edit, so it was refused.",
+                    hint="Name the region more precisely, or raise the limit with max_edit_area / "
+                    "IMGEDIT_MAX_EDIT_AREA if a large change is intended.",
+                )
+            if alpha is not None:
+                result.putalpha(alpha)
+
+        if self.settings.nsfw_check:
+            t0 = time.perf_counter()
+            check_output_safety(result)
+            timings["safety"] = time.perf_counter() - t0
+
+        report = EditReport(
+            engine=backend.name,
+            plan=plan.model_dump(mode="json"),
+            parameters={"seed": request.seed, **output.parameters},
+            seconds=time.perf_counter() - started,
+            changed_area_ratio=round(changed_ratio, 6),
+            warnings=warnings,
+            timings={key: round(value, 6) for key, value in timings.items()},
+            input_size=source.size,
+            output_size=result.size,
+        )
+        return EditResult(image=result, report=report)
+
+
+def _with_rgb_images(request: EditRequest) -> EditRequest:
+    """A copy of the request whose images are RGB; backends never see alpha."""
+    if all(img.mode == "RGB" for img in request.images):
+        return request
+    from dataclasses import replace
+
+    return replace(request, images=[img.convert("RGB") for img in request.images])

@@ -1,0 +1,109 @@
+"""Reading and writing images safely: formats we accept, size limits, and keeping the format.
+
+Every image that enters imgedit passes through ``load_image``: it refuses files that are not
+PNG, JPEG or WebP, refuses decompression bombs *before* decoding pixels (Pillow reads the
+size from the header), and applies EXIF orientation so edits happen on the picture as seen.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from imgedit.errors import BadInputError, ImageTooLargeError
+
+SUPPORTED_FORMATS = ("PNG", "JPEG", "WEBP")
+DEFAULT_MAX_PIXELS = 50_000_000
+MAX_SIDE = 20_000
+
+_SUFFIX_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+
+
+@dataclass
+class LoadedImage:
+    image: Image.Image
+    format: str
+
+
+def check_dimensions(width: int, height: int, *, max_pixels: int = DEFAULT_MAX_PIXELS, what: str = "image"):
+    """Refuse sizes we will not decode: too many pixels in all, or a side too long."""
+    if width <= 0 or height <= 0:
+        raise BadInputError(f"The {what} has no pixels ({width}x{height}).")
+    if width * height > max_pixels or max(width, height) > MAX_SIDE:
+        raise ImageTooLargeError(
+            f"The {what} is {width}x{height} pixels; the limit is {max_pixels:,} pixels "
+            f"and {MAX_SIDE:,} pixels a side.",
+            hint="Resize it first, or raise IMGEDIT_MAX_IMAGE_PIXELS.",
+        )
+
+
+def load_image(
+    source: str | Path | bytes | io.BytesIO, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str | None = None
+) -> LoadedImage:
+    """Open, check and decode an image; raise ``BadInputError`` with a clear message if unusable."""
+    label = name or (str(source) if isinstance(source, str | Path) else "uploaded file")
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise BadInputError(f"No such image file: {path}")
+        data: bytes = path.read_bytes()
+    elif isinstance(source, io.BytesIO):
+        data = source.getvalue()
+    else:
+        data = source
+    if not data:
+        raise BadInputError(f"{label} is empty.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data))
+            fmt = (opened.format or "").upper()
+            if fmt not in SUPPORTED_FORMATS:
+                raise BadInputError(
+                    f"{label} is {fmt or 'not an image'}; imgedit reads PNG, JPEG and WebP.",
+                )
+            check_dimensions(opened.width, opened.height, max_pixels=max_pixels, what=label)
+            opened.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLargeError(f"{label} is too large to decode safely ({exc}).") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise BadInputError(f"{label} is not a readable PNG, JPEG or WebP image ({exc}).") from exc
+    image = ImageOps.exif_transpose(opened)
+    if image.mode not in ("RGB", "RGBA"):
+        has_alpha = image.mode in ("LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    return LoadedImage(image=image, format=fmt)
+
+
+def format_for_path(path: str | Path, default: str = "PNG") -> str:
+    return _SUFFIX_FORMATS.get(Path(path).suffix.lower(), default)
+
+
+def encode_image(image: Image.Image, fmt: str) -> bytes:
+    """Encode in ``fmt`` with quality settings that do not visibly degrade an edit."""
+    fmt = fmt.upper()
+    buffer = io.BytesIO()
+    if fmt == "JPEG":
+        image.convert("RGB").save(buffer, "JPEG", quality=95, subsampling=0)
+    elif fmt == "WEBP":
+        image.save(buffer, "WEBP", quality=95, method=4)
+    elif fmt == "PNG":
+        image.save(buffer, "PNG", compress_level=6)
+    else:
+        raise BadInputError(f"Cannot write {fmt}; imgedit writes PNG, JPEG and WebP.")
+    return buffer.getvalue()
+
+
+def save_image(image: Image.Image, path: str | Path, fmt: str | None = None) -> Path:
+    """Write atomically (temporary file, then rename) so a crash never leaves half an image."""
+    path = Path(path)
+    data = encode_image(image, fmt or format_for_path(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,71 @@
+"""NSFW check of edit outputs with NudeNet's bundled detector (``320n.onnx`` in its wheel).
+
+The detector is loaded once per process, on first use, and shared under a lock (ONNX Runtime
+sessions are thread-safe for ``run`` but loading twice wastes a second and memory).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from imgedit.errors import UnsafeContentError
+
+#: Detector classes that make an output unsafe to return.
+EXPLICIT_CLASSES = frozenset(
+    {
+        "FEMALE_GENITALIA_EXPOSED",
+        "MALE_GENITALIA_EXPOSED",
+        "FEMALE_BREAST_EXPOSED",
+        "ANUS_EXPOSED",
+        "BUTTOCKS_EXPOSED",
+    }
+)
+DEFAULT_THRESHOLD = 0.6
+
+_detector: Any = None
+_detector_lock = threading.Lock()
+
+
+@dataclass
+class Detection:
+    label: str
+    score: float
+    box: tuple[int, int, int, int]
+
+
+def _get_detector() -> Any:
+    global _detector
+    with _detector_lock:
+        if _detector is None:
+            from nudenet import NudeDetector
+
+            _detector = NudeDetector()
+        return _detector
+
+
+def detect_explicit(image: Image.Image, threshold: float = DEFAULT_THRESHOLD) -> list[Detection]:
+    """Explicit-content detections in ``image`` scoring at least ``threshold``."""
+    # NudeDetector expects a 4-channel RGBA array when given an ndarray.
+    rgba = np.asarray(image.convert("RGBA"))
+    found = _get_detector().detect(rgba)
+    return [
+        Detection(label=d["class"], score=float(d["score"]), box=tuple(d["box"]))
+        for d in found
+        if d["class"] in EXPLICIT_CLASSES and d["score"] >= threshold
+    ]
+
+
+def check_output_safety(image: Image.Image, threshold: float = DEFAULT_THRESHOLD) -> None:
+    """Raise ``UnsafeContentError`` when the output shows explicit content."""
+    hits = detect_explicit(image, threshold)
+    if hits:
+        labels = ", ".join(sorted({hit.label.lower().replace("_", " ") for hit in hits}))
+        raise UnsafeContentError(
+            f"The edited image was withheld: the NSFW check found {labels}.",
+            hint="Rephrase the instruction; operators can turn the check off with IMGEDIT_NSFW_CHECK=0.",
+        )

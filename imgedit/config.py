@@ -1,0 +1,77 @@
+"""Configuration from environment variables (``IMGEDIT_*``) and an optional ``imgedit.toml``.
+
+One settings class for the whole project, so that a key means the same thing in the CLI, the
+server and the tests. Precedence: explicit arguments, then environment, then ``imgedit.toml``
+(in the working directory, or the file named by ``IMGEDIT_CONFIG``), then the defaults here.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _toml_path() -> Path:
+    return Path(os.environ.get("IMGEDIT_CONFIG", "imgedit.toml"))
+
+
+class Settings(BaseSettings):
+    """Every configurable key; the environment variable is ``IMGEDIT_`` + the upper-case name."""
+
+    model_config = SettingsConfigDict(env_prefix="IMGEDIT_", extra="ignore")
+
+    home: Path = Field(default=Path("~/.imgedit"), description="Data folder: database, blobs, logs.")
+    engine: Literal["auto", "classic", "qwen"] = "auto"
+    qwen_model: str | None = Field(default=None, description="Local Qwen-Image-Edit-2509 folder.")
+    qwen_device: str | None = Field(default=None, description="torch device; default cuda when present.")
+    qwen_cpu_offload: bool = False
+    qwen_compile: bool = False
+    qwen_lora: str | None = Field(default=None, description="LoRA file, e.g. the Lightning 8-step LoRA.")
+    qwen_steps: int = 40
+    qwen_true_cfg: float = 4.0
+    llm: Literal["rules", "openai"] = "rules"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    max_edit_area: float = Field(default=0.6, gt=0.0, le=1.0)
+    nsfw_check: bool = True
+    max_image_pixels: int = Field(default=50_000_000, description="Larger images are refused.")
+    themes_dir: Path | None = Field(default=None, description="Extra theme TOML files.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _toml_path()
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def home_dir(self) -> Path:
+        """The data folder, expanded and created on first use."""
+        path = self.home.expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once; tests call ``get_settings.cache_clear()``."""
+    return Settings()

@@ -1,0 +1,104 @@
+"""The error hierarchy every layer raises, so the CLI and the server can answer uniformly.
+
+Each error knows its exit code (2: the user's input was wrong; 1: our failure) and its HTTP
+status, and carries a message written for the user: what was wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class ImgEditError(Exception):
+    """Base of all errors that are reported to users instead of as a traceback."""
+
+    code: str = "internal_error"
+    exit_code: int = 1
+    http_status: int = 500
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+    def to_dict(self) -> dict[str, str]:
+        data = {"code": self.code, "message": self.message}
+        if self.hint:
+            data["hint"] = self.hint
+        return data
+
+
+class BadInputError(ImgEditError):
+    """The input (an image, a file, a parameter) is unusable as given."""
+
+    code = "bad_input"
+    exit_code = 2
+    http_status = 400
+
+
+class ImageTooLargeError(BadInputError):
+    code = "image_too_large"
+    http_status = 413
+
+
+class NeedsClarificationError(BadInputError):
+    """The instruction is too vague to act on; ``suggestions`` lists concrete edits to try."""
+
+    code = "needs_clarification"
+    http_status = 422
+
+    def __init__(self, message: str, *, suggestions: list[str] | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.suggestions = suggestions or []
+
+    def to_dict(self) -> dict[str, str]:
+        data = super().to_dict()
+        if self.suggestions:
+            data["suggestions"] = "; ".join(self.suggestions)
+        return data
+
+
+class UnsupportedOperationError(BadInputError):
+    """The chosen engine cannot do what the instruction asks (e.g. generative edits on classic)."""
+
+    code = "unsupported_operation"
+    http_status = 422
+
+
+class EditAreaExceededError(BadInputError):
+    """A local edit changed more of the image than ``IMGEDIT_MAX_EDIT_AREA`` allows."""
+
+    code = "edit_area_exceeded"
+    http_status = 422
+
+
+class UnsafeContentError(BadInputError):
+    """The output was flagged by the NSFW check and withheld."""
+
+    code = "unsafe_content"
+    http_status = 422
+
+
+class NotFoundError(BadInputError):
+    code = "not_found"
+    http_status = 404
+
+
+class ModelNotFoundError(BadInputError):
+    """The configured model folder is missing or incomplete."""
+
+    code = "model_not_found"
+    http_status = 503
+
+
+class EditCancelledError(ImgEditError):
+    code = "cancelled"
+    exit_code = 1
+    http_status = 409
+
+
+class EngineError(ImgEditError):
+    """The engine failed for a reason that is ours, not the user's."""
+
+    code = "engine_error"
