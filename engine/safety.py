@@ -50,19 +50,23 @@ def _get_detector() -> Any:
 
 def detect_explicit(image: Image.Image, threshold: float = DEFAULT_THRESHOLD) -> list[Detection]:
     """Explicit-content detections in ``image`` scoring at least ``threshold``."""
-    # NudeDetector expects a 4-channel RGBA array when given an ndarray.
-    rgba = np.asarray(image.convert("RGBA"))
-    found = _get_detector().detect(rgba)
-    return [
-        Detection(label=d["class"], score=float(d["score"]), box=tuple(d["box"]))
-        for d in found
-        if d["class"] in EXPLICIT_CLASSES and d["score"] >= threshold
-    ]
+    return [d for d in detect_all(image) if d.label in EXPLICIT_CLASSES and d.score >= threshold]
 
 
 def check_output_safety(image: Image.Image, threshold: float = DEFAULT_THRESHOLD) -> None:
     """Raise ``UnsafeContentError`` when the output shows explicit content."""
-    hits = detect_explicit(image, threshold)
+    raise_if_unsafe(detect_explicit(image, threshold))
+
+
+def detect_all(image: Image.Image) -> list[Detection]:
+    """Every detection, explicit or not (faces, covered parts): for diagnostics and tests."""
+    # NudeDetector expects a 4-channel RGBA array when given an ndarray.
+    found = _get_detector().detect(np.asarray(image.convert("RGBA")))
+    return [Detection(label=d["class"], score=float(d["score"]), box=tuple(d["box"])) for d in found]
+
+
+def raise_if_unsafe(hits: list[Detection]) -> None:
+    """Raise ``UnsafeContentError`` naming what was found, when ``hits`` is not empty."""
     if hits:
         labels = ", ".join(sorted({hit.label.lower().replace("_", " ") for hit in hits}))
         raise UnsafeContentError(

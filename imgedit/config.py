@@ -37,8 +37,21 @@ class Settings(BaseSettings):
     qwen_cpu_offload: bool = False
     qwen_compile: bool = False
     qwen_lora: str | None = Field(default=None, description="LoRA file, e.g. the Lightning 8-step LoRA.")
-    qwen_steps: int = 40
-    qwen_true_cfg: float = 4.0
+    qwen_steps: int | None = Field(
+        default=None, description="Denoising steps; default 40, or 8/4 with a Lightning LoRA."
+    )
+    qwen_true_cfg: float | None = Field(
+        default=None, description="True CFG scale; default 4.0, or 1.0 (off) with a Lightning LoRA."
+    )
+    qwen_target_area: int = Field(
+        default=1024 * 1024, gt=0, description="Pixels the qwen model generates at (about 1 MP)."
+    )
+    qwen_vae_image_area: int | None = Field(
+        default=None, gt=0, description="For tests and low memory: area inputs are encoded at (1024*1024)."
+    )
+    qwen_condition_image_area: int | None = Field(
+        default=None, gt=0, description="For tests and low memory: area the VL encoder sees (384*384)."
+    )
     llm: Literal["rules", "openai"] = "rules"
     llm_base_url: str | None = None
     llm_model: str | None = None
@@ -47,6 +60,15 @@ class Settings(BaseSettings):
     nsfw_check: bool = True
     max_image_pixels: int = Field(default=50_000_000, description="Larger images are refused.")
     themes_dir: Path | None = Field(default=None, description="Extra theme TOML files.")
+    # The service (server/).
+    max_upload_bytes: int = Field(default=50_000_000, gt=0, description="Largest upload the server reads.")
+    rate_limit_per_minute: int = Field(default=600, ge=0, description="Requests per API key; 0 = no limit.")
+    classic_workers: int | None = Field(default=None, description="Classic job slots; default CPU cores.")
+    gpu_workers: int = Field(default=1, ge=0, description="Qwen job slots (one per GPU).")
+    cors_origins: str = Field(default="*", description="Comma-separated allowed origins ('*': any).")
+    job_step_delay: float = Field(
+        default=0.0, ge=0.0, description="Testing knob: seconds the server waits per job progress step."
+    )
 
     @classmethod
     def settings_customise_sources(

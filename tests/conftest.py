@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
+from engine.samples import sample_photo
 from imgedit.config import get_settings
 
 
@@ -28,12 +28,7 @@ def imgedit_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 def skimage_photo(name: str = "astronaut") -> Image.Image:
     """A real photograph shipped inside scikit-image's wheel (offline)."""
-    from skimage import data
-
-    array = getattr(data, name)()
-    if array.ndim == 2:
-        array = np.stack([array] * 3, axis=-1)
-    return Image.fromarray(array[..., :3].astype(np.uint8))
+    return sample_photo(name)
 
 
 @pytest.fixture

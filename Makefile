@@ -1,0 +1,48 @@
+# imgedit: `make run` sets up and starts the service; `make test` sets up and runs every check.
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: setup setup-dev run demo test lint typecheck unit bench clean
+
+# torch first, pinned: the CPU build lies on disk here, and an unpinned torch pulls a CUDA build.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+	scripts/system-deps.sh run
+
+setup-dev: $(VENV)/.installed
+	scripts/system-deps.sh test
+
+run: setup
+	$(VENV)/bin/imgedit serve --host $(HOST) --port $(PORT)
+
+demo: setup
+	scripts/demo.sh
+
+lint: setup-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup-dev
+	$(VENV)/bin/mypy imgedit engine sessions tools agent plugins server cli
+
+unit: setup-dev
+	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q
+
+test: lint typecheck unit
+
+bench: setup
+	$(PY) bench/classic.py
+	$(PY) bench/deck.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,127 @@
+"""Colour names in Chinese and English, with RGB values: one table for the parser and the engines.
+
+The parser stores a colour as its canonical English name ("red", "navy"), which
+``parse_color`` turns into RGB for the classic engine and which reads naturally in a prompt for
+the qwen engine. ``parse_color`` also accepts any listed synonym ("深蓝", "红色") and "#rrggbb".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+RGB = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class NamedColor:
+    name: str
+    rgb: RGB
+    synonyms: tuple[str, ...]
+
+
+# Canonical English name, RGB, then every synonym (English and Chinese) that means it.
+_TABLE: list[NamedColor] = [
+    NamedColor("red", (220, 30, 40), ("红", "红色", "大红", "大红色", "正红")),
+    NamedColor("dark red", (139, 0, 0), ("深红", "深红色", "暗红", "暗红色")),
+    NamedColor("burgundy", (128, 0, 32), ("wine", "wine red", "酒红", "酒红色", "勃艮第红")),
+    NamedColor("crimson", (220, 20, 60), ("scarlet", "绯红", "猩红", "朱红")),
+    NamedColor("orange", (255, 140, 0), ("橙", "橙色", "橘色", "橘黄", "橘黄色", "橙黄")),
+    NamedColor("yellow", (250, 215, 30), ("黄", "黄色", "明黄", "明黄色")),
+    NamedColor("gold", (212, 175, 55), ("golden", "金", "金色", "金黄", "金黄色")),
+    NamedColor("green", (40, 160, 60), ("绿", "绿色")),
+    NamedColor("dark green", (0, 100, 0), ("深绿", "深绿色", "墨绿", "墨绿色")),
+    NamedColor("light green", (144, 238, 144), ("浅绿", "浅绿色", "淡绿", "淡绿色")),
+    NamedColor("lime", (50, 205, 50), ("lime green", "青柠色", "荧光绿")),
+    NamedColor("olive", (128, 128, 0), ("olive green", "橄榄绿", "橄榄色")),
+    NamedColor("mint", (152, 255, 200), ("mint green", "薄荷绿", "薄荷色")),
+    NamedColor("teal", (0, 128, 128), ("蓝绿", "蓝绿色", "青绿", "青绿色", "孔雀绿")),
+    NamedColor("cyan", (0, 200, 220), ("aqua", "青", "青色")),
+    NamedColor("turquoise", (64, 224, 208), ("湖蓝", "湖蓝色", "绿松石色")),
+    NamedColor("blue", (30, 90, 220), ("蓝", "蓝色")),
+    NamedColor("light blue", (150, 200, 240), ("浅蓝", "浅蓝色", "淡蓝", "淡蓝色")),
+    NamedColor("sky blue", (100, 180, 235), ("天蓝", "天蓝色")),
+    NamedColor("dark blue", (0, 30, 120), ("深蓝", "深蓝色")),
+    NamedColor("navy", (0, 0, 110), ("navy blue", "藏青", "藏青色", "海军蓝", "藏蓝", "藏蓝色")),
+    NamedColor("indigo", (75, 0, 130), ("靛蓝", "靛青", "靛蓝色")),
+    NamedColor("purple", (128, 50, 160), ("violet", "紫", "紫色")),
+    NamedColor("lavender", (200, 170, 230), ("薰衣草紫", "淡紫", "淡紫色", "浅紫", "浅紫色")),
+    NamedColor("magenta", (220, 0, 140), ("fuchsia", "洋红", "洋红色", "品红", "品红色", "紫红", "紫红色", "玫红", "玫红色")),
+    NamedColor("pink", (255, 150, 190), ("粉", "粉色", "粉红", "粉红色", "粉嫩")),
+    NamedColor("coral", (255, 127, 80), ("珊瑚色", "珊瑚红", "珊瑚粉")),
+    NamedColor("brown", (120, 72, 36), ("棕", "棕色", "褐色", "咖啡色", "咖色")),
+    NamedColor("tan", (210, 180, 140), ("驼色", "浅棕", "浅棕色")),
+    NamedColor("khaki", (195, 176, 145), ("卡其", "卡其色")),
+    NamedColor("beige", (225, 210, 180), ("米色", "米黄", "米黄色", "杏色")),
+    NamedColor("cream", (255, 248, 220), ("奶油色", "奶白", "奶白色", "米白", "米白色")),
+    NamedColor("ivory", (255, 255, 240), ("象牙白", "象牙色")),
+    NamedColor("white", (255, 255, 255), ("白", "白色", "纯白", "纯白色", "雪白")),
+    NamedColor("light gray", (200, 200, 200), ("light grey", "浅灰", "浅灰色", "淡灰", "淡灰色")),
+    NamedColor("gray", (128, 128, 128), ("grey", "灰", "灰色")),
+    NamedColor("dark gray", (64, 64, 64), ("dark grey", "charcoal", "深灰", "深灰色", "炭灰")),
+    NamedColor("silver", (192, 192, 192), ("银", "银色", "银灰", "银灰色")),
+    NamedColor("black", (0, 0, 0), ("黑", "黑色", "纯黑", "纯黑色")),
+]
+
+#: Every accepted colour word (canonical names and synonyms, both languages) -> canonical name.
+COLOR_NAMES: dict[str, str] = {}
+#: Canonical name -> RGB.
+COLOR_RGB: dict[str, RGB] = {}
+for _color in _TABLE:
+    COLOR_RGB[_color.name] = _color.rgb
+    for _word in (_color.name, *_color.synonyms):
+        COLOR_NAMES[_word.casefold()] = _color.name
+
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
+
+
+def canonical_color(name: str) -> str | None:
+    """The canonical English name for a colour word ("深蓝" -> "dark blue"), or ``None``."""
+    key = " ".join(name.casefold().replace("-", " ").split())
+    return COLOR_NAMES.get(key)
+
+
+def parse_color(name: str) -> RGB | None:
+    """RGB for a colour name in either language, or for '#rrggbb' / '#rgb'; ``None`` if unknown."""
+    text = name.strip()
+    match = _HEX.match(text)
+    if match and (text.startswith("#") or canonical_color(text) is None):
+        digits = match.group(1)
+        if len(digits) == 3:
+            digits = "".join(ch * 2 for ch in digits)
+        return (int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16))
+    canonical = canonical_color(text)
+    return COLOR_RGB[canonical] if canonical else None
+
+
+def _color_pattern() -> re.Pattern[str]:
+    """One regex for any colour word; longest first so "深蓝色" wins over "蓝"."""
+    alternatives = []
+    for word in sorted(COLOR_NAMES, key=len, reverse=True):
+        escaped = re.escape(word).replace(r"\ ", r"[\s-]+")
+        # English words need word boundaries ("red" is not in "bored"); Chinese has none.
+        alternatives.append(rf"\b{escaped}\b" if word.isascii() else escaped)
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+COLOR_PATTERN = _color_pattern()
+
+
+def find_color(text: str) -> re.Match[str] | None:
+    """The first colour word in ``text``."""
+    return COLOR_PATTERN.search(text)
+
+
+_LEADING_FILLER = re.compile(r"^(?:(?:a|an|the|plain|solid|pure|bright)\s+|[纯全一个种]+)+", re.IGNORECASE)
+_TRAILING_FILLER = re.compile(
+    r"(?:\s+(?:colou?r(?:ed)?|one|tone|shade|instead)|的颜色|颜色|的|了|吧|一点|一些|[。.!！,，\s])+$",
+    re.IGNORECASE,
+)
+
+
+def color_only(text: str) -> str | None:
+    """The canonical colour when ``text`` is nothing but a colour ("纯白色的", "a solid white"), else None."""
+    cleaned = _TRAILING_FILLER.sub("", _LEADING_FILLER.sub("", text.strip())).strip()
+    if not cleaned:
+        return None
+    return canonical_color(cleaned) or (canonical_color(cleaned[:-1]) if cleaned.endswith("色") else None)

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages imgedit needs, only those that are missing.
+#   scripts/system-deps.sh run    fonts (CJK text rendering)
+#   scripts/system-deps.sh test   the above, plus LibreOffice (deck checks) and Chromium (page tests)
+set -euo pipefail
+mode=${1:-run}
+
+need=()
+fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-noto-cjk fontconfig)
+if [ "$mode" = test ]; then
+  command -v soffice >/dev/null 2>&1 || need+=(libreoffice-impress)
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
+[ ${#need[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "imgedit needs these system packages (or their equivalents): ${need[*]}" >&2
+  echo "Install them with your package manager and run this again." >&2
+  exit 1
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "Installing system packages: ${need[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,113 @@
+"""API keys: creation, revocation and checking; the key itself is shown once and stored hashed.
+
+A key looks like ``ik_<id>_<secret>``. The ``id`` finds the row; the whole key's sha256 is
+compared with ``hmac.compare_digest``. A plain sha256 is enough (no slow KDF) because the secret
+has 256 bits of entropy: nobody can guess it, so there is nothing to slow down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
+
+from imgedit.errors import BadInputError, NotFoundError
+from server.models import ApiKeyRow, TenantRow
+from sessions.db import utcnow
+
+KEY_PREFIX = "ik_"
+_KEY = re.compile(r"^ik_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the tenant whose objects they may see, and the key they used."""
+
+    tenant: str
+    key_id: str
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    id: str
+    tenant: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewKey:
+    id: str
+    tenant: str
+    key: str
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class KeyStore:
+    """Tenants and their API keys in the shared database."""
+
+    def __init__(self, db: sessionmaker[DbSession]) -> None:
+        self.db = db
+
+    def create(self, tenant: str, label: str = "") -> NewKey:
+        """Make a key for ``tenant`` (creating the tenant if new); the key is returned only here."""
+        if not _TENANT.match(tenant or ""):
+            raise BadInputError(
+                f"'{tenant}' is not a usable tenant name.",
+                hint="Use 1-128 letters, digits, '_', '-', '.', '@', starting with a letter or digit.",
+            )
+        key_id = secrets.token_hex(6)
+        key = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+        with self.db.begin() as db:
+            if db.get(TenantRow, tenant) is None:
+                db.add(TenantRow(name=tenant))
+                db.flush()
+            db.add(ApiKeyRow(id=key_id, tenant=tenant, key_hash=hash_key(key), label=label))
+        return NewKey(id=key_id, tenant=tenant, key=key)
+
+    def revoke(self, key_id: str) -> KeyInfo:
+        with self.db.begin() as db:
+            row = db.get(ApiKeyRow, key_id)
+            if row is None:
+                raise NotFoundError(f"No API key with id '{key_id}'.", hint="See `imgedit keys list`.")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+            return _info(row)
+
+    def list(self) -> list[KeyInfo]:
+        with self.db() as db:
+            rows = db.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at)).all()
+            return [_info(row) for row in rows]
+
+    def any_active(self) -> bool:
+        with self.db() as db:
+            return db.scalar(select(ApiKeyRow.id).where(ApiKeyRow.revoked_at.is_(None)).limit(1)) is not None
+
+    def authenticate(self, key: str | None) -> Principal | None:
+        """The principal for ``key``, or ``None`` if it is malformed, unknown or revoked."""
+        match = _KEY.match((key or "").strip())
+        if match is None:
+            return None
+        with self.db() as db:
+            row = db.get(ApiKeyRow, match.group(1))
+            if row is None or row.revoked_at is not None:
+                return None
+            if not hmac.compare_digest(row.key_hash, hash_key(key.strip() if key else "")):
+                return None
+            return Principal(tenant=row.tenant, key_id=row.id)
+
+
+def _info(row: ApiKeyRow) -> KeyInfo:
+    return KeyInfo(row.id, row.tenant, row.label, row.created_at, row.revoked_at)

@@ -1,0 +1,422 @@
+"""``LocalJobQueue``: jobs persisted in the database, run by threads in the server process.
+
+Each pool (``classic``: one slot per CPU core, ``qwen``: one per GPU) has its own worker threads
+and its own ready queue. A worker takes the highest priority present and, among the tenants
+that have a job at that priority, the one served least recently (round robin, as InvokeAI's
+session queue does), so one tenant's hundred jobs cannot starve another tenant's one.
+
+Every state change is committed before it is announced, so a crash loses nothing: on start,
+jobs left ``queued`` are queued again and jobs left ``running`` are re-queued (their runner
+must therefore be idempotent, which the edit runner is: it records a session version at most
+once per job).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
+
+from engine.types import CancelToken
+from imgedit.errors import BadInputError, EditCancelledError, ImgEditError, NotFoundError
+from server.models import JobRow
+from server.scheduler.base import FINISHED, JobEvent, JobInfo, JobListener, JobQueue, JobSpec
+from sessions.db import utcnow
+
+log = logging.getLogger("imgedit.server.scheduler")
+
+
+@dataclass
+class JobOutcome:
+    """What a runner produced: result bytes (already in the blob store) and/or JSON."""
+
+    result_blob: str | None = None
+    result_format: str | None = None
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class JobContext:
+    """Handed to a runner: report progress, and see whether the job was cancelled."""
+
+    cancel: CancelToken
+    progress: Callable[[int, int], None]
+
+
+Runner = Callable[[JobInfo, JobContext], JobOutcome]
+
+
+def job_info(row: JobRow) -> JobInfo:
+    return JobInfo(
+        id=row.id,
+        tenant=row.tenant,
+        kind=row.kind,
+        pool=row.pool,
+        status=row.status,
+        priority=row.priority,
+        params=dict(row.params or {}),
+        progress_done=row.progress_done,
+        progress_total=row.progress_total,
+        result_blob=row.result_blob,
+        result_format=row.result_format,
+        result=dict(row.result or {}),
+        error=dict(row.error) if row.error else None,
+        cached=bool(row.cached),
+        attempts=row.attempts,
+        seconds=row.seconds,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+
+
+class _ReadyQueue:
+    """One pool's queued jobs: a heap per tenant plus the round-robin order of tenants."""
+
+    def __init__(self) -> None:
+        self.heaps: dict[str, list[tuple[int, int, str]]] = {}
+        self.order: deque[str] = deque()
+
+    def __len__(self) -> int:
+        return sum(len(heap) for heap in self.heaps.values())
+
+    def push(self, tenant: str, priority: int, seq: int, job_id: str) -> None:
+        if tenant not in self.heaps:
+            self.heaps[tenant] = []
+            self.order.append(tenant)
+        heapq.heappush(self.heaps[tenant], (-priority, seq, job_id))
+
+    def remove(self, tenant: str, job_id: str) -> bool:
+        heap = self.heaps.get(tenant, [])
+        for index, entry in enumerate(heap):
+            if entry[2] == job_id:
+                heap.pop(index)
+                heapq.heapify(heap)
+                return True
+        return False
+
+    def pop(self) -> str | None:
+        """The next job: the highest priority, then the tenant served least recently."""
+        heads = [heap[0][0] for heap in self.heaps.values() if heap]
+        if not heads:
+            return None
+        best = min(heads)
+        for tenant in list(self.order):
+            heap = self.heaps[tenant]
+            if heap and heap[0][0] == best:
+                job_id = heapq.heappop(heap)[2]
+                self.order.remove(tenant)
+                if heap:
+                    self.order.append(tenant)
+                else:
+                    del self.heaps[tenant]
+                return job_id
+        return None  # pragma: no cover - best always belongs to some tenant
+
+
+class LocalJobQueue(JobQueue):
+    """In-process scheduler; see the module docstring."""
+
+    def __init__(
+        self,
+        db: sessionmaker[DbSession],
+        runners: dict[str, Runner],
+        slots: dict[str, int],
+        *,
+        step_delay: float = 0.0,
+    ) -> None:
+        self.db = db
+        self.runners = runners
+        self.slots = {pool: count for pool, count in slots.items() if count > 0}
+        self.step_delay = step_delay
+        self._cond = threading.Condition()
+        self._ready = {pool: _ReadyQueue() for pool in self.slots}
+        self._running: dict[str, CancelToken] = {}
+        self._waiters: dict[str, threading.Event] = {}
+        self._listeners: list[JobListener] = []
+        self._threads: list[threading.Thread] = []
+        self._stopping = False
+        self._seq = itertools.count()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        with self.db.begin() as db:
+            # A previous process died (or stopped) while these ran: run them again.
+            db.execute(update(JobRow).where(JobRow.status == "running").values(status="queued"))
+            last = db.scalar(select(func.max(JobRow.seq))) or 0
+            self._seq = itertools.count(last + 1)
+            rows = db.scalars(select(JobRow).where(JobRow.status == "queued").order_by(JobRow.seq)).all()
+            queued = [(row.pool, row.tenant, row.priority, row.seq, row.id) for row in rows]
+        with self._cond:
+            self._stopping = False
+            for pool, tenant, priority, seq, job_id in queued:
+                if pool in self._ready:
+                    self._ready[pool].push(tenant, priority, seq, job_id)
+        for pool, count in self.slots.items():
+            for index in range(count):
+                thread = threading.Thread(
+                    target=self._work, args=(pool,), name=f"imgedit-{pool}-{index}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+        if queued:
+            log.info("re-queued %d job(s) left by a previous run", len(queued))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._cond:
+            self._stopping = True
+            for token in self._running.values():
+                token.cancel()
+            self._cond.notify_all()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads.clear()
+
+    # -- API ------------------------------------------------------------------------------
+
+    def submit(self, spec: JobSpec) -> JobInfo:
+        if spec.pool not in self._ready:
+            raise BadInputError(
+                f"This server has no '{spec.pool}' workers.",
+                hint="Use the classic engine, or run the server on a machine with a GPU and a qwen model.",
+            )
+        if spec.kind not in self.runners:
+            raise BadInputError(f"Unknown job kind '{spec.kind}'.")
+        if spec.idempotency_key:
+            existing = self._by_idempotency_key(spec.tenant, spec.idempotency_key)
+            if existing is not None:
+                return existing
+        cached = self._cached_result(spec)
+        row = JobRow(
+            seq=next(self._seq),
+            tenant=spec.tenant,
+            kind=spec.kind,
+            pool=spec.pool,
+            priority=spec.priority,
+            params=spec.params,
+            input_blob=spec.input_blob,
+            cache_key=spec.cache_key,
+            idempotency_key=spec.idempotency_key,
+        )
+        if cached is not None:
+            now = utcnow()
+            row.status, row.cached = "done", 1
+            row.result_blob, row.result_format, row.result = cached.result_blob, cached.result_format, cached.result
+            row.progress_done = row.progress_total = cached.progress_total
+            row.started_at = row.finished_at = now
+            row.seconds = 0.0
+        try:
+            with self.db.begin() as db:
+                db.add(row)
+            info = job_info(row)
+        except IntegrityError:
+            # Two requests with one idempotency key raced; the other one won.
+            existing = self._by_idempotency_key(spec.tenant, spec.idempotency_key or "")
+            if existing is None:  # pragma: no cover - the constraint names exactly that row
+                raise
+            return existing
+        if info.finished:
+            self._emit(JobEvent("job", info))
+            return info
+        with self._cond:
+            self._ready[spec.pool].push(spec.tenant, spec.priority, row.seq, row.id)
+            self._cond.notify()
+        self._emit(JobEvent("job", info))
+        return info
+
+    def get(self, job_id: str, tenant: str) -> JobInfo:
+        with self.db() as db:
+            row = db.get(JobRow, job_id)
+            if row is None or row.tenant != tenant:
+                raise NotFoundError(f"No job '{job_id}'.")
+            return job_info(row)
+
+    def list(self, tenant: str, *, active_only: bool = False, limit: int = 100) -> list[JobInfo]:
+        query = select(JobRow).where(JobRow.tenant == tenant)
+        if active_only:
+            query = query.where(JobRow.status.in_(("queued", "running")))
+        with self.db() as db:
+            rows = db.scalars(query.order_by(JobRow.seq.desc()).limit(limit)).all()
+            return [job_info(row) for row in rows]
+
+    def cancel(self, job_id: str, tenant: str) -> JobInfo:
+        info = self.get(job_id, tenant)
+        if info.finished:
+            return info
+        with self._cond:
+            token = self._running.get(job_id)
+            if token is not None:
+                token.cancel()
+                return info  # the worker records "cancelled" when the runner stops
+            removed = self._ready[info.pool].remove(tenant, job_id) if info.pool in self._ready else False
+        if removed or info.status == "queued":
+            info = self._finish(job_id, "cancelled", error={"code": "cancelled", "message": "Cancelled."})
+        return info
+
+    def wait(self, job_id: str, timeout: float | None = None) -> bool:
+        with self._cond:
+            event = self._waiters.setdefault(job_id, threading.Event())
+        with self.db() as db:
+            status = db.scalar(select(JobRow.status).where(JobRow.id == job_id))
+        if status is None or status in FINISHED:
+            with self._cond:
+                self._waiters.pop(job_id, None)
+            return True
+        return event.wait(timeout)
+
+    def subscribe(self, listener: JobListener) -> Callable[[], None]:
+        with self._cond:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._cond:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def stats(self) -> dict[str, int]:
+        with self._cond:
+            return {"queued": sum(len(q) for q in self._ready.values()), "running": len(self._running)}
+
+    # -- workers --------------------------------------------------------------------------
+
+    def _work(self, pool: str) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping and not self._ready[pool]:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                job_id = self._ready[pool].pop()
+                if job_id is None:
+                    continue
+                token = CancelToken()
+                self._running[job_id] = token
+            try:
+                self._run(job_id, token)
+            except Exception:  # pragma: no cover - _run records every failure itself
+                log.exception("job %s: scheduler error", job_id)
+            finally:
+                with self._cond:
+                    self._running.pop(job_id, None)
+
+    def _run(self, job_id: str, token: CancelToken) -> None:
+        with self.db.begin() as db:
+            row = db.get(JobRow, job_id)
+            if row is None or row.status != "queued":
+                return
+            row.status, row.started_at, row.attempts = "running", utcnow(), row.attempts + 1
+            row.error = None
+            db.flush()
+            info = job_info(row)
+        self._emit(JobEvent("job", info))
+        started = time.perf_counter()
+
+        def progress(done: int, total: int) -> None:
+            with self.db.begin() as db:
+                db.execute(
+                    update(JobRow).where(JobRow.id == job_id).values(progress_done=done, progress_total=total)
+                )
+            self._emit(JobEvent("progress", _with_progress(info, done, total)))
+            if self.step_delay:
+                # Testing knob (IMGEDIT_JOB_STEP_DELAY): slows each step, still cancellable.
+                deadline = time.monotonic() + self.step_delay
+                while time.monotonic() < deadline and not token.cancelled:
+                    time.sleep(0.02)
+
+        try:
+            outcome = self.runners[info.kind](info, JobContext(cancel=token, progress=progress))
+        except EditCancelledError:
+            if self._stopping:
+                self._requeue(job_id)
+                return
+            self._finish(job_id, "cancelled", error={"code": "cancelled", "message": "Cancelled."})
+        except ImgEditError as exc:
+            self._finish(job_id, "failed", error=exc.to_dict(), seconds=time.perf_counter() - started)
+        except Exception as exc:
+            log.error("job %s failed:\n%s", job_id, traceback.format_exc())
+            error = {"code": "internal_error", "message": f"The job failed on our side ({type(exc).__name__})."}
+            self._finish(job_id, "failed", error=error, seconds=time.perf_counter() - started)
+        else:
+            self._finish(job_id, "done", outcome=outcome, seconds=time.perf_counter() - started)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _finish(
+        self,
+        job_id: str,
+        status: str,
+        *,
+        outcome: JobOutcome | None = None,
+        error: dict[str, Any] | None = None,
+        seconds: float | None = None,
+    ) -> JobInfo:
+        with self.db.begin() as db:
+            row = db.get(JobRow, job_id)
+            assert row is not None
+            row.status, row.finished_at, row.seconds, row.error = status, utcnow(), seconds, error
+            if outcome is not None:
+                row.result_blob, row.result_format, row.result = (
+                    outcome.result_blob,
+                    outcome.result_format,
+                    outcome.result,
+                )
+                row.progress_done = max(row.progress_done, row.progress_total)
+            db.flush()
+            info = job_info(row)
+        self._emit(JobEvent("job", info))
+        with self._cond:
+            waiter = self._waiters.pop(job_id, None)
+        if waiter is not None:
+            waiter.set()
+        return info
+
+    def _requeue(self, job_id: str) -> None:
+        with self.db.begin() as db:
+            db.execute(update(JobRow).where(JobRow.id == job_id).values(status="queued"))
+
+    def _by_idempotency_key(self, tenant: str, key: str) -> JobInfo | None:
+        with self.db() as db:
+            row = db.scalar(select(JobRow).where(JobRow.tenant == tenant, JobRow.idempotency_key == key))
+            return job_info(row) if row is not None else None
+
+    def _cached_result(self, spec: JobSpec) -> JobRow | None:
+        if not spec.cache_key:
+            return None
+        with self.db() as db:
+            return db.scalar(
+                select(JobRow)
+                .where(JobRow.tenant == spec.tenant, JobRow.cache_key == spec.cache_key, JobRow.status == "done")
+                .order_by(JobRow.seq.desc())
+                .limit(1)
+            )
+
+    def _emit(self, event: JobEvent) -> None:
+        with self._cond:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not break the job
+                log.exception("job listener failed")
+
+
+def _with_progress(info: JobInfo, done: int, total: int) -> JobInfo:
+    from dataclasses import replace
+
+    return replace(info, progress_done=done, progress_total=total)
