@@ -34,7 +34,9 @@ def edit_command(
     steps: Annotated[int | None, typer.Option(help="Denoising steps (qwen).")] = None,
     cfg: Annotated[float | None, typer.Option(help="True CFG scale (qwen); 1 turns CFG off.")] = None,
     negative_prompt: Annotated[str, typer.Option(help="What to avoid (qwen).")] = " ",
-    mask: Annotated[Path | None, typer.Option(help="Only pixels where this mask is white may change.")] = None,
+    mask: Annotated[
+        Path | None, typer.Option(help="Only pixels where this mask is white may change.")
+    ] = None,
     no_preserve: Annotated[
         bool, typer.Option("--no-preserve", help="Skip preservation and the edit-area limit.")
     ] = False,

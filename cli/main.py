@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import edit
+from cli import chat, deck, edit, serve, themes
 
 app = typer.Typer(
     name="imgedit",
@@ -13,7 +13,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
 
 
 @app.callback()
@@ -26,6 +25,10 @@ def _root() -> None:
 
 
 edit.register(app)
+chat.register(app)
+themes.register(app)
+serve.register(app)  # serve and keys
+deck.register(app)
 # Command groups register here, one line each (themes, chat, deck, serve, keys).
 
 

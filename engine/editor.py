@@ -92,7 +92,7 @@ class Editor:
             from engine.qwen import QwenEngine
 
             assert self.model_path is not None
-            options = {
+            options: dict[str, Any] = {
                 "cpu_offload": self.settings.qwen_cpu_offload,
                 "compile_transformer": self.settings.qwen_compile,
                 "lora_path": self.settings.qwen_lora,
@@ -209,7 +209,9 @@ class Editor:
             result = preserved.image
             changed_ratio = preserved.changed_area_ratio
             warnings.extend(preserved.warnings)
-            limit = request.max_edit_area if request.max_edit_area is not None else self.settings.max_edit_area
+            limit = (
+                request.max_edit_area if request.max_edit_area is not None else self.settings.max_edit_area
+            )
             if request.enable_semantic_preserve and plan.area_limited and changed_ratio > limit:
                 raise EditAreaExceededError(
                     f"This local edit changed {changed_ratio:.0%} of the image, more than the "

@@ -80,6 +80,9 @@ class Remove(_Op):
 
 
 class Background(_Op):
+    """The parser emits ``solid`` (a colour; "remove the background" is solid white) and
+    ``blur``; a new scene ("把背景换成海滩") is parsed as ``Generative``, since only qwen paints one."""
+
     op: Literal["background"] = "background"
     mode: Literal["solid", "blur", "replace"]
     color: str | None = None
@@ -115,6 +118,10 @@ class Resize(_Op):
 
 
 class Rotate(_Op):
+    """Pillow's convention: positive degrees turn counter-clockwise, so "rotate 90 degrees
+    clockwise" is ``degrees=-90`` and "向左旋转90度" is ``degrees=90``. The parser reads a rotation
+    with no direction ("rotate 90 degrees") as clockwise."""
+
     op: Literal["rotate"] = "rotate"
     degrees: float
 

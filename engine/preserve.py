@@ -173,7 +173,10 @@ def preserve_unedited(
     if warp is not None:
         height, width = a.shape[:2]
         b = cv2.warpAffine(
-            b, warp, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            b,
+            warp,
+            (width, height),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REFLECT,
         )
         scale = float(np.sqrt(abs(np.linalg.det(warp[:, :2]))))

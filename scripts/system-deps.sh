@@ -7,6 +7,9 @@ mode=${1:-run}
 
 need=()
 fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-noto-cjk fontconfig)
+# rapidocr-onnxruntime depends on the GUI build of OpenCV, which links libGL and GLib.
+ldconfig -p 2>/dev/null | grep -q 'libGL.so.1' || need+=(libgl1)
+ldconfig -p 2>/dev/null | grep -q 'libglib-2.0.so.0' || need+=(libglib2.0-0)
 if [ "$mode" = test ]; then
   command -v soffice >/dev/null 2>&1 || need+=(libreoffice-impress)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)

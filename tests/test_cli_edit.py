@@ -50,7 +50,9 @@ def test_bad_input_exits_2_with_a_message_and_no_traceback(tmp_path: Path) -> No
 def test_generative_instruction_on_classic_says_it_needs_qwen(tmp_path: Path) -> None:
     src = tmp_path / "in.png"
     skimage_photo("astronaut").save(src)
-    proc = run_cli("edit", str(src), "在墙上挂一幅山水画", "-o", str(tmp_path / "o.png"), "--engine", "classic")
+    proc = run_cli(
+        "edit", str(src), "在墙上挂一幅山水画", "-o", str(tmp_path / "o.png"), "--engine", "classic"
+    )
     assert proc.returncode == 2
     assert "qwen" in proc.stderr and "Traceback" not in proc.stderr
 

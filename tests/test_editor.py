@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import CancelToken, EditRequest, Editor
+from engine import CancelToken, Editor, EditRequest
 from engine.plan import Adjust, EditPlan, Generative
 from imgedit.errors import BadInputError, EditCancelledError, UnsupportedOperationError
 from tests.conftest import skimage_photo

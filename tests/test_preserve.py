@@ -31,7 +31,9 @@ def test_local_edit_keeps_every_pixel_outside_the_region() -> None:
     far = np.ones_like(outside)
     far[box[1] - band : box[3] + band, box[0] - band : box[2] + band] = False
     assert np.array_equal(a[far], b[far])
-    assert np.array_equal(b[box[1] + 2 : box[3] - 2, box[0] + 2 : box[2] - 2], np.full((76, 76, 3), (20, 200, 40)))
+    assert np.array_equal(
+        b[box[1] + 2 : box[3] - 2, box[0] + 2 : box[2] - 2], np.full((76, 76, 3), (20, 200, 40))
+    )
     assert 0.015 < result.changed_area_ratio < 0.04  # the 80x80 square of 512x512 is 2.4%
 
 

@@ -58,7 +58,9 @@ def test_database_uses_wal_and_foreign_keys(tmp_path: Path, store: SessionStore)
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-    tables = {r[0] for r in sqlite3.connect(tmp_path / "imgedit.db").execute("select name from sqlite_master")}
+    tables = {
+        r[0] for r in sqlite3.connect(tmp_path / "imgedit.db").execute("select name from sqlite_master")
+    }
     assert {"sessions", "messages", "images", "versions", "entities", "head_moves"} <= tables
 
 
@@ -125,7 +127,9 @@ def test_entities_are_created_updated_and_listed_most_recent_first(store: Sessio
     shirt = store.record_entity(
         session.id, image_id=image.id, version_id=v1.id, name="蓝色长袖衬衫", category="clothing/shirt"
     )
-    logo = store.record_entity(session.id, image_id=image.id, version_id=v1.id, name="logo", category="graphic")
+    logo = store.record_entity(
+        session.id, image_id=image.id, version_id=v1.id, name="logo", category="graphic"
+    )
     v2 = store.add_version(v1.id, png((7, 7, 7)), instruction="换成条纹款")
     striped = store.record_entity(
         session.id, image_id=image.id, version_id=v2.id, name="条纹衬衫", entity_id=shirt.id

@@ -2,27 +2,37 @@
 
 Each operation kind is handled by one function in its own module; the engine only dispatches,
 reports progress (one step per operation) and checks for cancellation between operations.
+``capabilities`` is exactly the set of kinds with a handler, so the editor refuses (and points
+to the qwen engine for) everything else, generative edits above all.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from PIL import Image
 
 from engine.base import Engine
+from engine.classic import background, badge, geometry, grade, recolor, remove, text
 from engine.classic.adjust import apply_adjust
-from engine.plan import Adjust, EditPlan
+from engine.classic.context import OpContext
+from engine.plan import EditPlan
 from engine.types import CancelToken, EditRequest, EngineOutput, ProgressCallback
 from imgedit.config import Settings, get_settings
 
-OperationHandler = Callable[[Image.Image, object, EditRequest], Image.Image]
+#: ``handler(image, op, context) -> image``; ``op`` is the plan operation of the handler's kind.
+OperationHandler = Callable[[Image.Image, Any, OpContext], Image.Image]
 
 
-def _adjust(image: Image.Image, op: object, request: EditRequest) -> Image.Image:
-    assert isinstance(op, Adjust)
+def _adjust(image: Image.Image, op: Any, ctx: OpContext) -> Image.Image:
     return apply_adjust(image, op)
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    """``image`` as RGB, without the copy ``convert`` makes when it already is (12 MB at 2048²)."""
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 class ClassicEngine(Engine):
@@ -31,7 +41,20 @@ class ClassicEngine(Engine):
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
-        self.handlers: dict[str, OperationHandler] = {"adjust": _adjust}
+        self.handlers: dict[str, OperationHandler] = {
+            "adjust": _adjust,
+            "theme": grade.apply_theme,
+            "text_replace": text.replace_text,
+            "text_remove": text.remove_text,
+            "text_add": badge.add_text,
+            "recolor": recolor.recolor,
+            "remove": remove.remove,
+            "background": background.change_background,
+            "crop": geometry.crop,
+            "resize": geometry.resize,
+            "rotate": geometry.rotate,
+            "flip": geometry.flip,
+        }
         self.capabilities = frozenset(self.handlers)
 
     def run(
@@ -41,16 +64,22 @@ class ClassicEngine(Engine):
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> EngineOutput:
-        image = request.image.convert("RGB")
+        image = _rgb(request.image)
         timings: dict[str, float] = {}
+        warnings: list[str] = []
         total = len(plan.operations)
         for index, op in enumerate(plan.operations):
             if cancel is not None:
                 cancel.raise_if_cancelled()
+            context = OpContext(request=request)
             started = time.perf_counter()
-            image = self.handlers[op.op](image, op, request)
+            image = _rgb(self.handlers[op.op](image, op, context))
             key = f"{index}.{op.op}"
             timings[key] = time.perf_counter() - started
+            timings.update({f"{key}.{stage}": seconds for stage, seconds in context.timings.items()})
+            warnings.extend(w for w in context.warnings if w not in warnings)
             if progress is not None:
                 progress(index + 1, total)
-        return EngineOutput(image=image, parameters={"operations": plan.kinds}, timings=timings)
+        return EngineOutput(
+            image=image, parameters={"operations": plan.kinds}, warnings=warnings, timings=timings
+        )

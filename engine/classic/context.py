@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import numpy as np
+from PIL import Image
+
 from engine.types import EditRequest
 
 
@@ -38,3 +41,8 @@ class OpContext:
             yield
         finally:
             self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
+
+
+def pixels_of(image: Image.Image) -> np.ndarray:
+    """The RGB pixels of ``image`` as a read-only array, converting only when it is not RGB."""
+    return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))

@@ -37,10 +37,17 @@ class Rect(NamedTuple):
 
     def padded(self, pad: int, width: int, height: int) -> Rect:
         """This rectangle grown by ``pad`` pixels on each side, clipped to the image."""
-        return Rect(max(0, self.x0 - pad), max(0, self.y0 - pad), min(width, self.x1 + pad), min(height, self.y1 + pad))
+        return Rect(
+            max(0, self.x0 - pad),
+            max(0, self.y0 - pad),
+            min(width, self.x1 + pad),
+            min(height, self.y1 + pad),
+        )
 
     def intersect(self, other: Rect) -> Rect:
-        return Rect(max(self.x0, other.x0), max(self.y0, other.y0), min(self.x1, other.x1), min(self.y1, other.y1))
+        return Rect(
+            max(self.x0, other.x0), max(self.y0, other.y0), min(self.x1, other.x1), min(self.y1, other.y1)
+        )
 
 
 # Places as fractions (x0, y0, x1, y1): corners and edges are the outer thirds, the centre the
@@ -70,7 +77,10 @@ def _from_fractions(x0: float, y0: float, x1: float, y1: float, width: int, heig
     rect = Rect(round(left * width), round(top * height), round(right * width), round(bottom * height))
     # Never empty: a degenerate box still names at least one pixel.
     return Rect(
-        min(rect.x0, width - 1), min(rect.y0, height - 1), max(rect.x1, rect.x0 + 1), max(rect.y1, rect.y0 + 1)
+        min(rect.x0, width - 1),
+        min(rect.y0, height - 1),
+        max(rect.x1, rect.x0 + 1),
+        max(rect.y1, rect.y0 + 1),
     )
 
 

@@ -55,7 +55,7 @@ def _sub_rect(line: TextLine, start: int, end: int) -> Rect:
     rect = line.rect
     x0 = rect.x0 + rect.width * before / total
     x1 = rect.x0 + rect.width * (before + inside) / total
-    return Rect(int(x0), rect.y0, int(round(x1 + 0.5)), rect.y1)
+    return Rect(int(x0), rect.y0, round(x1 + 0.5), rect.y1)
 
 
 def find_text(lines: list[TextLine], query: str) -> list[TextMatch]:
@@ -84,7 +84,11 @@ def find_text(lines: list[TextLine], query: str) -> list[TextMatch]:
             best = TextMatch(line, line.rect, whole, True)
         if len(text) > len(wanted):
             part = fuzz.partial_ratio_alignment(wanted, text)
-            if part is not None and part.score >= PART_THRESHOLD and (best is None or part.score > best.score):
+            if (
+                part is not None
+                and part.score >= PART_THRESHOLD
+                and (best is None or part.score > best.score)
+            ):
                 covers_line = (part.dest_end - part.dest_start) >= len(text) - 1
                 rect = line.rect if covers_line else _sub_rect(line, part.dest_start, part.dest_end)
                 best = TextMatch(line, rect, part.score, covers_line)

@@ -6,6 +6,7 @@ A theme carries a prompt for the generative ``qwen`` engine and a colour-grade r
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -52,7 +53,7 @@ class ThemeRecipe(BaseModel):
         for x, y in points:
             if not (0 <= x <= 255 and 0 <= y <= 255):
                 raise ValueError(f"curve point ({x}, {y}) is outside 0..255")
-        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
             if x1 <= x0 or y1 < y0:
                 raise ValueError("curve points must rise: increasing 'in' and non-decreasing 'out'")
         return points

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from lxml import etree
 
 from imgedit.errors import BadInputError
 from plugins.pptx.safezip import DeckZip
-from plugins.pptx.xml import CT_NS, PKG_REL_NS, P_NS, parse_part, rel_attribute
+from plugins.pptx.xml import CT_NS, P_NS, PKG_REL_NS, parse_part, rel_attribute
 
 CONTENT_TYPES = "[Content_Types].xml"
 OFFICE_DOCUMENT = "/officeDocument"
@@ -176,7 +175,3 @@ def _slide_order(package: Package) -> list[str]:
             if rel is not None and not rel.external and rel.target in package.content_types:
                 order.append(rel.target)
     return order
-
-
-def deck_name(path: Path) -> str:
-    return path.name

@@ -118,7 +118,9 @@ def _check_directory(path: Path, infos: list[zipfile.ZipInfo], limits: ZipLimits
             raise BadInputError(f"{path.name} holds the part '{name}' twice; refusing an ambiguous deck.")
         seen.add(name)
         if info.flag_bits & 0x1:
-            raise BadInputError(f"{path.name}: the part '{name}' is encrypted; save the deck without a password.")
+            raise BadInputError(
+                f"{path.name}: the part '{name}' is encrypted; save the deck without a password."
+            )
         total += info.file_size
         declared_ratio = info.file_size / max(1, info.compress_size)
         if info.file_size > limits.max_entry_bytes or (
@@ -126,7 +128,8 @@ def _check_directory(path: Path, infos: list[zipfile.ZipInfo], limits: ZipLimits
         ):
             raise ImageTooLargeError(
                 f"{path.name} looks like a zip bomb: the part '{name}' declares {info.file_size:,} bytes "
-                f"from {info.compress_size:,} compressed (ratio {declared_ratio:,.0f}); refusing to unpack it.",
+                f"from {info.compress_size:,} compressed (ratio {declared_ratio:,.0f}); "
+                "refusing to unpack it.",
             )
     if total > limits.max_total_bytes or (
         total > limits.ratio_applies_above and total > file_bytes * limits.max_ratio

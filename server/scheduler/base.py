@@ -47,6 +47,7 @@ class JobInfo:
     status: str
     priority: int
     params: dict[str, Any]
+    input_blob: str | None
     progress_done: int
     progress_total: int
     result_blob: str | None

@@ -67,6 +67,7 @@ def job_info(row: JobRow) -> JobInfo:
         status=row.status,
         priority=row.priority,
         params=dict(row.params or {}),
+        input_blob=row.input_blob,
         progress_done=row.progress_done,
         progress_total=row.progress_total,
         result_blob=row.result_blob,
@@ -215,7 +216,11 @@ class LocalJobQueue(JobQueue):
         if cached is not None:
             now = utcnow()
             row.status, row.cached = "done", 1
-            row.result_blob, row.result_format, row.result = cached.result_blob, cached.result_format, cached.result
+            row.result_blob, row.result_format, row.result = (
+                cached.result_blob,
+                cached.result_format,
+                cached.result,
+            )
             row.progress_done = row.progress_total = cached.progress_total
             row.started_at = row.finished_at = now
             row.seconds = 0.0
@@ -347,10 +352,14 @@ class LocalJobQueue(JobQueue):
                 return
             self._finish(job_id, "cancelled", error={"code": "cancelled", "message": "Cancelled."})
         except ImgEditError as exc:
-            self._finish(job_id, "failed", error=exc.to_dict(), seconds=time.perf_counter() - started)
+            error = {**exc.to_dict(), "http_status": exc.http_status}
+            self._finish(job_id, "failed", error=error, seconds=time.perf_counter() - started)
         except Exception as exc:
             log.error("job %s failed:\n%s", job_id, traceback.format_exc())
-            error = {"code": "internal_error", "message": f"The job failed on our side ({type(exc).__name__})."}
+            error = {
+                "code": "internal_error",
+                "message": f"The job failed on our side ({type(exc).__name__}).",
+            }
             self._finish(job_id, "failed", error=error, seconds=time.perf_counter() - started)
         else:
             self._finish(job_id, "done", outcome=outcome, seconds=time.perf_counter() - started)
@@ -401,7 +410,9 @@ class LocalJobQueue(JobQueue):
         with self.db() as db:
             return db.scalar(
                 select(JobRow)
-                .where(JobRow.tenant == spec.tenant, JobRow.cache_key == spec.cache_key, JobRow.status == "done")
+                .where(
+                    JobRow.tenant == spec.tenant, JobRow.cache_key == spec.cache_key, JobRow.status == "done"
+                )
                 .order_by(JobRow.seq.desc())
                 .limit(1)
             )

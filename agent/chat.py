@@ -1,0 +1,178 @@
+"""``ChatAgent``: the conversation loop over ``create_agent``, the tools and the session store.
+
+One compiled agent serves every session: the session is the checkpointer's ``thread_id`` (so a
+conversation resumes after a restart) and the tools' runtime context (so a tool can only touch
+the session of the turn). Each turn is recorded in the session's messages with what the tools
+did, and returned as a ``Turn`` (the CLI's ``--json`` line and the HTTP reply).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain.agents.middleware import ModelRequest, dynamic_prompt
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from agent.planners import SamplingOptions, build_planner
+from agent.prompts import build_system_prompt
+from agent.session_view import load_view
+from engine import Editor
+from engine.imageio import load_image
+from imgedit.config import Settings, get_settings
+from sessions import ImageInfo, SessionStore, VersionInfo
+from tools import ToolContext, all_tools
+
+CHECKPOINT_FILENAME = "agent-checkpoints.db"
+
+
+@dataclass
+class Turn:
+    """What one message produced; ``to_json`` is the contract's ``--json`` line."""
+
+    reply: str
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    resolved_instruction: str | None = None
+    image_id: str | None = None
+    version_id: str | None = None
+    image_path: str | None = None
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    engine_seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("outcomes", "seconds", "engine_seconds"):
+            data.pop(key)
+        return data
+
+
+@dynamic_prompt
+def session_prompt(request: ModelRequest) -> str:
+    """The system prompt with the session's current images, versions and registry."""
+    ctx: ToolContext = request.runtime.context  # type: ignore[assignment]
+    return build_system_prompt(load_view(ctx.store, ctx.session_id))
+
+
+def sqlite_checkpointer(path: str | Path) -> SqliteSaver:
+    """A persistent checkpointer on a SQLite file (WAL, shared by the threads of this process)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(str(path), check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    saver = SqliteSaver(connection)
+    saver.setup()
+    return saver
+
+
+class ChatAgent:
+    """Hold conversations about images: ``attach`` images, ``send`` messages, get ``Turn``s."""
+
+    def __init__(
+        self,
+        store: SessionStore | None = None,
+        editor: Editor | None = None,
+        *,
+        planner: BaseChatModel | str | None = None,
+        checkpointer: BaseCheckpointSaver | None = None,
+        settings: Settings | None = None,
+        sampling: SamplingOptions | None = None,
+        seed: int | None = 0,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.store = store or SessionStore(settings=self.settings)
+        self.editor = editor or Editor(settings=self.settings)
+        if planner is None or isinstance(planner, str):
+            planner = build_planner(planner, settings=self.settings, sampling=sampling)
+        self.planner = planner
+        self.checkpointer = checkpointer or sqlite_checkpointer(self.settings.home_dir / CHECKPOINT_FILENAME)
+        self.seed = seed
+        self.graph: Any = create_agent(  # type: ignore[misc]
+            planner,
+            all_tools(),
+            middleware=[session_prompt],
+            context_schema=ToolContext,
+            checkpointer=self.checkpointer,
+        )
+
+    # -- sessions and images ---------------------------------------------------------------
+
+    def new_session(self, *, tenant: str = "local", title: str = "") -> str:
+        return self.store.create_session(tenant=tenant, title=title).id
+
+    def attach(
+        self, session_id: str, source: str | Path | bytes, *, name: str = ""
+    ) -> tuple[ImageInfo, VersionInfo]:
+        """Attach an image file (or bytes) to the session; checked like every input image."""
+        loaded = load_image(source, max_pixels=self.settings.max_image_pixels)
+        data = Path(source).read_bytes() if isinstance(source, str | Path) else source
+        if isinstance(source, str | Path) and not name:
+            name = Path(source).name
+        del loaded  # validated; the original bytes are kept as uploaded
+        image, version = self.store.add_image(session_id, data, name=name)
+        self.store.add_message(
+            session_id, "user", f"/attach {name}", {"image_id": image.id, "version_id": version.id}
+        )
+        return image, version
+
+    # -- conversation ----------------------------------------------------------------------
+
+    def send(self, session_id: str, text: str, *, image_ids: list[str] | None = None) -> Turn:
+        """Run one user message through the agent and record it."""
+        started = time.perf_counter()
+        self.store.get_session(session_id)
+        self.store.add_message(session_id, "user", text, {"image_ids": image_ids} if image_ids else None)
+        context = ToolContext(
+            session_id=session_id,
+            store=self.store,
+            editor=self.editor,
+            user_text=text,
+            seed=self.seed,
+            extra={"image_ids": image_ids} if image_ids else {},
+        )
+        config = {"configurable": {"thread_id": session_id}}
+        result = self.graph.invoke(
+            {"messages": [HumanMessage(content=text)]},
+            config=config,
+            context=context,
+        )
+        turn = _turn_from(result["messages"])
+        turn.seconds = time.perf_counter() - started
+        self.store.add_message(session_id, "assistant", turn.reply, turn.to_json())
+        return turn
+
+    def history(self, session_id: str) -> list[BaseMessage]:
+        """The conversation as the checkpointer holds it (what the planner sees next turn)."""
+        state = self.graph.get_state({"configurable": {"thread_id": session_id}})  # type: ignore[arg-type]
+        return list(state.values.get("messages", []))
+
+
+def _turn_from(messages: list[BaseMessage]) -> Turn:
+    """The turn's part of the conversation: everything after the last user message."""
+    start = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
+    new = messages[start + 1 :]
+    turn = Turn(reply="")
+    for message in new:
+        if isinstance(message, AIMessage):
+            for call in message.tool_calls:
+                turn.tool_calls.append({"name": call["name"], "args": call["args"]})
+            if message.content and not message.tool_calls:
+                turn.reply = str(message.content)
+        elif isinstance(message, ToolMessage) and isinstance(message.artifact, dict):
+            outcome = message.artifact
+            turn.outcomes.append(outcome)
+            if outcome.get("ok"):
+                turn.image_id = outcome.get("image_id") or turn.image_id
+                turn.version_id = outcome.get("version_id") or turn.version_id
+                turn.image_path = outcome.get("image_path") or turn.image_path
+                if outcome.get("resolved_instruction"):
+                    turn.resolved_instruction = outcome["resolved_instruction"]
+                turn.engine_seconds += float((outcome.get("data") or {}).get("engine_seconds", 0.0))
+    return turn

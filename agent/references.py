@@ -1,0 +1,254 @@
+"""Reference resolution, bilingual: what "it", "那件衣服", "the original", "第二张" point at.
+
+Given the user's words and a snapshot of the session (images, versions, entities), it finds the
+image, the version to start from and the object the edit is about, and rewrites the instruction
+so it names them ("把刚才那件衣服换成条纹款" -> "把蓝色长袖衬衫换成条纹款"). When more than one
+known object fits and nothing (like "刚才" / "last") picks one, it returns the candidates so the
+agent can ask; it never guesses silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sessions import EntityInfo, ImageInfo, VersionInfo
+from tools.lexicon import category_matches, find_nouns
+
+_ZH_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_EN_ORD = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "1st": 1,
+    "2nd": 2,
+    "3rd": 3,
+    "4th": 4,
+}
+_NUM = r"(\d+|[一二两三四五六七八九十])"
+
+_IMAGE_ZH = re.compile(rf"第{_NUM}张(?:图片?|照片|图像)?|图{_NUM}")
+_IMAGE_EN = re.compile(
+    r"\b(?:the\s+)?(first|second|third|fourth|fifth|1st|2nd|3rd|4th)\s+(?:image|photo|picture|one)\b|"
+    r"\b(?:image|photo|picture)\s+(\d+)\b",
+    re.IGNORECASE,
+)
+_THIS_IMAGE = re.compile(r"\bthis (?:image|photo|picture)\b|这张(?:图片?|照片)?", re.IGNORECASE)
+
+_ORIGINAL = re.compile(
+    r"\b(?:the\s+)?original(?:\s+(?:image|photo|picture|version))?\b|原图|原始图片|原始版本|最初的版本|原版",
+    re.IGNORECASE,
+)
+_PREVIOUS = re.compile(
+    r"\b(?:the\s+)?previous\s+version\b|\bthe\s+version\s+before\b|上一版|上一个版本|上个版本|前一版",
+    re.IGNORECASE,
+)
+_VERSION_N = re.compile(rf"\bversion\s+(\d+)\b|\bv(\d+)\b|第{_NUM}版|版本\s*(\d+)", re.IGNORECASE)
+
+#: Words that make a noun a reference to something already seen, and pick the most recent one.
+_RECENCY = re.compile(
+    r"刚才|刚刚|之前|上次|最近|最后|from before|from earlier|earlier|just now|last|latest|most recent"
+    r"|you just",
+    re.IGNORECASE,
+)
+#: Demonstratives before a noun ("那件衣服", "that shirt"), kept in the span that gets replaced.
+_ZH_PREFIX = re.compile(
+    r"(?:(?:刚才|刚刚|之前|上次|最后)的?)?(?:那|这)?(?:一)?(?:件|个|条|顶|双|只|张|款)?(?:的)?$"
+)
+_EN_PREFIX = re.compile(
+    r"\b(?:the|that|this|those|these)\s+(?:same\s+)?(?:piece\s+of\s+)?(?:[\w\-]+\s+){0,3}$", re.IGNORECASE
+)
+_EN_SUFFIX = re.compile(
+    r"^(?:\s+(?:from\s+before|from\s+earlier|you\s+just\s+(?:made|changed|added)|from\s+edit\s+\d+))?",
+    re.IGNORECASE,
+)
+_PRONOUN = re.compile(r"(?<![A-Za-z])(it|that one|this one)(?![A-Za-z])|它|这个|那个", re.IGNORECASE)
+#: Where the thing to change ends and what to change it into begins.
+_CHANGE_SPLIT = re.compile(
+    r"换成|改成|变成|改为|换为|变为|替换成|替换为|\bto\b|\binto\b|\bwith\b", re.IGNORECASE
+)
+
+
+def _number(text: str) -> int:
+    return int(text) if text.isdigit() else _ZH_NUM.get(text, 0)
+
+
+@dataclass
+class Candidate:
+    entity: EntityInfo
+    version: int
+    image: int
+
+
+@dataclass
+class Resolution:
+    """What the user's words point at, and the instruction rewritten to name it."""
+
+    instruction: str
+    image: ImageInfo | None = None
+    from_version: VersionInfo | None = None
+    entity: EntityInfo | None = None
+    entity_version: int | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    span: tuple[int, int] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.candidates) > 1 and self.entity is None
+
+
+@dataclass
+class SessionView:
+    """The session as the resolver sees it; built from the store once per turn."""
+
+    images: list[ImageInfo]
+    active: ImageInfo | None
+    heads: dict[str, VersionInfo]
+    versions: dict[str, list[VersionInfo]]
+    entities: list[EntityInfo]  # most recent first
+    version_numbers: dict[str, int]
+
+
+class ReferenceResolver:
+    def __init__(self, view: SessionView) -> None:
+        self.view = view
+
+    # -- images and versions ---------------------------------------------------------------
+
+    def find_images(self, text: str) -> list[tuple[int, ImageInfo]]:
+        """Images the text names, with where they are named."""
+        found: list[tuple[int, ImageInfo]] = []
+        by_pos = {image.position: image for image in self.view.images}
+        for match in _IMAGE_ZH.finditer(text):
+            pos = _number(match.group(1) or match.group(2))
+            if pos in by_pos:
+                found.append((match.start(), by_pos[pos]))
+        for match in _IMAGE_EN.finditer(text):
+            word = match.group(1)
+            pos = _EN_ORD.get(word.lower(), 0) if word else int(match.group(2))
+            if pos in by_pos:
+                found.append((match.start(), by_pos[pos]))
+        if self.view.active is not None:
+            for match in _THIS_IMAGE.finditer(text):
+                found.append((match.start(), self.view.active))
+        return sorted(found, key=lambda item: item[0])
+
+    def find_version(self, text: str, image: ImageInfo) -> VersionInfo | None:
+        versions = self.view.versions.get(image.id, [])
+        by_number = {v.number: v for v in versions}
+        if _ORIGINAL.search(text):
+            return by_number.get(0)
+        if _PREVIOUS.search(text):
+            head = self.view.heads[image.id]
+            return next((v for v in versions if v.id == head.parent_id), None)
+        match = _VERSION_N.search(text)
+        if match:
+            raw = next(g for g in match.groups() if g)
+            return by_number.get(_number(raw))
+        return None
+
+    # -- objects ---------------------------------------------------------------------------
+
+    def resolve(
+        self,
+        text: str,
+        *,
+        whole_image: bool = False,
+        choose: EntityInfo | None = None,
+        choose_span: tuple[int, int] | None = None,
+    ) -> Resolution:
+        """Resolve ``text``; ``whole_image`` says the edit is global (so "it" means the image);
+        ``choose`` (with the ``choose_span`` it replaces) answers an earlier "which one?"."""
+        named = self.find_images(text)
+        image = named[-1][1] if named else self.view.active
+        if named and len(named) > 1:
+            # "put the logo from the second image on the first": the image acted on is the one
+            # named after on/到/在; otherwise the first named.
+            image = named[0][1]
+        resolution = Resolution(instruction=text, image=image)
+        if image is None:
+            return resolution
+        resolution.from_version = self.find_version(text, image)
+        if choose is not None:
+            return self._substitute(resolution, text, choose, choose_span)
+        target_part = _CHANGE_SPLIT.split(text, maxsplit=1)[0]
+        nouns = [n for n in find_nouns(target_part) if n.category not in ("text",)]
+        for noun in nouns:
+            pool = [e for e in self.view.entities if category_matches(noun.category, e.category)]
+            pool = [e for e in pool if e.image_id == image.id] or pool
+            if not pool:
+                continue
+            span = self._span(text, noun.start, noun.end)
+            recency = bool(_RECENCY.search(text[span[0] : span[1]]) or _RECENCY.search(text))
+            if len(pool) == 1 or recency:
+                return self._substitute(resolution, text, pool[0], span)
+            resolution.candidates = [self._candidate(e) for e in pool]
+            resolution.span = span
+            return resolution
+        if not whole_image:
+            pronoun = _PRONOUN.search(target_part)
+            pool = [e for e in self.view.entities if e.image_id == image.id]
+            if pronoun and pool:
+                return self._substitute(resolution, text, pool[0], (pronoun.start(), pronoun.end()))
+        return resolution
+
+    def _candidate(self, entity: EntityInfo) -> Candidate:
+        image = next(i for i in self.view.images if i.id == entity.image_id)
+        return Candidate(entity, self.view.version_numbers.get(entity.version_id, 0), image.position)
+
+    def _span(self, text: str, start: int, end: int) -> tuple[int, int]:
+        """The noun phrase around a noun: its demonstratives and modifiers ("刚才那件衣服")."""
+        before = text[:start]
+        if re.search(r"[\u3400-\u9fff]", text[start:end]):
+            match = _ZH_PREFIX.search(before)
+        else:
+            match = _EN_PREFIX.search(before)
+        first = match.start() if match and match.group(0) else start
+        after = _EN_SUFFIX.match(text[end:])
+        last = end + (after.end() if after else 0)
+        return first, last
+
+    def _substitute(
+        self, resolution: Resolution, text: str, entity: EntityInfo, span: tuple[int, int] | None
+    ) -> Resolution:
+        resolution.entity = entity
+        resolution.entity_version = self.view.version_numbers.get(entity.version_id, 0)
+        resolution.candidates = []
+        if span is not None:
+            zh = bool(re.search(r"[\u3400-\u9fff]", text))
+            name = entity.name if zh else f"the {entity.name}"
+            before = text[: span[0]]
+            if not zh and before and not before.endswith(" "):
+                name = " " + name
+            resolution.instruction = before + name + text[span[1] :]
+            resolution.span = span
+            resolution.notes.append(f"'{text[span[0] : span[1]].strip()}' -> {entity.name}")
+        elif entity.name not in text:
+            resolution.notes.append(f"-> {entity.name}")
+        return resolution
+
+    # -- answers to "which one?" -----------------------------------------------------------
+
+    @staticmethod
+    def pick(answer: str, candidates: list[EntityInfo]) -> EntityInfo | None:
+        """The candidate an answer names: by number ("2", "第二个", "the second one") or by words."""
+        text = answer.strip().lower()
+        match = re.search(rf"^\D*?{_NUM}", text)
+        index = 0
+        if match:
+            index = _number(match.group(1))
+        else:
+            for word, number in _EN_ORD.items():
+                if re.search(rf"\b{word}\b", text):
+                    index = number
+        if 1 <= index <= len(candidates):
+            return candidates[index - 1]
+        for entity in candidates:
+            if entity.name.lower() in text or text in entity.name.lower():
+                return entity
+        nouns = find_nouns(answer)
+        fitting = [e for e in candidates if any(category_matches(n.category, e.category) for n in nouns)]
+        return fitting[0] if len(fitting) == 1 else None

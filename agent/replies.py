@@ -1,0 +1,193 @@
+"""The planner's replies, in the user's language, saying what was resolved and what was done.
+
+Built from the tools' outcomes only, so the reply never claims more than happened:
+"I changed the blue long-sleeve shirt from edit 2 to stripes" / "已将第2次编辑中的蓝色长袖衬衫换成条纹款".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_PAST = {
+    "change": "changed",
+    "make": "made",
+    "replace": "replaced",
+    "turn": "turned",
+    "remove": "removed",
+    "delete": "deleted",
+    "add": "added",
+    "put": "put",
+    "recolor": "recoloured",
+    "recolour": "recoloured",
+    "paint": "painted",
+    "apply": "applied",
+    "set": "set",
+    "brighten": "brightened",
+    "darken": "darkened",
+    "crop": "cropped",
+    "rotate": "rotated",
+    "flip": "flipped",
+    "resize": "resized",
+    "erase": "erased",
+    "give": "gave",
+    "swap": "swapped",
+    "dress": "dressed",
+}
+
+
+def language_of(text: str) -> str:
+    return "zh" if re.search(r"[\u3400-\u9fff]", text or "") else "en"
+
+
+def _where_zh(version: int) -> str:
+    return "原图中的" if version == 0 else f"第{version}次编辑中的"
+
+
+def _where_en(version: int) -> str:
+    return " from the original" if version == 0 else f" from edit {version}"
+
+
+def describe_edit(outcome: dict[str, Any], language: str) -> str:
+    """One sentence saying what the edit did, naming the resolved object and where it came from."""
+    resolved = outcome.get("resolved_instruction") or outcome.get("instruction") or ""
+    entity = (outcome.get("data") or {}).get("entity")
+    if language == "zh":
+        sentence = resolved
+        if entity and entity["name"] in sentence:
+            sentence = sentence.replace(entity["name"], _where_zh(entity["version"]) + entity["name"], 1)
+        sentence = "已将" + sentence[1:] if sentence.startswith("把") else "已完成：" + sentence
+        tail = f"（图{outcome['image']}，第{outcome['version']}版，基于第{outcome['parent_version']}版）"
+        return sentence.rstrip("。") + tail
+    sentence = resolved.rstrip(".")
+    if entity:
+        name = entity["name"]
+        at = sentence.lower().find(name.lower())
+        if at >= 0:
+            cut = at + len(name)
+            sentence = sentence[:cut] + _where_en(entity["version"]) + sentence[cut:]
+    words = sentence.split(" ", 1)
+    verb = words[0].lower()
+    past = _PAST.get(verb) if len(words) > 1 else None
+    sentence = f"I {past} {words[1]}" if past else f"Done: {sentence}"
+    return (
+        f"{sentence} (image {outcome['image']}, version {outcome['version']}, "
+        f"from version {outcome['parent_version']})."
+    )
+
+
+def describe_failure(outcome: dict[str, Any], language: str) -> str:
+    error = outcome.get("error") or {}
+    message = error.get("message") or outcome.get("message", "")
+    hint = error.get("hint")
+    suggestions = error.get("suggestions")
+    if language == "zh":
+        text = f"这一步没能完成：{message}"
+        if hint:
+            text += f"（提示：{hint}）"
+        if suggestions:
+            text += " 可以试试：" + "；".join(suggestions)
+        return text
+    text = f"I couldn't do that: {message}"
+    if hint:
+        text += f" ({hint})"
+    if suggestions:
+        text += " Try: " + "; ".join(suggestions)
+    return text
+
+
+def describe_outcome(outcome: dict[str, Any], language: str) -> str:
+    """The reply sentence for one tool outcome."""
+    if not outcome.get("ok", True):
+        return describe_failure(outcome, language)
+    action = outcome.get("action")
+    zh = language == "zh"
+    image, version = outcome.get("image"), outcome.get("version")
+    data = outcome.get("data") or {}
+    if action in ("edit_image", "apply_theme"):
+        return describe_edit(outcome, language)
+    if action == "undo":
+        return (
+            f"已撤销：图{image}回到第{version}版。"
+            if zh
+            else f"Undone: image {image} is back at version {version}."
+        )
+    if action == "redo":
+        return (
+            f"已重做：图{image}回到第{version}版。"
+            if zh
+            else f"Redone: image {image} is at version {version} again."
+        )
+    if action == "revert":
+        if version == 0:
+            return (
+                f"已恢复图{image}的原图（第0版），之后的编辑将从原图开始。"
+                if zh
+                else f"Image {image} is back to the original (version 0); new edits start from it."
+            )
+        return (
+            f"已将图{image}恢复到第{version}版，之后的编辑将从这一版开始。"
+            if zh
+            else f"Image {image} is back at version {version}; new edits start from it."
+        )
+    if action == "list_versions":
+        lines = []
+        for row in data.get("versions", []):
+            mark = "*" if row["head"] else " "
+            what = row["resolved_instruction"] or ("原图" if zh else "original")
+            parent = "" if row["parent"] is None else (f" ← {row['parent']}")
+            lines.append(f"{mark} v{row['version']}{parent}: {what}")
+        head = (
+            f"图{image}共有{len(lines)}个版本（* 为当前版本）："
+            if zh
+            else f"Image {image} has {len(lines)} versions (* = current):"
+        )
+        return "\n".join([head, *lines])
+    if action == "describe_image":
+        entities = ", ".join(e["name"] for e in data.get("entities", [])) or ("无" if zh else "none")
+        words = " / ".join(data.get("text", [])) or ("无" if zh else "none")
+        if zh:
+            size = f"{data['width']}x{data['height']}"
+            return f"图{image}第{version}版：{size}，文字：{words}；已知对象：{entities}。"
+        size = f"{data['width']}x{data['height']}"
+        return f"Image {image}, version {version}: {size}; text: {words}; known objects: {entities}."
+    if action == "compare_versions":
+        ratio = data.get("changed_area_ratio", 0.0)
+        base = outcome.get("parent_version")
+        if zh:
+            return f"第{version}版与第{base}版相比，改动了画面的{ratio:.1%}（已生成差异图）。"
+        return f"Version {version} differs from version {base} in {ratio:.1%} of the picture (see the diff)."
+    return outcome.get("message", "")
+
+
+def clarification(candidates: list[dict[str, Any]], language: str) -> str:
+    """The question asked when a reference fits more than one known object."""
+    if language == "zh":
+        lines = [
+            f"{i}. 图{c['image']}{_where_zh(c['version'])}{c['name']}" for i, c in enumerate(candidates, 1)
+        ]
+        return "你指的是哪一个？\n" + "\n".join(lines) + "\n请回复编号或名称。"
+    lines = [
+        f"{i}. the {c['name']} (image {c['image']}, {_where_en(c['version']).strip()})"
+        for i, c in enumerate(candidates, 1)
+    ]
+    return "Which one do you mean?\n" + "\n".join(lines) + "\nReply with the number or the name."
+
+
+def need_image(language: str) -> str:
+    if language == "zh":
+        return "这个会话里还没有图片。请先用 /attach 路径 添加一张图片，然后告诉我要怎么改。"
+    return "There is no image in this session yet. Attach one with /attach PATH, then tell me what to change."
+
+
+def help_text(language: str) -> str:
+    if language == "zh":
+        return (
+            "告诉我要怎么改图，例如“把红色连衣裙换成蓝色”“调亮一点”“套用复古主题”。"
+            "也可以说“撤销”“重做”“回到原图”“看看历史版本”“对比一下”。"
+        )
+    return (
+        "Tell me what to change, e.g. 'make the red dress blue', 'make it brighter', "
+        "'apply the retro theme'. "
+        "You can also say 'undo', 'redo', 'go back to the original', 'show the history' or 'compare'."
+    )

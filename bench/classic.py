@@ -1,0 +1,122 @@
+"""Latency of the classic engine's operations at 1024² and 2048², and where the time goes.
+
+Each operation runs through ``Editor.edit`` with an explicit plan (no parsing noise) on the
+astronaut photograph scaled up, with text drawn on it for the text operations. Printed: the
+median of ``--repeat`` runs for the operation itself (engine) and for the whole edit (engine +
+preservation + NSFW check), and the median of each stage the operation reports (OCR, inpaint,
+render, mask, segment...). Run: ``.venv/bin/python bench/classic.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+from PIL import Image, ImageDraw
+
+from engine import Editor
+from engine.classic.fonts import find_font
+from engine.plan import (
+    Adjust,
+    Background,
+    Crop,
+    EditPlan,
+    Operation,
+    Place,
+    Recolor,
+    Remove,
+    Resize,
+    Rotate,
+    TextAdd,
+    TextRemove,
+    TextReplace,
+    Theme,
+)
+from engine.samples import sample_photo
+
+
+def test_image(size: int) -> Image.Image:
+    """The astronaut at ``size``², with a Chinese headline, an English caption and a red sticker."""
+    image = sample_photo("astronaut").resize((size, size), Image.Resampling.LANCZOS)
+    draw = ImageDraw.Draw(image)
+    unit = size / 1024
+    draw.text(
+        (48 * unit, 40 * unit),
+        "限时优惠",
+        font=find_font("限时优惠").at(round(100 * unit)),
+        fill=(255, 230, 0),
+    )
+    draw.text(
+        (560 * unit, 960 * unit),
+        "SAMPLE",
+        font=find_font("SAMPLE").at(round(48 * unit)),
+        fill=(255, 255, 255),
+    )
+    draw.ellipse((880 * unit, 40 * unit, 980 * unit, 140 * unit), fill=(210, 30, 30))
+    return image
+
+
+OPERATIONS: dict[str, list[Callable[[], Operation]]] = {
+    "text_replace (zh -> en)": [lambda: TextReplace(old="限时优惠", new="Buy One Get One Free")],
+    "text_remove (by content)": [lambda: TextRemove(text="SAMPLE")],
+    "recolor (red -> blue, top right)": [
+        lambda: Recolor(from_color="red", to_color="blue", place=Place.TOP_RIGHT)
+    ],
+    "remove (red, top right)": [lambda: Remove(color="red", place=Place.TOP_RIGHT)],
+    "text_add (badge, least busy corner)": [lambda: TextAdd(text="新品上市")],
+    "background (solid white)": [lambda: Background(mode="solid", color="white")],
+    "theme (christmas: LUTs, split tone, vignette)": [lambda: Theme(name="christmas")],
+    "theme (retro: + grain)": [lambda: Theme(name="retro")],
+    "adjust (brighter, warmer)": [lambda: Adjust(brightness=0.3, warmth=0.3)],
+    "geometry (crop 16:9, resize 0.5, rotate 15°)": [
+        lambda: Crop(aspect="16:9"),
+        lambda: Resize(scale=0.5),
+        lambda: Rotate(degrees=15),
+    ],
+}
+
+
+def measure(editor: Editor, image: Image.Image, make_ops: list[Callable[[], Operation]], repeat: int):
+    """Medians of engine seconds, total seconds and each reported stage over ``repeat`` runs."""
+    engine, total, stages = [], [], defaultdict(list)
+    plan = EditPlan(instruction="bench", operations=[make() for make in make_ops])
+    editor.edit(image=image, prompt="bench", plan=plan)  # warm-up: model loads, font caches
+    for _ in range(repeat):
+        started = time.perf_counter()
+        report = editor.edit(image=image, prompt="bench", plan=plan).report
+        total.append(time.perf_counter() - started)
+        engine.append(report.timings["engine"])
+        for key, value in report.timings.items():
+            parts = key.split(".")
+            if key.startswith("engine.") and len(parts) == 4:  # engine.<index>.<op>.<stage>
+                stages[parts[3]].append(value)
+    return (
+        statistics.median(engine),
+        statistics.median(total),
+        {stage: statistics.median(values) for stage, values in stages.items()},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048])
+    args = parser.parse_args()
+    editor = Editor(engine="classic")
+    print(f"machine: {platform.machine()}, python {platform.python_version()}, repeat {args.repeat}")
+    for size in args.sizes:
+        image = test_image(size)
+        print(f"\n{size}x{size}")
+        print(f"{'operation':46s} {'engine':>9s} {'total':>9s}  stages")
+        for name, ops in OPERATIONS.items():
+            engine, total, stages = measure(editor, image, ops, args.repeat)
+            detail = ", ".join(f"{stage} {seconds * 1000:.0f} ms" for stage, seconds in stages.items())
+            print(f"{name:46s} {engine * 1000:7.0f}ms {total * 1000:7.0f}ms  {detail}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""``imgedit deck restyle IN.pptx (--theme NAME | --prompt TEXT) -o OUT.pptx``: restyle a whole deck."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cli.common import command, print_json, stderr
+from imgedit.errors import BadInputError
+from plugins.pptx import DeckReport, RestyleOptions, restyle_deck
+from plugins.pptx.options import DEFAULT_MIN_SIZE
+
+deck_app = typer.Typer(help="Restyle PowerPoint decks: every picture, nothing else.", no_args_is_help=True)
+
+
+@deck_app.command("restyle", no_args_is_help=True)
+@command
+def restyle_command(
+    deck: Annotated[Path, typer.Argument(help="The .pptx deck to restyle.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Where to write the restyled deck.")
+    ] = None,
+    theme: Annotated[str | None, typer.Option(help="A style template (see `imgedit themes`).")] = None,
+    prompt: Annotated[str | None, typer.Option(help="An instruction applied to every picture.")] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", "-e", help="auto | classic | qwen (default: IMGEDIT_ENGINE).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed shared by every picture, so the deck gets one look.")] = 0,
+    slides: Annotated[
+        str | None, typer.Option(help="Only pictures on these slides, e.g. 1-5 or 1,3,7-9.")
+    ] = None,
+    min_size: Annotated[
+        int, typer.Option("--min-size", help="Skip pictures smaller than this many pixels on a side.")
+    ] = DEFAULT_MIN_SIZE,
+    workers: Annotated[int | None, typer.Option(help="Parallel workers (default: CPU cores).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the pictures that would change and estimate the time.")
+    ] = False,
+    preview: Annotated[
+        Path | None, typer.Option(help="Also write a before/after contact sheet PNG here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Apply a theme or an instruction to every picture in DECK; everything else stays as it was."""
+    options = RestyleOptions(
+        theme=theme,
+        prompt=prompt,
+        engine=engine,
+        seed=seed,
+        slides=slides,
+        min_size=min_size,
+        workers=workers,
+    )
+    if output is None and not dry_run:
+        raise BadInputError("Say where to write the restyled deck with -o OUT.pptx (or use --dry-run).")
+    if output is not None and output.suffix.lower() != ".pptx" and not dry_run:
+        raise BadInputError(f"The output {output} should be a .pptx file.")
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+        disable=as_json or dry_run or not stderr.is_terminal,
+    ) as bar:
+        task = bar.add_task("restyling pictures", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = restyle_deck(deck, output, options, dry_run=dry_run, preview=preview, progress=on_progress)
+    if as_json:
+        print_json(report.to_dict())
+    elif dry_run:
+        _print_dry_run(report)
+    else:
+        _print_summary(report, preview)
+
+
+def _slides_text(numbers: list[int]) -> str:
+    return "no slide" if not numbers else "slides " + ",".join(map(str, numbers))
+
+
+def _print_dry_run(report: DeckReport) -> None:
+    out = typer.echo
+    would = [image for image in report.images if image.status == "edit"]
+    out(
+        f"{report.input}: {report.slide_count} slides; {len(would)} picture part(s) would change "
+        f"with {report.engine} ('{report.instruction}'), about {report.estimated_seconds:.1f} s"
+    )
+    for image in report.images:
+        mark = "edit" if image.status == "edit" else "skip"
+        size = f"{image.width}x{image.height}" if image.width else "-"
+        line = f"  {mark} {image.name} {image.format or '?'} {size} on {_slides_text(image.slides)}"
+        line += f" via {', '.join(image.used_by)}"
+        if image.reason:
+            line += f" ({image.reason})"
+        out(line)
+    for warning in report.warnings:
+        stderr.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+
+
+def _print_summary(report: DeckReport, preview: Path | None) -> None:
+    changed = report.count("edited", "reused", "resumed")
+    stderr.print(
+        f"wrote {report.output}: {changed} picture part(s) restyled with {report.engine} "
+        f"({report.engine_calls} edited, {report.count('skipped')} kept, {report.count('failed')} failed) "
+        f"in {report.seconds:.1f}s",
+        soft_wrap=True,
+    )
+    for image in report.images:
+        if image.status in ("skipped", "failed"):
+            stderr.print(f"  kept {image.name}: {image.reason}", soft_wrap=True)
+    for warning in report.warnings:
+        stderr.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+    if preview is not None:
+        stderr.print(f"preview: {preview}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(deck_app, name="deck")

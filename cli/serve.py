@@ -1,0 +1,94 @@
+"""``imgedit serve`` (the API, WebSockets and the web page) and ``imgedit keys`` (API keys)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.common import command, print_json, stderr
+from imgedit.config import get_settings
+
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+
+
+def _key_store():  # type: ignore[no-untyped-def]
+    import server.models  # noqa: F401  (the server's tables, before create_all)
+    from server.auth import KeyStore
+    from sessions import create_db_engine, create_sessionmaker
+    from sessions.db import DATABASE_FILENAME
+
+    engine = create_db_engine(get_settings().home_dir / DATABASE_FILENAME)
+    return KeyStore(create_sessionmaker(engine))
+
+
+@command
+def serve_command(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the API, the WebSockets and the web page at http://HOST:PORT/."""
+    import uvicorn
+
+    from server.app import create_app
+
+    settings = get_settings()
+    app = create_app(settings)
+    keys = app.state.ctx.keys
+    if not keys.any_active():
+        # First start: a key for the local user, shown once, so the page can be used at once.
+        new = keys.create("local", label="created by imgedit serve")
+        stderr.print(f"Created an API key for tenant 'local' (shown only now): [bold]{new.key}[/]")
+    stderr.print(f"imgedit serving on [bold]http://{host}:{port}/[/] (data in {settings.home_dir})")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, ws_max_size=1024 * 1024)
+
+
+@keys_app.command("create")
+@command
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="The tenant the key acts for (created if new).")],
+    label: Annotated[str, typer.Option(help="A note to recognise the key by.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print id, tenant and key as JSON.")] = False,
+) -> None:
+    """Create an API key for TENANT and print it (it is stored hashed and cannot be shown again)."""
+    new = _key_store().create(tenant, label=label)
+    if as_json:
+        print_json({"id": new.id, "tenant": new.tenant, "key": new.key})
+    else:
+        typer.echo(new.key)
+
+
+@keys_app.command("list")
+@command
+def keys_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False) -> None:
+    """List keys (ids, tenants, whether revoked); the keys themselves are never stored."""
+    for info in _key_store().list():
+        row = {
+            "id": info.id,
+            "tenant": info.tenant,
+            "label": info.label,
+            "created_at": info.created_at.isoformat(),
+            "revoked": info.revoked_at is not None,
+        }
+        if as_json:
+            print_json(row)
+        else:
+            typer.echo(f"{info.id}\t{info.tenant}\t{'revoked' if row['revoked'] else 'active'}\t{info.label}")
+
+
+@keys_app.command("revoke")
+@command
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (see `imgedit keys list`).")],
+) -> None:
+    """Revoke a key: requests with it are refused from now on."""
+    info = _key_store().revoke(key_id)
+    typer.echo(f"revoked {info.id} (tenant {info.tenant})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)
+    app.add_typer(keys_app, name="keys")

@@ -1,0 +1,52 @@
+"""``imgedit themes``: the style templates, one per line (built-ins and the user's own)."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated
+
+import typer
+
+from cli.common import command, print_json
+from engine.themes import list_themes, user_themes_dir
+
+
+def _display_width(text: str) -> int:
+    """Columns a terminal gives ``text``: wide (Chinese) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _display_width(text))
+
+
+@command
+def themes_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the themes as one JSON document.")] = False,
+) -> None:
+    """List the themes: slug, English name, Chinese name and description, one per line.
+
+    Add your own as TOML files in IMGEDIT_HOME/themes (or IMGEDIT_THEMES_DIR); see
+    docs/instructions.md for the format.
+    """
+    themes = list_themes(user_themes_dir())
+    if as_json:
+        print_json([theme.model_dump(mode="json") for theme in themes])
+        return
+    slug_width = max(_display_width(theme.name) for theme in themes)
+    en_width = max(_display_width(theme.name_en) for theme in themes)
+    zh_width = max(_display_width(theme.name_zh) for theme in themes)
+    for theme in themes:
+        line = "  ".join(
+            [
+                _pad(theme.name, slug_width),
+                _pad(theme.name_en, en_width),
+                _pad(theme.name_zh, zh_width),
+                theme.description,
+            ]
+        )
+        typer.echo(line.rstrip())
+
+
+def register(app: typer.Typer) -> None:
+    app.command("themes")(themes_command)

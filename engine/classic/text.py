@@ -1,0 +1,288 @@
+"""Rewriting and removing text in an image: find it with OCR, erase it, draw the new words.
+
+For each matched line: the text pixels are separated from the local background by Otsu's
+threshold inside the box (the class that dominates the box's border is the background), dilated
+to take the anti-aliased edges, and erased (flat fill on plain panels, inpainting elsewhere).
+The new text takes the old text's colour (median of its pixels) and size (the font size whose
+ink height matches the old ink), shrinks to fit the box's width, and wraps onto two lines when
+that keeps it larger. Nothing outside the matched boxes (plus a few pixels) changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from engine.classic.context import OpContext, pixels_of
+from engine.classic.fonts import FontFace, find_font
+from engine.classic.inpaint import erase
+from engine.classic.ocr import TextLine, read_text
+from engine.classic.regions import Rect, op_rect
+from engine.classic.textmatch import TextMatch, find_text, is_cjk
+from engine.plan import TextRemove, TextReplace
+from imgedit.errors import BadInputError
+
+#: Pixels added around an OCR box before separating text from background.
+BOX_PAD = 2
+#: Colours closer than this to the background (Lab units) are never text, even on a flat panel.
+MIN_INK_DISTANCE = 18.0
+#: A watermark in the outer band of the picture (this share of each side) is a likely target.
+WATERMARK_BAND = 0.25
+_MEASURE = ImageDraw.Draw(Image.new("L", (1, 1)))
+
+
+@dataclass
+class InkSample:
+    """What was written in a box: which pixels, in what colour, spanning which tight box."""
+
+    mask: np.ndarray  # bool, the box's shape
+    color: tuple[int, int, int]
+    ink: Rect  # tight box of the text pixels, in image coordinates
+
+
+def _background_colors(crop_lab: np.ndarray) -> np.ndarray:
+    """The main colours of a box's frame (Lab), which is background: the box surrounds the text.
+
+    Clusters holding little of the frame are dropped: they are letters the frame cut through.
+    """
+    frame = np.concatenate(
+        [
+            crop_lab[:2].reshape(-1, 3),
+            crop_lab[-2:].reshape(-1, 3),
+            crop_lab[:, :2].reshape(-1, 3),
+            crop_lab[:, -2:].reshape(-1, 3),
+        ]
+    ).astype(np.float32)
+    clusters = min(4, len(frame))
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
+    cv2.setRNGSeed(0)
+    _, labels, centers = cv2.kmeans(frame, clusters, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    share = np.bincount(labels.ravel(), minlength=clusters) / len(frame)
+    return centers[share >= 0.08]
+
+
+def sample_ink(image: np.ndarray, rect: Rect) -> InkSample:
+    """Separate the text pixels in ``rect`` from their background.
+
+    A pixel is text when its colour is far (Otsu's threshold on the distance, in Lab) from every
+    main colour of the box's frame, which works on flat panels and on photos alike.
+    """
+    crop = image[rect.y0 : rect.y1, rect.x0 : rect.x1]
+    lab = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB).astype(np.float32)
+    centers = _background_colors(lab)
+    distance = np.min(np.linalg.norm(lab[:, :, None, :] - centers[None, None], axis=-1), axis=-1)
+    scaled = np.clip(distance * (255.0 / max(1.0, float(distance.max()))), 0, 255).astype(np.uint8)
+    threshold, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    cutoff = max(threshold * max(1.0, float(distance.max())) / 255.0, MIN_INK_DISTANCE)
+    text = distance > cutoff
+    if not text.any():
+        text = np.ones(distance.shape, bool)
+    core = cv2.erode(text.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    pixels = crop[core] if core.sum() >= 12 else crop[text]
+    color = np.median(pixels, axis=0).round().astype(int)
+    ys, xs = np.nonzero(text)
+    ink = Rect(
+        rect.x0 + int(xs.min()),
+        rect.y0 + int(ys.min()),
+        rect.x0 + int(xs.max()) + 1,
+        rect.y0 + int(ys.max()) + 1,
+    )
+    return InkSample(mask=text, color=(int(color[0]), int(color[1]), int(color[2])), ink=ink)
+
+
+def _erase_box(image: np.ndarray, rect: Rect, grow: float) -> tuple[np.ndarray, InkSample]:
+    """Erase the text inside ``rect``; ``grow`` widens the mask (share of the box height)."""
+    height, width = image.shape[:2]
+    box = rect.padded(BOX_PAD, width, height)
+    ink = sample_ink(image, box)
+    radius = max(2, round(box.height * grow))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    limit = box.padded(radius, width, height)
+    local = np.zeros((limit.height, limit.width), np.uint8)
+    local[box.y0 - limit.y0 : box.y1 - limit.y0, box.x0 - limit.x0 : box.x1 - limit.x0] = ink.mask
+    local = cv2.dilate(local, kernel)
+    mask = np.zeros((height, width), bool)
+    mask[limit.y0 : limit.y1, limit.x0 : limit.x1] = local.astype(bool)
+    return erase(image, mask), ink
+
+
+# -- fitting and drawing the new text ---------------------------------------------------------
+
+
+def _bbox(text: str, font: ImageFont.FreeTypeFont, spacing: int) -> tuple[float, float, float, float]:
+    box = _MEASURE.multiline_textbbox((0, 0), text, font=font, spacing=spacing, align="center")
+    return (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+
+
+def _two_lines(text: str) -> str | None:
+    """``text`` split into two lines of similar width: at a space for words, anywhere for CJK."""
+    words = text.split()
+    if len(words) >= 2:
+        best = min(
+            range(1, len(words)),
+            key=lambda i: abs(len(" ".join(words[:i])) - len(" ".join(words[i:]))),
+        )
+        return " ".join(words[:best]) + "\n" + " ".join(words[best:])
+    if is_cjk(text) and len(text) >= 2:
+        middle = (len(text) + 1) // 2
+        return text[:middle] + "\n" + text[middle:]
+    return None
+
+
+def fit_text(face: FontFace, text: str, size: int, width: int, height: int) -> tuple[str, int]:
+    """The layout (one or two lines) and font size that draws ``text`` largest, up to ``size``,
+    within ``width`` x ``height`` pixels."""
+
+    def largest(layout: str) -> int:
+        spacing = max(1, size // 8)
+        x0, y0, x1, y1 = _bbox(layout, face.at(size), spacing)
+        factor = min(1.0, width / max(1.0, x1 - x0), height / max(1.0, y1 - y0))
+        fitted = max(6, int(size * factor))
+        # Glyph metrics do not scale exactly linearly; step down until it truly fits.
+        while fitted > 6:
+            x0, y0, x1, y1 = _bbox(layout, face.at(fitted), max(1, fitted // 8))
+            if x1 - x0 <= width and y1 - y0 <= height:
+                break
+            fitted -= 1
+        return fitted
+
+    single = largest(text)
+    split = _two_lines(text) if single < size * 0.7 else None
+    if split is not None:
+        double = largest(split)
+        if double > single * 1.1:
+            return split, double
+    return text, single
+
+
+def draw_text(
+    image: np.ndarray,
+    text: str,
+    area: Rect,
+    center: tuple[float, float],
+    size: int,
+    color: tuple[int, int, int],
+) -> np.ndarray:
+    """Draw ``text`` (fitted into ``area``) centred on ``center`` in ``color``; only ``area`` changes."""
+    face = find_font(text)
+    layout, fitted = fit_text(face, text, size, area.width, area.height)
+    font = face.at(fitted)
+    spacing = max(1, fitted // 8)
+    x0, y0, x1, y1 = _bbox(layout, font, spacing)
+    ink_w, ink_h = x1 - x0, y1 - y0
+    # Centre the ink on ``center`` but keep it inside the area.
+    left = min(max(center[0] - ink_w / 2, area.x0), area.x1 - ink_w)
+    top = min(max(center[1] - ink_h / 2, area.y0), area.y1 - ink_h)
+    crop = Image.fromarray(image[area.y0 : area.y1, area.x0 : area.x1])
+    draw = ImageDraw.Draw(crop)
+    origin = (left - area.x0 - x0, top - area.y0 - y0)
+    draw.multiline_text(origin, layout, font=font, fill=color, spacing=spacing, align="center")
+    out = image.copy()
+    out[area.y0 : area.y1, area.x0 : area.x1] = np.asarray(crop)
+    return out
+
+
+def _size_for_ink(face: FontFace, text: str, ink_height: int) -> int:
+    """The font size at which ``text`` is ``ink_height`` pixels tall in ``face``."""
+    _, y0, _, y1 = _bbox(text, face.at(100), 12)
+    return max(6, round(100 * ink_height / max(1.0, y1 - y0)))
+
+
+# -- the operations -----------------------------------------------------------------------------
+
+
+def _lines(image: np.ndarray, region: Rect | None, ctx: OpContext) -> list[TextLine]:
+    """OCR lines of the image, or of the named region (plus a margin, so lines crossing its
+    edge are read whole), in image coordinates."""
+    with ctx.timed("ocr"):
+        if region is None:
+            return read_text(image)
+        height, width = image.shape[:2]
+        area = region.padded(max(8, max(region.width, region.height) // 10), width, height)
+        lines = read_text(image[area.y0 : area.y1, area.x0 : area.x1])
+        return [
+            TextLine(line.text, tuple((x + area.x0, y + area.y0) for x, y in line.quad), line.score)
+            for line in lines
+        ]
+
+
+def _in_region(rect: Rect, region: Rect | None) -> bool:
+    if region is None:
+        return True
+    return region.contains_point((rect.x0 + rect.x1) / 2, (rect.y0 + rect.y1) / 2)
+
+
+def _not_found(query: str, lines: list[TextLine]) -> BadInputError:
+    seen = ", ".join(f"'{line.text}'" for line in lines[:8])
+    found = f"The text found was: {seen}." if lines else "No text was found in the image."
+    return BadInputError(
+        f"Could not find the text '{query}' in the image. {found}",
+        hint="Quote the text as it appears in the picture.",
+    )
+
+
+def _matches(image: np.ndarray, query: str, region: Rect | None, ctx: OpContext) -> list[TextMatch]:
+    lines = _lines(image, region, ctx)
+    matches = [m for m in find_text(lines, query) if _in_region(m.rect, region)]
+    if not matches:
+        raise _not_found(query, lines)
+    return matches
+
+
+def replace_text(image: Image.Image, op: TextReplace, ctx: OpContext) -> Image.Image:
+    """Replace every occurrence of ``op.old`` (or its closest approximate match) with ``op.new``."""
+    if not op.old.strip():
+        raise BadInputError("Say which text to replace, e.g. 把'限时优惠'换成'买一送一'.")
+    if op.new.strip():
+        find_font(op.new)  # fail before any work if the new text cannot be drawn
+    pixels = pixels_of(image).copy()
+    height, width = pixels.shape[:2]
+    region = op_rect(op.box, op.place, width, height)
+    matches = _matches(pixels, op.old, region, ctx)
+    for match in matches:
+        with ctx.timed("inpaint"):
+            pixels, ink = _erase_box(pixels, match.rect, grow=0.06)
+        if not op.new.strip():
+            continue
+        with ctx.timed("render"):
+            reference = match.line.text if match.whole_line else op.old
+            size = _size_for_ink(find_font(reference), reference, ink.ink.height)
+            area = match.rect.padded(BOX_PAD, width, height)
+            center = ((ink.ink.x0 + ink.ink.x1) / 2, (ink.ink.y0 + ink.ink.y1) / 2)
+            pixels = draw_text(pixels, op.new, area, center, size, ink.color)
+    return Image.fromarray(pixels)
+
+
+def remove_text(image: Image.Image, op: TextRemove, ctx: OpContext) -> Image.Image:
+    """Erase the quoted text, or every line in the named place (a watermark: the picture's edges)."""
+    pixels = pixels_of(image).copy()
+    height, width = pixels.shape[:2]
+    region = op_rect(op.box, op.place, width, height)
+    grow = 0.12 if op.watermark else 0.06
+    if op.text and op.text.strip():
+        rects = [m.rect for m in _matches(pixels, op.text, region, ctx)]
+    else:
+        lines = _lines(pixels, region, ctx)
+        rects = [line.rect for line in lines if _in_region(line.rect, region)]
+        if region is None and op.watermark:
+            band = [r for r in rects if _in_edge_band(r, width, height)]
+            rects = band or rects
+        if not rects:
+            where = "in that part of the image" if region is not None else "in the image"
+            raise BadInputError(
+                f"No text was found {where} to remove.",
+                hint="Name the text in quotes, or the place it is (e.g. 'bottom right').",
+            )
+    with ctx.timed("inpaint"):
+        for rect in rects:
+            pixels, _ = _erase_box(pixels, rect, grow=grow)
+    return Image.fromarray(pixels)
+
+
+def _in_edge_band(rect: Rect, width: int, height: int) -> bool:
+    """Whether a box's centre lies in the outer band of the picture, where watermarks sit."""
+    cx, cy = (rect.x0 + rect.x1) / 2 / width, (rect.y0 + rect.y1) / 2 / height
+    return min(cx, 1 - cx, cy, 1 - cy) < WATERMARK_BAND

@@ -1,0 +1,52 @@
+"""Splitting a compound instruction into clauses: "去掉水印，并把背景换成白色", "crop to square and
+then make it brighter".
+
+Separators inside quotes never split ("add a 'Salt and Pepper' label"), and fixed phrases that
+contain a separator word stay whole ("black and white", "黑白").
+"""
+
+from __future__ import annotations
+
+import re
+
+from engine.parsing.quotes import find_quotes
+
+# Separators that end one clause and start the next. Order does not matter: all are found at
+# once and the earliest, longest one wins where they overlap.
+_SEPARATOR = re.compile(
+    r"\s*(?:"
+    r"[，,]\s*(?:并且|并|然后|再|接着|之后|同时|而且|另外|还要|还有)"
+    r"|[；;]|。(?=.)"
+    r"|并且|然后|接着|同时|(?<=[\u3400-\u9fff])并(?=[把将给加去删移调提增降换改让使旋转翻裁剪缩放变在用])"
+    r"|(?:,\s*)?\band\s+then\b|(?:,\s*)?\bthen\b|(?:,\s*)?\band\s+also\b|(?:,\s*)?\balso\b"
+    r"|(?:,\s*)?\band\b|\bplus\b|[，,]"
+    r")\s*",
+    re.IGNORECASE,
+)
+
+# Phrases whose own "and" (or comma) is not a separator.
+_PROTECTED = re.compile(
+    r"black\s*(?:and|&)\s*white|rock\s+and\s+roll|salt\s+and\s+pepper|\d+\s*,\s*\d+", re.IGNORECASE
+)
+
+# Words that mean nothing on their own once split off: "please, make it brighter".
+_FILLER = re.compile(r"(?i)^(?:please|pls|ok(?:ay)?|and|then|also|thanks|thank you|请|麻烦|帮我|谢谢|好的)?$")
+
+
+def split_clauses(text: str) -> list[str]:
+    """The clauses of ``text``, in order, without separators and empty or filler pieces."""
+    shielded = [(quote.start, quote.end) for quote in find_quotes(text)]
+    shielded += [(match.start(), match.end()) for match in _PROTECTED.finditer(text)]
+
+    def inside_shield(start: int, end: int) -> bool:
+        return any(start < s_end and end > s_start for s_start, s_end in shielded)
+
+    clauses, last = [], 0
+    for match in _SEPARATOR.finditer(text):
+        if inside_shield(match.start(), match.end()):
+            continue
+        clauses.append(text[last : match.start()])
+        last = match.end()
+    clauses.append(text[last:])
+    cleaned = [clause.strip(" \t\n。.!！?？、") for clause in clauses]
+    return [clause for clause in cleaned if clause and not _FILLER.match(clause)]

@@ -1,0 +1,64 @@
+"""Text edits: replace, remove and add quoted text, and remove watermarks or captions.
+
+Quoted spans are the text itself, in any quote style; the words around them say what to do
+("把'A'换成'B'", "remove the text 'SAMPLE'", "add a 'NEW' badge in the top right").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from engine.parsing.clause import Clause
+from engine.parsing.colors import canonical_color, find_color
+from engine.plan import TextAdd, TextRemove, TextReplace
+
+REMOVE_VERB = re.compile(
+    r"(?i)去掉|去除|删除|删掉|删去|移除|擦掉|擦除|抹掉|抹去|清除|拿掉|消除|抠掉"
+    r"|\bremove[ds]?\b|\berase[ds]?\b|\bdelete[ds]?\b|\bget\s+rid\s+of\b|\btake\s+(?:out|away|off)\b"
+    r"|\bclear\b|\bwipe\b|\bclean\s+(?:off|out|up)\b|\beliminate\b"
+)
+_REPLACE_VERB = re.compile(
+    r"(?i)换成|改成|替换成|替换为|改为|换为|变成|变为|改写成|写成|换|改"
+    r"|\breplace[ds]?\b|\bchange[ds]?\b|\bswap\b|\bturn\b|\bedit\b|\brewrite\b|\bupdate\b|→|->|=>|\bto\b|\binto\b"
+)
+_ADD_VERB = re.compile(
+    r"(?i)加|添|写|打上|贴|放|插入|标上|标注"
+    r"|\badd\b|\bput\b|\binsert\b|\bplace\b|\bwrite\b|\bstamp\b|\boverlay\b|\binclude\b"
+)
+_WATERMARK = re.compile(r"(?i)水印|\bwatermarks?\b")
+_TEXT_WORD = re.compile(
+    r"(?i)文字|文本|字样|字幕|标题|说明文字|字"
+    r"|\btext\b|\bcaptions?\b|\btitles?\b|\bwords?\b|\blettering\b|\bsubtitles?\b|\bheadlines?\b"
+)
+_BADGE = re.compile(
+    r"(?i)标签|角标|徽章|贴纸|标贴|吊牌|\bbadges?\b|\bstickers?\b|\btags?\b|\bstamps?\b|\bribbons?\b"
+)
+_LABEL = re.compile(
+    r"(?i)文字|文本|字样|标题|字幕|字|\btext\b|\blabels?\b|\bcaptions?\b|\btitles?\b|\bwords?\b|\bheadlines?\b"
+)
+
+
+def _text_color(clause: Clause) -> str | None:
+    match = find_color(clause.rest)
+    return canonical_color(match.group(0)) if match else None
+
+
+def parse_text(clause: Clause) -> list[TextReplace | TextRemove | TextAdd] | None:
+    """The text edit ``clause`` asks for, or ``None``."""
+    text, quotes, place, source = clause.rest, clause.quotes, clause.place, clause.source
+    if len(quotes) >= 2 and _REPLACE_VERB.search(text):
+        return [TextReplace(old=quotes[0], new=quotes[1], place=place, source=source)]
+    if quotes and REMOVE_VERB.search(text):
+        return [TextRemove(text=quotes[0], place=place, source=source)]
+    if quotes and _ADD_VERB.search(text):
+        style: Literal["label", "badge"] = (
+            "badge" if _BADGE.search(text) or not _LABEL.search(text) else "label"
+        )
+        return [TextAdd(text=quotes[0], style=style, color=_text_color(clause), place=place, source=source)]
+    if not quotes and REMOVE_VERB.search(text):
+        if _WATERMARK.search(text):
+            return [TextRemove(watermark=True, place=place, source=source)]
+        if _TEXT_WORD.search(text):
+            return [TextRemove(place=place, source=source)]
+    return None

@@ -1,0 +1,279 @@
+"""``QwenEngine``: edits with Qwen-Image-Edit-2509 through diffusers' ``QwenImageEditPlusPipeline``.
+
+The engine turns a request into one pipeline call: the prompt (engine/qwen/prompt.py), a size
+of about 1 MP at the edited image's aspect (engine/qwen/sizing.py), the step count, true CFG
+scale and seed; it reports each denoising step, stops at the next step when cancelled, and maps
+the result back to the input's exact size. Preservation of unedited pixels and the edit-area
+guard are the editor's, applied after ``run`` as for every backend.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any, get_args
+
+from PIL import Image
+
+from engine.base import Engine
+from engine.plan import GEOMETRY_KINDS, EditPlan, OperationKind
+from engine.qwen.loader import (
+    LoadedPipeline,
+    PipelineOptions,
+    default_device,
+    default_dtype,
+    get_pipeline,
+    resolve_source,
+)
+from engine.qwen.loader import describe as describe_options
+from engine.qwen.prompt import build_prompt
+from engine.qwen.sizing import generation_size, megapixels
+from engine.types import CancelToken, EditRequest, EngineOutput, ProgressCallback
+from imgedit.config import Settings, get_settings
+from imgedit.errors import BadInputError, EditCancelledError
+
+DEFAULT_STEPS = 40
+DEFAULT_TRUE_CFG = 4.0
+#: Inputs above this multiple of the generation area get a warning: their detail is regenerated.
+LARGE_INPUT_FACTOR = 2.0
+
+# The pipeline module's input sizes are module constants; while a call runs with other values
+# (IMGEDIT_QWEN_VAE_IMAGE_AREA / _CONDITION_IMAGE_AREA) no other call may see them.
+_MODULE_SIZES_LOCK = threading.RLock()
+
+
+@dataclass(frozen=True)
+class PipelineCall:
+    """The arguments of one pipeline call; also what the report records, so it can be repeated."""
+
+    images: list[Image.Image]
+    prompt: str
+    negative_prompt: str | None
+    width: int
+    height: int
+    steps: int
+    true_cfg_scale: float
+    seed: int
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "steps": self.steps,
+            "true_cfg_scale": self.true_cfg_scale,
+            "width": self.width,
+            "height": self.height,
+            "seed": self.seed,
+        }
+
+
+class QwenEngine(Engine):
+    """The generative backend: every operation kind, executed by one Qwen-Image-Edit call."""
+
+    name = "qwen"
+    exact = False
+    capabilities: frozenset[str] = frozenset(get_args(OperationKind))
+
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        cpu_offload: bool = False,
+        compile_transformer: bool = False,
+        lora_path: str | None = None,
+        device: str | None = None,
+        dtype: str | None = None,
+        default_steps: int | None = None,
+        default_true_cfg: float | None = None,
+        target_area: int | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        """Check the model folder now (a clear error before any work); load it on the first edit."""
+        self.settings = settings or get_settings()
+        source = resolve_source(model_path)
+        device = device or default_device()
+        self.options = PipelineOptions(
+            source=source,
+            device=device,
+            dtype=dtype or default_dtype(device),
+            cpu_offload=cpu_offload,
+            compile_transformer=compile_transformer,
+            lora_path=lora_path,
+        )
+        self.default_steps = default_steps
+        self.default_true_cfg = default_true_cfg
+        self.target_area = target_area or self.settings.qwen_target_area
+        if self.target_area < 32 * 32:
+            raise BadInputError(
+                f"The qwen target area must be at least 32x32 pixels, not {self.target_area}."
+            )
+
+    def pipeline(self) -> LoadedPipeline:
+        """The shared pipeline for this engine's options (loaded on first use)."""
+        return get_pipeline(self.options)
+
+    def run(
+        self,
+        request: EditRequest,
+        plan: EditPlan,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> EngineOutput:
+        """Generate the plan's non-geometric edits, then apply its crops, resizes, rotations, flips.
+
+        Geometry is exact work the model would only approximate (and the output is mapped back to
+        the input's size), so it is done with the classic engine's Pillow operations afterwards;
+        a plan of geometry alone never loads the model.
+        """
+        geometry = [op for op in plan.operations if op.op in GEOMETRY_KINDS]
+        if len(geometry) == len(plan.operations):
+            return self._apply_geometry(request, plan, progress, cancel)
+        output = self._generate_plan(request, plan, progress, cancel)
+        if geometry:
+            edited = replace(request, images=[output.image, *request.images[1:]], mask=None)
+            shaped = self._apply_geometry(edited, plan, None, cancel)
+            output.image = shaped.image
+            output.timings.update({f"geometry.{key}": value for key, value in shaped.timings.items()})
+        return output
+
+    def _apply_geometry(
+        self,
+        request: EditRequest,
+        plan: EditPlan,
+        progress: ProgressCallback | None,
+        cancel: CancelToken | None,
+    ) -> EngineOutput:
+        from engine.classic import ClassicEngine
+
+        operations = [op for op in plan.operations if op.op in GEOMETRY_KINDS]
+        geometry_plan = EditPlan(instruction=plan.instruction, operations=operations, language=plan.language)
+        output = ClassicEngine(settings=self.settings).run(request, geometry_plan, progress, cancel)
+        output.parameters = {"geometry": geometry_plan.kinds}
+        return output
+
+    def _generate_plan(
+        self,
+        request: EditRequest,
+        plan: EditPlan,
+        progress: ProgressCallback | None,
+        cancel: CancelToken | None,
+    ) -> EngineOutput:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        loaded = self.pipeline()
+        timings["load"] = time.perf_counter() - started
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+
+        prompt = build_prompt(request, plan)
+        source = request.image
+        width, height = generation_size(source.size, self.target_area)
+        steps = int(_first_set(request.steps, self.default_steps, loaded.lora_steps, DEFAULT_STEPS))
+        true_cfg = _first_set(request.guidance, self.default_true_cfg, loaded.lora_true_cfg, DEFAULT_TRUE_CFG)
+        if steps < 1:
+            raise BadInputError(f"The number of steps must be at least 1, not {steps}.")
+        # True CFG needs a negative prompt; without true CFG one would only be encoded for nothing.
+        negative_prompt = prompt.negative if true_cfg > 1 else None
+        seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**32)
+
+        warnings = list(loaded.warnings)
+        if source.width * source.height > LARGE_INPUT_FACTOR * self.target_area:
+            warnings.append(
+                f"The input is {megapixels(source.size):.1f} MP but the qwen model works at about "
+                f"{self.target_area / 1e6:.1f} MP ({width}x{height}); its detail was regenerated at that "
+                f"size and scaled back to {source.width}x{source.height}."
+            )
+
+        call = PipelineCall(
+            images=[image.convert("RGB") for image in request.images],
+            prompt=prompt.text,
+            negative_prompt=negative_prompt,
+            width=width,
+            height=height,
+            steps=steps,
+            true_cfg_scale=true_cfg,
+            seed=seed,
+        )
+        t0 = time.perf_counter()
+        generated = self._generate(loaded, call, progress, cancel)
+        timings["generate"] = time.perf_counter() - t0
+        if generated.size != source.size:
+            generated = generated.resize(source.size, Image.Resampling.LANCZOS)
+        parameters = {**call.parameters(), **describe_options(self.options)}
+        return EngineOutput(image=generated, parameters=parameters, warnings=warnings, timings=timings)
+
+    def _generate(
+        self,
+        loaded: LoadedPipeline,
+        call: PipelineCall,
+        progress: ProgressCallback | None,
+        cancel: CancelToken | None,
+    ) -> Image.Image:
+        """One pipeline call, serialised on the pipeline's lock; stops at the next step when cancelled."""
+        import torch
+
+        def on_step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+            if progress is not None:
+                progress(step + 1, pipe.num_timesteps)
+            if cancel is not None and cancel.cancelled:
+                # The pipeline's own interrupt flag only skips the remaining steps and still
+                # decodes; raising here ends the call at once and skips the VAE decode.
+                pipe._interrupt = True
+                raise EditCancelledError("The edit was cancelled.")
+            return tensors
+
+        with loaded.lock, self._pipeline_input_sizes():
+            pipe = loaded.pipe
+            generator = torch.Generator(device=loaded.execution_device).manual_seed(call.seed)
+            try:
+                result = pipe(
+                    image=call.images,
+                    prompt=call.prompt,
+                    negative_prompt=call.negative_prompt,
+                    true_cfg_scale=call.true_cfg_scale,
+                    width=call.width,
+                    height=call.height,
+                    num_inference_steps=call.steps,
+                    generator=generator,
+                    callback_on_step_end=on_step_end,
+                    callback_on_step_end_tensor_inputs=["latents"],
+                    output_type="pil",
+                )
+            except EditCancelledError:
+                # With CPU offload, put the models back where the offload hooks expect them.
+                pipe.maybe_free_model_hooks()
+                raise
+        image: Image.Image = result.images[0]
+        return image
+
+    @contextmanager
+    def _pipeline_input_sizes(self) -> Iterator[None]:
+        """Apply the configured input areas to the pipeline module for one call, then restore them."""
+        vae_area = self.settings.qwen_vae_image_area
+        condition_area = self.settings.qwen_condition_image_area
+        if vae_area is None and condition_area is None:
+            yield
+            return
+        from diffusers.pipelines.qwenimage import pipeline_qwenimage_edit_plus as module
+
+        with _MODULE_SIZES_LOCK:
+            saved = (module.VAE_IMAGE_SIZE, module.CONDITION_IMAGE_SIZE)
+            module.VAE_IMAGE_SIZE = vae_area or saved[0]
+            module.CONDITION_IMAGE_SIZE = condition_area or saved[1]
+            try:
+                yield
+            finally:
+                module.VAE_IMAGE_SIZE, module.CONDITION_IMAGE_SIZE = saved
+
+
+def _first_set(*values: float | None) -> float:
+    for value in values:
+        if value is not None:
+            return float(value)
+    raise ValueError("no value")

@@ -1,0 +1,85 @@
+"""What a deck restyle is asked to do, and turning it into the one edit plan used for every image."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from engine import Editor, EditPlan
+from engine.plan import Theme
+from imgedit.errors import BadInputError
+
+DEFAULT_MIN_SIZE = 64
+_RANGE_PART = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+
+
+@dataclass(frozen=True)
+class RestyleOptions:
+    """``theme`` or ``prompt`` (exactly one); ``slides`` like "1-5,8"; ``seed`` is shared by every
+    image so one deck gets one look."""
+
+    theme: str | None = None
+    prompt: str | None = None
+    engine: str | None = None
+    seed: int = 0
+    slides: str | None = None
+    min_size: int = DEFAULT_MIN_SIZE
+    workers: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.theme is None) == (self.prompt is None):
+            raise BadInputError("Give exactly one of a theme (--theme NAME) or a prompt (--prompt TEXT).")
+        if self.min_size < 1:
+            raise BadInputError("--min-size must be at least 1 pixel.")
+        if self.workers is not None and self.workers < 1:
+            raise BadInputError("--workers must be at least 1.")
+
+
+def parse_slide_range(spec: str | None, slide_count: int) -> frozenset[int] | None:
+    """``"1-5,8"`` -> {1, 2, 3, 4, 5, 8}; ``None`` means every slide."""
+    if spec is None or not spec.strip():
+        return None
+    chosen: set[int] = set()
+    for piece in spec.split(","):
+        match = _RANGE_PART.match(piece)
+        if not match:
+            raise BadInputError(f"'{spec}' is not a slide range; write it like 1-5 or 1,3,7-9.")
+        first = int(match.group(1))
+        last = int(match.group(2) or first)
+        if first < 1 or last < first:
+            raise BadInputError(f"'{piece.strip()}' is not a slide range; slides count from 1, low to high.")
+        if first > slide_count:
+            raise BadInputError(f"--slides {spec}: the deck has {slide_count} slides.")
+        chosen.update(range(first, min(last, slide_count) + 1))
+    return frozenset(chosen)
+
+
+def build_plan(editor: Editor, options: RestyleOptions) -> EditPlan:
+    """The one plan for every image; refused up front if the engine cannot run it or it would
+    change a picture's size (a deck's crops and frames refer to the stored pixel grid)."""
+    if options.theme is not None:
+        name = options.theme.strip()
+        from engine.themes import get_theme
+
+        spec = get_theme(name)  # raises NotFoundError naming the themes there are
+        plan = EditPlan(instruction=f"theme:{spec.name}", operations=[Theme(name=spec.name)])
+    else:
+        plan = editor.parse(options.prompt or "")
+    if plan.changes_geometry:
+        raise BadInputError(
+            f"'{plan.instruction}' would crop, resize, rotate or flip the pictures; deck restyling keeps "
+            "every picture's size and framing.",
+            hint="Ask for a look (a theme, colours, tone, text) rather than a geometry change.",
+        )
+    editor.choose_backend(plan)  # UnsupportedOperationError now, not after the first image
+    return plan
+
+
+def plan_fingerprint(plan: EditPlan, options: RestyleOptions, engine_name: str) -> str:
+    """Identifies 'the same restyle', so finished images can be reused when a job resumes."""
+    payload = json.dumps(
+        {"plan": plan.model_dump(mode="json"), "seed": options.seed, "engine": engine_name}, sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]

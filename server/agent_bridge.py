@@ -1,0 +1,44 @@
+"""Adapts the agent package (``agent.ChatAgent``) to the server's chat runner.
+
+Over HTTP ``image_path`` (a file path on the server in the CLI's turn) becomes the version's
+image URL: a client cannot open the server's files, and the path would reveal its layout.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from typing import Any
+
+from engine import Editor
+from engine.types import CancelToken
+from imgedit.config import Settings
+from server.chat import TurnFunction
+from sessions import SessionStore
+
+
+def make_turn_function(store: SessionStore, editor: Editor, settings: Settings) -> TurnFunction:
+    from agent import ChatAgent
+
+    agent = ChatAgent(store=store, editor=editor, settings=settings)
+    # One turn at a time per session: a conversation is a sequence, and two turns racing on one
+    # image's head would make "undo" and "the last edit" ambiguous.
+    locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+
+    def turn(
+        *,
+        session_id: str,
+        text: str,
+        image_ids: list[str],
+        progress: Any = None,
+        cancel: CancelToken | None = None,
+    ) -> dict[str, Any]:
+        with locks[session_id]:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            data = agent.send(session_id, text, image_ids=image_ids or None).to_json()
+        if data.get("version_id"):
+            data["image_path"] = f"/v1/versions/{data['version_id']}/image"
+        return data
+
+    return turn

@@ -1,0 +1,130 @@
+"""``create_app``: the FastAPI application, built from settings with everything it needs.
+
+One database (``IMGEDIT_HOME/imgedit.db``) holds the sessions' tables and the server's (tenants,
+keys, jobs); the blob store holds uploads, versions and job results; the job queue starts with
+the app and stops with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+import server.models  # noqa: F401  (registers the server's tables on Base before create_all)
+from engine import Editor
+from imgedit.config import Settings, get_settings
+from server import figma
+from server.auth import KeyStore
+from server.chat import ChatRunner, TurnFunction
+from server.context import ServerContext
+from server.errors import install_error_handlers
+from server.events import EventHub
+from server.metrics import Metrics, MetricsMiddleware
+from server.ratelimit import RateLimiter
+from server.routes import catalog, health, jobs, sessions, ws
+from server.runners import DeckRunner, Editors, EditRunner
+from server.scheduler import LocalJobQueue
+from server.scheduler.local import Runner
+from server.uploads import UploadLimitMiddleware
+from sessions import SessionStore, create_db_engine, create_sessionmaker
+from sessions.db import DATABASE_FILENAME
+
+STATIC_DIR = Path(__file__).parent / "static"
+log = logging.getLogger("imgedit.server")
+
+
+def default_agent_factory(store: SessionStore, editor: Editor, settings: Settings) -> TurnFunction:
+    """The agent's turn function over ``store`` (imported late: the agent is optional here)."""
+    from server.agent_bridge import make_turn_function
+
+    return make_turn_function(store, editor, settings)
+
+
+def worker_slots(settings: Settings, editors: Editors) -> dict[str, int]:
+    """One classic slot per CPU core (or IMGEDIT_CLASSIC_WORKERS); qwen slots only where qwen runs."""
+    classic = settings.classic_workers or os.cpu_count() or 1
+    qwen = settings.gpu_workers if editors.get(settings.engine).qwen_available() else 0
+    return {"classic": classic, "qwen": qwen}
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    agent_factory: Callable[[SessionStore, Editor, Settings], TurnFunction] | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    db_engine = create_db_engine(settings.home_dir / DATABASE_FILENAME)
+    db = create_sessionmaker(db_engine)
+    store = SessionStore(db_engine, settings.home_dir / "blobs", settings=settings)
+    editors = Editors(settings)
+
+    def chat_editor() -> Editor:
+        return editors.get(settings.engine)
+
+    runners: dict[str, Runner] = {
+        "edit": EditRunner(editors, store, settings),
+        "deck": DeckRunner(editors, store, settings),
+        "figma": figma.FigmaRunner(editors, store, settings, db),
+        "chat": ChatRunner(lambda: (agent_factory or default_agent_factory)(store, chat_editor(), settings)),
+    }
+    queue = LocalJobQueue(db, runners, worker_slots(settings, editors), step_delay=settings.job_step_delay)
+    ctx = ServerContext(
+        settings=settings,
+        db_engine=db_engine,
+        db=db,
+        store=store,
+        keys=KeyStore(db),
+        editors=editors,
+        queue=queue,
+        hub=EventHub(),
+        metrics=Metrics(),
+        limiter=RateLimiter(settings.rate_limit_per_minute),
+    )
+    queue.subscribe(ctx.hub.on_job_event)
+    queue.subscribe(ctx.metrics.on_job_event)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        queue.start()
+        try:
+            yield
+        finally:
+            queue.stop()
+
+    app = FastAPI(
+        title="imgedit",
+        version="0.1.0",
+        summary="Edit images by saying what you want, in Chinese or English.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    # Auth is by bearer token, never cookies, so any origin (the Figma iframe is "null") may call.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["*"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        allow_credentials=False,
+    )
+    app.add_middleware(UploadLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
+    for module in (health, jobs, sessions, catalog, ws, figma):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> Any:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

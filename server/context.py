@@ -1,0 +1,45 @@
+"""``ServerContext``: the objects one app instance shares (database, stores, queue, event hub).
+
+Kept on ``app.state.ctx`` rather than in module globals, so several apps (tests, or a second
+server in one process) never share state by accident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request, WebSocket
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
+
+from imgedit.config import Settings
+from server.auth import KeyStore
+from server.events import EventHub
+from server.metrics import Metrics
+from server.ratelimit import RateLimiter
+from server.runners import Editors
+from server.scheduler import JobQueue
+from sessions import SessionStore
+
+
+@dataclass
+class ServerContext:
+    settings: Settings
+    db_engine: Engine
+    db: sessionmaker[DbSession]
+    store: SessionStore
+    keys: KeyStore
+    editors: Editors
+    queue: JobQueue
+    hub: EventHub
+    metrics: Metrics
+    limiter: RateLimiter
+
+
+def get_ctx(request: Request) -> ServerContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+def ws_ctx(websocket: WebSocket) -> ServerContext:
+    return websocket.app.state.ctx  # type: ignore[no-any-return]

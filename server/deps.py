@@ -1,0 +1,38 @@
+"""FastAPI dependencies: the caller's identity (API key -> tenant) and their rate limit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from server.auth import Principal
+from server.context import ServerContext, get_ctx
+from server.errors import UnauthorizedError
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from `imgedit keys create`.")
+
+
+def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The tenant behind the ``Authorization: Bearer`` key; 401 without a valid one, 429 over the limit."""
+    ctx = get_ctx(request)
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise UnauthorizedError(
+            "This endpoint needs an API key.",
+            hint="Send 'Authorization: Bearer KEY'; create a key with `imgedit keys create --tenant NAME`.",
+        )
+    who = ctx.keys.authenticate(credentials.credentials)
+    if who is None:
+        raise UnauthorizedError(
+            "The API key is unknown or revoked.", hint="Create a new one with `imgedit keys create`."
+        )
+    ctx.limiter.check(who.key_id)
+    return who
+
+
+Caller = Annotated[Principal, Depends(principal)]
+Ctx = Annotated[ServerContext, Depends(get_ctx)]

@@ -1,0 +1,93 @@
+"""Errors only the service raises, and the handlers that turn every error into JSON.
+
+Bad input is a 4xx ``{"code", "message", "hint"?}``; a failure of ours is a 500 with the same
+shape and no traceback (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from imgedit.errors import BadInputError, ImgEditError
+
+log = logging.getLogger("imgedit.server")
+
+
+class UnauthorizedError(BadInputError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class RateLimitedError(BadInputError):
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, hint=f"Retry in {retry_after:.1f} s.")
+        self.retry_after = retry_after
+
+
+class PayloadTooLargeError(BadInputError):
+    code = "payload_too_large"
+    http_status = 413
+
+
+class NotImplementedYetError(ImgEditError):
+    code = "not_implemented"
+    http_status = 501
+
+
+class AgentUnavailableError(ImgEditError):
+    code = "agent_unavailable"
+    http_status = 503
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: "payload_too_large"}
+
+
+def error_response(exc: ImgEditError) -> JSONResponse:
+    headers = {}
+    if isinstance(exc, RateLimitedError):
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    if isinstance(exc, UnauthorizedError):
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ImgEditError)
+    async def _imgedit_error(_request: Request, exc: ImgEditError) -> JSONResponse:
+        if exc.http_status >= 500:
+            log.warning("%s: %s", exc.code, exc.message)
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body') or 'request'}: {err.get('msg')}"
+            for err in exc.errors()
+        )
+        return JSONResponse(
+            {"code": "invalid_request", "message": f"The request is not valid: {problems}."},
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return JSONResponse(
+            {"code": code, "message": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return JSONResponse(
+            {"code": "internal_error", "message": "Something went wrong on our side; it has been logged."},
+            status_code=500,
+        )

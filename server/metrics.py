@@ -1,0 +1,72 @@
+"""Prometheus metrics, on a registry per app so that several apps (tests) never collide."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.scheduler import JobEvent, JobQueue
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "imgedit_http_requests", "HTTP requests.", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "imgedit_http_request_seconds", "HTTP request latency.", ["route"], registry=self.registry
+        )
+        self.jobs = Counter("imgedit_jobs", "Finished jobs.", ["kind", "status"], registry=self.registry)
+        self.job_seconds = Histogram(
+            "imgedit_job_seconds", "Job run time.", ["kind", "pool"], registry=self.registry
+        )
+        self.queued = Gauge("imgedit_jobs_queued", "Jobs waiting.", registry=self.registry)
+        self.running = Gauge("imgedit_jobs_running", "Jobs running.", registry=self.registry)
+        self.websockets = Gauge("imgedit_websockets", "Open WebSocket connections.", registry=self.registry)
+
+    def on_job_event(self, event: JobEvent) -> None:
+        job = event.job
+        if event.type == "job" and job.finished:
+            self.jobs.labels(job.kind, job.status).inc()
+            if job.seconds is not None and not job.cached:
+                self.job_seconds.labels(job.kind, job.pool).observe(job.seconds)
+
+    def render(self, queue: JobQueue, websockets: Callable[[], int]) -> bytes:
+        stats = queue.stats()
+        self.queued.set(stats["queued"])
+        self.running.set(stats["running"])
+        self.websockets.set(websockets())
+        return generate_latest(self.registry)
+
+
+class MetricsMiddleware:
+    """Counts requests by route template (not raw path, which would explode label cardinality)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
+            self.metrics.latency.labels(template).observe(time.perf_counter() - started)

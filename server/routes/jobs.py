@@ -1,0 +1,107 @@
+"""One-shot edits and jobs: ``POST /v1/edits``, ``GET/DELETE /v1/jobs/{id}``, the result bytes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Header, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from imgedit.errors import BadInputError, NotFoundError
+from server.deps import Caller, Ctx
+from server.edits import EditOptions, job_json, submit_edit
+from server.uploads import check_image_header, read_upload
+
+router = APIRouter(prefix="/v1", tags=["jobs"])
+
+MEDIA_TYPES = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "WEBP": "image/webp",
+    "PPTX": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+
+
+def idempotency(key: str | None) -> str | None:
+    if key is not None and not 1 <= len(key) <= 200:
+        raise BadInputError("Idempotency-Key must be 1 to 200 characters.")
+    return key
+
+
+@router.post("/edits", status_code=202, summary="Queue a one-shot edit of an uploaded image")
+async def create_edit(
+    ctx: Ctx,
+    who: Caller,
+    file: Annotated[UploadFile, File(description="PNG, JPEG or WebP.")],
+    instruction: Annotated[str, Form(max_length=2000)],
+    engine: Annotated[str | None, Form(pattern="^(auto|classic|qwen)$")] = None,
+    seed: Annotated[int | None, Form(ge=0, le=2**31 - 1)] = None,
+    steps: Annotated[int | None, Form(ge=1, le=200)] = None,
+    cfg: Annotated[float | None, Form(ge=0.0, le=30.0)] = None,
+    negative_prompt: Annotated[str | None, Form(max_length=2000)] = None,
+    preserve: Annotated[bool, Form()] = True,
+    max_edit_area: Annotated[float | None, Form(gt=0.0, le=1.0)] = None,
+    format: Annotated[str | None, Form(pattern="^(?i:png|jpeg|webp)$")] = None,
+    priority: Annotated[int, Form(ge=-10, le=10)] = 0,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> dict[str, Any]:
+    """Returns ``{"job_id"}`` at once; follow it with ``GET /v1/jobs/{id}`` or the WebSocket."""
+    key = idempotency(idempotency_key)
+    data = await read_upload(file, ctx.settings.max_upload_bytes)
+    options = EditOptions(
+        instruction=instruction,
+        engine=engine,
+        seed=seed,
+        steps=steps,
+        cfg=cfg,
+        negative_prompt=negative_prompt,
+        preserve=preserve,
+        max_edit_area=max_edit_area,
+        format=format,
+        priority=priority,
+    )
+
+    def submit() -> dict[str, Any]:
+        check_image_header(data, name=file.filename or "", max_pixels=ctx.settings.max_image_pixels)
+        digest = ctx.store.blobs.put(data)
+        info = submit_edit(ctx, who.tenant, options, input_blob=digest, idempotency_key=key)
+        return {"job_id": info.id, "status": info.status, "cached": info.cached}
+
+    return await run_in_threadpool(submit)
+
+
+@router.get("/jobs", summary="The caller's newest jobs")
+def list_jobs(ctx: Ctx, who: Caller, active: bool = False) -> dict[str, Any]:
+    return {"jobs": [job_json(j) for j in ctx.queue.list(who.tenant, active_only=active)]}
+
+
+@router.get("/jobs/{job_id}", summary="A job's status, progress, error and result URL")
+def get_job(job_id: str, ctx: Ctx, who: Caller) -> dict[str, Any]:
+    return job_json(ctx.queue.get(job_id, who.tenant))
+
+
+@router.delete("/jobs/{job_id}", summary="Cancel a queued or running job")
+def cancel_job(job_id: str, ctx: Ctx, who: Caller) -> dict[str, Any]:
+    return job_json(ctx.queue.cancel(job_id, who.tenant))
+
+
+@router.get(
+    "/jobs/{job_id}/result",
+    summary="The job's output bytes (an image, or a .pptx for decks)",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}}},
+)
+def job_result(job_id: str, ctx: Ctx, who: Caller) -> Response:
+    info = ctx.queue.get(job_id, who.tenant)
+    if info.status != "done" or not info.result_blob:
+        raise NotFoundError(
+            f"Job {job_id} has no result ({info.status}).", hint="Wait until its status is 'done'."
+        )
+    fmt = info.result_format or "PNG"
+    suffix = {"JPEG": "jpg"}.get(fmt, fmt.lower())
+    return Response(
+        ctx.store.blobs.get(info.result_blob),
+        media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"),
+        headers={"Content-Disposition": f'inline; filename="{job_id}.{suffix}"'},
+    )

@@ -1,0 +1,260 @@
+"""Sessions over ``sessions.SessionStore``, every object checked against the caller's tenant.
+
+Another tenant's id answers 404 exactly like an id that does not exist, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Header, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from PIL import Image
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from engine.imageio import encode_image
+from imgedit.errors import BadInputError, NotFoundError
+from server.context import ServerContext
+from server.deps import Caller, Ctx
+from server.edits import EditOptions, job_json, submit_edit
+from server.routes.jobs import MEDIA_TYPES, idempotency
+from server.uploads import check_image, read_upload
+from sessions import ImageInfo, SessionStore, VersionInfo
+from sessions.models import HeadMoveRow
+
+router = APIRouter(prefix="/v1", tags=["sessions"])
+
+MESSAGE_TIMEOUT = 600.0
+
+
+class NewSession(BaseModel):
+    title: str = Field(default="", max_length=200)
+
+
+class NewMessage(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+    image_ids: list[str] | None = Field(default=None, max_length=3)
+
+
+class ImageChoice(BaseModel):
+    image_id: str | None = Field(default=None, max_length=64, description="Default: the last image edited.")
+
+
+class RevertTo(BaseModel):
+    version_id: str = Field(max_length=64)
+
+
+class NewSessionEdit(BaseModel):
+    instruction: str = Field(min_length=1, max_length=2000)
+    image_id: str | None = Field(default=None, max_length=64, description="Default: the last image edited.")
+    engine: str | None = Field(default=None, pattern="^(auto|classic|qwen)$")
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    priority: int = Field(default=0, ge=-10, le=10)
+
+
+def version_json(version: VersionInfo) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "image_id": version.image_id,
+        "parent_id": version.parent_id,
+        "number": version.number,
+        "instruction": version.instruction,
+        "resolved_instruction": version.resolved_instruction,
+        "engine": version.engine,
+        "width": version.width,
+        "height": version.height,
+        "created_at": version.created_at.isoformat(),
+        "image_url": f"/v1/versions/{version.id}/image",
+    }
+
+
+def image_json(store: SessionStore, image: ImageInfo) -> dict[str, Any]:
+    return {
+        "id": image.id,
+        "position": image.position,
+        "name": image.name,
+        "head_version_id": image.head_version_id,
+        "can_redo": bool(image.redo_stack),
+        "versions": [version_json(v) for v in store.versions(image.id)],
+    }
+
+
+def session_json(store: SessionStore, session_id: str) -> dict[str, Any]:
+    info = store.get_session(session_id)
+    return {
+        "id": info.id,
+        "title": info.title,
+        "created_at": info.created_at.isoformat(),
+        "images": [image_json(store, image) for image in store.images(session_id)],
+        "messages": [m.to_dict() for m in store.messages(session_id)],
+    }
+
+
+def owned_version(ctx: Ctx, version_id: str, tenant: str) -> VersionInfo:
+    try:
+        version = ctx.store.version(version_id)
+        ctx.store.get_session(version.session_id, tenant=tenant)
+    except NotFoundError:
+        raise NotFoundError(f"No version {version_id}.") from None
+    return version
+
+
+def pick_image(ctx: ServerContext, session_id: str, image_id: str | None) -> ImageInfo:
+    """The image a command means: the one named, else the one whose head moved last."""
+    store = ctx.store
+    if image_id:
+        return store.image(image_id, session_id=session_id)
+    with ctx.db() as db:
+        last = db.scalar(
+            select(HeadMoveRow.image_id)
+            .where(HeadMoveRow.session_id == session_id)
+            .order_by(HeadMoveRow.id.desc())
+            .limit(1)
+        )
+    if last is None:
+        raise BadInputError("This session has no image yet.", hint="Upload one first.")
+    return store.image(last)
+
+
+@router.post("/sessions", status_code=201, summary="Start a session")
+def create_session(ctx: Ctx, who: Caller, body: NewSession | None = None) -> dict[str, Any]:
+    info = ctx.store.create_session(tenant=who.tenant, title=(body.title if body else ""))
+    return {"id": info.id, "title": info.title}
+
+
+@router.get("/sessions", summary="The caller's sessions")
+def list_sessions(ctx: Ctx, who: Caller) -> dict[str, Any]:
+    return {
+        "sessions": [
+            {"id": s.id, "title": s.title, "created_at": s.created_at.isoformat()}
+            for s in ctx.store.list_sessions(tenant=who.tenant)
+        ]
+    }
+
+
+@router.get("/sessions/{session_id}", summary="A session: its images with their versions, its messages")
+def get_session(session_id: str, ctx: Ctx, who: Caller) -> dict[str, Any]:
+    ctx.store.get_session(session_id, tenant=who.tenant)
+    return session_json(ctx.store, session_id)
+
+
+@router.post("/sessions/{session_id}/images", status_code=201, summary="Attach an image (multipart `file`)")
+async def add_image(
+    session_id: str, ctx: Ctx, who: Caller, file: Annotated[UploadFile, File()]
+) -> dict[str, Any]:
+    await run_in_threadpool(ctx.store.get_session, session_id, tenant=who.tenant)
+    data = await read_upload(file, ctx.settings.max_upload_bytes)
+
+    def attach() -> dict[str, Any]:
+        check_image(data, name=file.filename or "", max_pixels=ctx.settings.max_image_pixels)
+        image, version = ctx.store.add_image(session_id, data, name=file.filename or "")
+        return {"image_id": image.id, "version_id": version.id, "position": image.position}
+
+    return await run_in_threadpool(attach)
+
+
+@router.post("/sessions/{session_id}/edits", status_code=202, summary="Queue an edit of a session image")
+def create_session_edit(
+    session_id: str,
+    body: NewSessionEdit,
+    ctx: Ctx,
+    who: Caller,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> dict[str, Any]:
+    """The edit starts from the image's head and, when done, becomes its new version."""
+    key = idempotency(idempotency_key)
+    ctx.store.get_session(session_id, tenant=who.tenant)
+    image = pick_image(ctx, session_id, body.image_id)
+    head = ctx.store.head(image.id)
+    options = EditOptions(
+        instruction=body.instruction, engine=body.engine, seed=body.seed, priority=body.priority
+    )
+    session = {"session_id": session_id, "image_id": image.id, "parent_version_id": head.id}
+    info = submit_edit(ctx, who.tenant, options, input_blob=head.blob, session=session, idempotency_key=key)
+    return job_json(info)
+
+
+def _move(ctx: Ctx, who: Caller, session_id: str, action: str, image_id: str | None) -> dict[str, Any]:
+    ctx.store.get_session(session_id, tenant=who.tenant)
+    image = pick_image(ctx, session_id, image_id)
+    version = ctx.store.undo(image.id) if action == "undo" else ctx.store.redo(image.id)
+    return {"image_id": image.id, "version_id": version.id, "number": version.number}
+
+
+@router.post("/sessions/{session_id}/undo", summary="Move an image's head back to its parent")
+def undo(session_id: str, ctx: Ctx, who: Caller, body: ImageChoice | None = None) -> dict[str, Any]:
+    return _move(ctx, who, session_id, "undo", body.image_id if body else None)
+
+
+@router.post("/sessions/{session_id}/redo", summary="Undo the last undo")
+def redo(session_id: str, ctx: Ctx, who: Caller, body: ImageChoice | None = None) -> dict[str, Any]:
+    return _move(ctx, who, session_id, "redo", body.image_id if body else None)
+
+
+@router.post("/sessions/{session_id}/revert", summary="Make any version of an image its head")
+def revert(session_id: str, body: RevertTo, ctx: Ctx, who: Caller) -> dict[str, Any]:
+    ctx.store.get_session(session_id, tenant=who.tenant)
+    try:
+        target = ctx.store.version(body.version_id, session_id=session_id)
+    except NotFoundError:
+        raise NotFoundError(f"No version {body.version_id} in this session.") from None
+    version = ctx.store.revert(target.image_id, target.id)
+    return {"image_id": version.image_id, "version_id": version.id, "number": version.number}
+
+
+@router.get("/versions/{version_id}", summary="A version's audit record")
+def get_version(version_id: str, ctx: Ctx, who: Caller) -> dict[str, Any]:
+    version = owned_version(ctx, version_id, who.tenant)
+    return ctx.store.version_audit(version.id)
+
+
+@router.get(
+    "/versions/{version_id}/image",
+    summary="A version's image; `max_side` gives a thumbnail",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}}},
+)
+def version_image(
+    version_id: str,
+    ctx: Ctx,
+    who: Caller,
+    max_side: Annotated[int | None, Query(ge=16, le=2048)] = None,
+) -> Response:
+    version = owned_version(ctx, version_id, who.tenant)
+    data = ctx.store.read_version(version)
+    fmt = version.format
+    if max_side and max(version.width, version.height) > max_side:
+        with Image.open(io.BytesIO(data)) as img:
+            img.thumbnail((max_side, max_side))
+            fmt = "JPEG" if fmt == "JPEG" else "PNG"
+            data = encode_image(img.convert("RGBA") if fmt == "PNG" else img.convert("RGB"), fmt)
+    return Response(
+        data,
+        media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"),
+        headers={"Cache-Control": "private, max-age=86400, immutable"},
+    )
+
+
+@router.post("/sessions/{session_id}/messages", summary="Send a chat message; returns the agent's turn")
+async def send_message(session_id: str, body: NewMessage, ctx: Ctx, who: Caller) -> dict[str, Any]:
+    """Runs the turn as a job (fair-shared with edits) and waits for it; the answer has the CLI's
+    ``--json`` shape: ``reply``, ``tool_calls``, ``resolved_instruction``, ``image_id``,
+    ``version_id``, ``image_path``."""
+    from server.chat import submit_chat
+
+    info = await run_in_threadpool(
+        submit_chat, ctx, who.tenant, session_id, body.text, list(body.image_ids or [])
+    )
+    await run_in_threadpool(ctx.queue.wait, info.id, MESSAGE_TIMEOUT)
+    info = await run_in_threadpool(ctx.queue.get, info.id, who.tenant)
+    if info.status == "done":
+        return {**info.result, "job_id": info.id}
+    if info.status in ("queued", "running"):
+        return JSONResponse({"job_id": info.id, "status": info.status}, status_code=202)  # type: ignore[return-value]
+    error = info.error or {"code": "internal_error", "message": "The turn failed."}
+    status = int(error.get("http_status", 500))
+    body_out = {k: v for k, v in error.items() if k in ("code", "message", "hint", "suggestions")}
+    return JSONResponse({**body_out, "job_id": info.id}, status_code=status)  # type: ignore[return-value]

@@ -1,0 +1,124 @@
+"""Upload limits, enforced while the body streams in, before anything is parsed or decoded.
+
+``UploadLimitMiddleware`` refuses a request whose ``Content-Length`` is over the limit at once
+and counts the bytes of the others as they arrive, so a client cannot make the server spool a
+huge body to disk by lying about (or omitting) its length. Pixel limits are then checked from
+the image header by ``engine.imageio.load_image`` before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+from fastapi import UploadFile
+from PIL import Image, UnidentifiedImageError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from engine.imageio import SUPPORTED_FORMATS, LoadedImage, check_dimensions, load_image
+from imgedit.errors import BadInputError
+from server.errors import PayloadTooLargeError
+
+# Multipart framing and form fields around the file.
+_FORM_OVERHEAD = 64 * 1024
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class UploadLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes + _FORM_OVERHEAD
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await self._refuse(send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        limit_mb = (self.max_bytes - _FORM_OVERHEAD) / 1_000_000
+        body = json.dumps(
+            {
+                "code": PayloadTooLargeError.code,
+                "message": f"The upload is larger than the {limit_mb:g} MB limit.",
+                "hint": "Send a smaller file, or raise IMGEDIT_MAX_UPLOAD_BYTES on the server.",
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+async def read_upload(file: UploadFile, max_bytes: int) -> bytes:
+    """The file's bytes, refusing files over ``max_bytes`` (read in chunks, never all at once)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await file.read(1024 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLargeError(
+                f"{file.filename or 'The upload'} is larger than the {max_bytes / 1_000_000:g} MB limit."
+            )
+        chunks.append(chunk)
+    data = b"".join(chunks)
+    if not data:
+        raise BadInputError(f"{file.filename or 'The uploaded file'} is empty.")
+    return data
+
+
+def check_image(data: bytes, *, name: str, max_pixels: int) -> LoadedImage:
+    """Decode an uploaded image with the format and pixel checks of ``load_image``."""
+    return load_image(data, max_pixels=max_pixels, name=name or "uploaded file")
+
+
+def check_image_header(data: bytes, *, name: str, max_pixels: int) -> None:
+    """Format and size from the header only, for uploads a job decodes later anyway.
+
+    Decoding twice (here and in the worker) cost a third of the server's overhead in
+    bench/server_load.py; a file whose pixels turn out unreadable fails its job with
+    ``bad_input`` instead.
+    """
+    label = name or "uploaded file"
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            fmt, width, height = (opened.format or "").upper(), opened.width, opened.height
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise BadInputError(f"{label} is not a readable PNG, JPEG or WebP image ({exc}).") from exc
+    if fmt not in SUPPORTED_FORMATS:
+        raise BadInputError(f"{label} is {fmt or 'not an image'}; imgedit reads PNG, JPEG and WebP.")
+    check_dimensions(width, height, max_pixels=max_pixels, what=label)

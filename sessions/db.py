@@ -1,0 +1,72 @@
+"""The database: one SQLAlchemy ``Base`` and an engine/sessionmaker factory.
+
+SQLite is the default (a file under ``IMGEDIT_HOME``); the models use only portable types so
+the same schema works on PostgreSQL. The server puts its own tables (tenants, API keys, jobs)
+on this ``Base`` so that one ``create_all`` builds everything.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.orm import Session as DbSession
+
+from imgedit.config import Settings, get_settings
+
+DATABASE_FILENAME = "imgedit.db"
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every table of imgedit."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def database_url(target: str | Path | None = None, settings: Settings | None = None) -> str:
+    """A SQLAlchemy URL for ``target``: a URL as given, a file path, or the default database file."""
+    if target is None:
+        target = (settings or get_settings()).home_dir / DATABASE_FILENAME
+    text = str(target)
+    if "://" in text:
+        return text
+    path = Path(text).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers work while a writer commits (CLI and server on one file); foreign keys
+    are off by default in SQLite and must be turned on per connection."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_db_engine(target: str | Path | None = None, *, create_tables: bool = True) -> Engine:
+    """An engine for ``target`` (URL or SQLite path; default ``IMGEDIT_HOME/imgedit.db``)."""
+    url = database_url(target)
+    if url.startswith("sqlite"):
+        engine = sa_create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = sa_create_engine(url, pool_pre_ping=True)
+    if create_tables:
+        # Import the models so their tables are registered on Base before create_all.
+        import sessions.models  # noqa: F401
+
+        Base.metadata.create_all(engine)
+    return engine
+
+
+def create_sessionmaker(engine: Engine) -> sessionmaker[DbSession]:
+    """A sessionmaker whose objects stay readable after commit (we return snapshots)."""
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,62 @@
+"""Shared by the deck tests: the corpus location, a counting wrapper around a real Editor, and
+package comparison."""
+
+from __future__ import annotations
+
+import io
+import threading
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from engine import Editor
+from engine.types import EditResult
+from imgedit.config import Settings
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pptx"
+MALFORMED = {"fuzzed-broken-zip.pptx", "missing-blip-fill.pptx"}
+GOOD_DECKS = sorted(p.name for p in CORPUS.glob("*.pptx") if p.name not in MALFORMED)
+
+
+class CountingEditor(Editor):
+    """A real classic ``Editor`` that counts how often it is asked to edit (from any thread)."""
+
+    def __init__(self, home: Path) -> None:
+        super().__init__(engine="classic", settings=Settings(home=home, nsfw_check=False))
+        self.calls = 0
+        self._count_lock = threading.Lock()
+
+    def edit(self, *args: Any, **kwargs: Any) -> EditResult:
+        with self._count_lock:
+            self.calls += 1
+        return super().edit(*args, **kwargs)
+
+
+def parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def entries(path: Path) -> list[tuple[str, int, tuple[int, ...], int, int, int]]:
+    """Each zip entry's name, method, timestamp, CRC, compressed size and attributes, in order;
+    ``testzip`` first checks every entry's CRC."""
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        return [
+            (i.filename, i.compress_type, i.date_time, i.CRC, i.compress_size, i.external_attr)
+            for i in archive.infolist()
+        ]
+
+
+def changed_parts(before: Path, after: Path) -> set[str]:
+    old, new = parts(before), parts(after)
+    assert list(old) == list(new), "the restyled deck must have the same parts in the same order"
+    return {name for name in old if old[name] != new[name]}
+
+
+def open_image(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image

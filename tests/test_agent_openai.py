@@ -1,0 +1,168 @@
+"""The ``openai`` planner against a small OpenAI-compatible HTTP server started by the test.
+
+The server returns scripted ``/v1/chat/completions`` answers (a tool call, then a reply), so the
+real ``ChatOpenAI`` client, its tool-call parsing, ``create_agent`` and the tools all run; what
+the server received is checked too: the tools offered, the sampling options, and a system prompt
+rebuilt from the session's registry on every turn.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from agent import ChatAgent, SamplingOptions
+from engine import Editor
+from imgedit.config import get_settings
+from tests.agent_helpers import png_bytes, scene
+
+
+class ScriptedServer:
+    """Answers chat completions from a script; records every request body."""
+
+    def __init__(self, script: list[dict[str, Any]]) -> None:
+        self.script = list(script)
+        self.requests: list[dict[str, Any]] = []
+        self.parse_requests = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if "tools" not in body:
+                    # The engine's instruction parser asks the same server (IMGEDIT_LLM=openai); an
+                    # answer without a plan makes it fall back to its rules, as with a weak model.
+                    outer.parse_requests += 1
+                    message: dict[str, Any] = say("I am not sure.")
+                else:
+                    outer.requests.append(
+                        {"path": self.path, "auth": self.headers.get("Authorization"), **body}
+                    )
+                    message = outer.script.pop(0)
+                answer = {
+                    "id": f"chatcmpl-{len(outer.requests)}",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": message,
+                            "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                }
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> ScriptedServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def tool_call(name: str, args: dict[str, Any], call_id: str) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+        ],
+    }
+
+
+def say(text: str) -> dict[str, Any]:
+    return {"role": "assistant", "content": text}
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
+    script = [
+        tool_call("edit_image", {"instruction": "Make the red dress blue"}, "call_1"),
+        say("I made the red dress blue."),
+        tool_call(
+            "edit_image", {"instruction": "Make the blue dress green", "target_entity": "ENTITY"}, "call_2"
+        ),
+        say("I changed the blue dress from edit 1 to green."),
+        tool_call("undo", {}, "call_3"),
+        say("Undone."),
+    ]
+    with ScriptedServer(script) as srv:
+        monkeypatch.setenv("IMGEDIT_LLM", "openai")
+        monkeypatch.setenv("IMGEDIT_LLM_BASE_URL", srv.url)
+        monkeypatch.setenv("IMGEDIT_LLM_MODEL", "Qwen2.5-7B-Instruct")
+        get_settings.cache_clear()
+        yield srv
+
+
+def test_openai_planner_calls_tools_through_a_real_client(server: ScriptedServer) -> None:
+    agent = ChatAgent(
+        editor=Editor(engine="classic"),
+        sampling=SamplingOptions(temperature=0.3, top_k=20, max_new_tokens=256),
+    )
+    session = agent.new_session()
+    agent.attach(session, png_bytes(scene()), name="scene.png")
+
+    first = agent.send(session, "Make the red dress blue")
+    assert first.tool_calls == [{"name": "edit_image", "args": {"instruction": "Make the red dress blue"}}]
+    assert first.reply == "I made the red dress blue."
+    v1 = agent.store.version(first.version_id or "")
+    assert (v1.number, v1.resolved_instruction) == (1, "Make the red dress blue")
+    dress = agent.store.entities(session)[0]
+    assert dress.name == "blue dress"
+
+    # The model names the registry entity it resolved "that dress" to; the script learns its id now.
+    server.script[0]["tool_calls"][0]["function"]["arguments"] = json.dumps(
+        {"instruction": "Make the blue dress green", "target_entity": dress.id}
+    )
+    second = agent.send(session, "Make that dress green")
+    v2 = agent.store.version(second.version_id or "")
+    assert (v2.number, v2.parent_id, v2.resolution["entity"]["name"]) == (2, v1.id, "blue dress")
+    third = agent.send(session, "undo")
+    assert third.tool_calls[0]["name"] == "undo" and third.version_id == v1.id
+
+    request = server.requests[0]
+    assert request["path"] == "/v1/chat/completions"
+    assert request["auth"] == "Bearer EMPTY"
+    assert request["model"] == "Qwen2.5-7B-Instruct"
+    assert request["temperature"] == 0.3 and request["top_k"] == 20
+    assert 256 in (request.get("max_tokens"), request.get("max_completion_tokens"))
+    assert {t["function"]["name"] for t in request["tools"]} >= {
+        "edit_image",
+        "apply_theme",
+        "undo",
+        "redo",
+        "revert",
+        "list_versions",
+        "describe_image",
+        "compare_versions",
+    }
+    system = next(m for m in request["messages"] if m["role"] == "system")["content"]
+    assert "Known objects" in system and "- none yet" in system
+    # Turn two's prompt was rebuilt from the registry: it lists the blue dress from edit 1.
+    system2 = next(m for m in server.requests[2]["messages"] if m["role"] == "system")["content"]
+    assert f"{dress.id}: blue dress [clothing/dress], image 1, edit 1" in system2
+    # The tool result went back to the model as a tool message with the outcome.
+    tool_message = next(m for m in server.requests[1]["messages"] if m["role"] == "tool")
+    assert json.loads(tool_message["content"])["version"] == 1
+    assert server.parse_requests == 2  # one per edit

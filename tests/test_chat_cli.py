@@ -1,0 +1,76 @@
+"""``imgedit chat`` end to end: messages and slash commands from stdin, ``--json`` turns,
+``--session`` resume, export, and clear errors that do not end the conversation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cli.main import app
+from engine.imageio import load_image
+from tests.agent_helpers import scene
+
+runner = CliRunner()
+
+
+def chat(lines: list[str], *args: str) -> list[dict]:
+    result = runner.invoke(
+        app, ["chat", "--json", "--engine", "classic", *args], input="\n".join(lines) + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def test_chat_json_turns_slash_commands_and_resume(tmp_path: Path) -> None:
+    photo = tmp_path / "scene.png"
+    scene().save(photo)
+    out = tmp_path / "out.jpg"
+    turns = chat(
+        [
+            f"/attach {photo}",
+            "把红色连衣裙换成蓝色",
+            "make it brighter",
+            "/undo",
+            "/redo",
+            "/history",
+            "/revert 1",
+            f"/export {out}",
+            f"/export {tmp_path / 'audit.json'}",
+            "/attach /no/such/file.png",
+            "/frobnicate",
+        ]
+    )
+    keys = {"reply", "tool_calls", "resolved_instruction", "image_id", "version_id", "image_path"}
+    assert all(keys <= set(turn) for turn in turns)
+    attach, recolor, brighter, undo, redo, history, revert, _export, _audit, missing, unknown = turns
+    assert attach["reply"] == "Attached image 1 (320x240)."
+    assert recolor["tool_calls"][0]["name"] == "edit_image"
+    assert recolor["resolved_instruction"] == "把红色连衣裙换成蓝色"
+    assert Path(recolor["image_path"]).is_file()
+    assert brighter["reply"].startswith("I made it brighter")
+    assert undo["version_id"] == recolor["version_id"]
+    assert redo["version_id"] == brighter["version_id"]
+    assert "* v2 ← 1" in history["reply"]
+    assert revert["version_id"] == recolor["version_id"]
+    assert load_image(out).format == "JPEG"
+    record = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    assert [v["number"] for v in record["images"][0]["versions"]] == [0, 1, 2]
+    assert missing["error"]["code"] == "bad_input" and "No such image file" in missing["reply"]
+    assert "Unknown command /frobnicate" in unknown["reply"]
+
+    session = record["session"]["id"]
+    resumed = chat(["把刚才那条裙子换成绿色", "/history"], "--session", session)
+    assert resumed[0]["resolved_instruction"] == "把蓝色连衣裙换成绿色"
+    assert "第1次编辑中的蓝色连衣裙" in resumed[0]["reply"]
+    assert "v3 ← 1" in resumed[1]["reply"]  # the edit started from the reverted-to version 1
+
+
+def test_chat_without_image_explains_and_unknown_session_is_bad_input() -> None:
+    turns = chat(["make it brighter", "你好"])
+    assert "/attach" in turns[0]["reply"] and turns[0]["tool_calls"] == []
+    assert "撤销" in turns[1]["reply"]
+    result = runner.invoke(app, ["chat", "--session", "nope"], input="")
+    assert result.exit_code == 2
+    assert "No session nope" in result.stderr

@@ -1,0 +1,379 @@
+"""The operations behind the tools, as plain methods over a ``ToolContext``.
+
+LangChain tools (tools/langchain_tools.py) and the CLI's slash commands both call these, so
+``/undo`` and the agent's ``undo`` tool are the same code. Every method returns a
+``ToolOutcome``; errors meant for the user (``ImgEditError``) come back as a failed outcome
+with the message and hint, so the agent can explain them instead of crashing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from engine.imageio import encode_image, load_image
+from engine.plan import EditPlan, Theme
+from engine.types import EditResult
+from imgedit.errors import BadInputError, ImgEditError, NeedsClarificationError, NotFoundError
+from sessions import EntityInfo, ImageInfo, VersionInfo
+from tools.context import ToolContext
+from tools.entities import extract_entities
+from tools.outcome import ToolOutcome
+
+_PREVIOUS = {"previous", "prev", "parent", "last", "上一版", "上一个版本", "上个版本", "前一版"}
+_CURRENT = {"", "head", "current", "latest", "当前", "最新"}
+#: Pixels whose channels differ by more than this count as changed (JPEG noise stays below it).
+DIFF_THRESHOLD = 8
+
+
+class SessionTools:
+    """The session operations for one ``ToolContext``."""
+
+    def __init__(self, ctx: ToolContext) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+
+    # -- references ------------------------------------------------------------------------
+
+    def find_image(self, ref: str | int | None = None) -> ImageInfo:
+        """An image of this session by id or position (``2``, ``image 2``); default the active one."""
+        images = self.store.images(self.ctx.session_id)
+        if not images:
+            raise BadInputError(
+                "There is no image in this session yet.", hint="Attach one with /attach PATH."
+            )
+        text = str(ref).strip().lower().removeprefix("image").strip() if ref is not None else ""
+        if not text:
+            active = self.store.active_image(self.ctx.session_id)
+            return active or images[-1]
+        if text.isdigit() and int(text) <= len(images) + 1 and len(text) < 4:
+            for image in images:
+                if image.position == int(text):
+                    return image
+            raise NotFoundError(f"This session has {len(images)} image(s); there is no image {text}.")
+        for image in images:
+            if image.id == str(ref).strip():
+                return image
+        raise NotFoundError(
+            f"No image '{ref}' in this session.", hint="Images are numbered 1, 2, ... in order."
+        )
+
+    def find_version(self, image: ImageInfo, ref: str | int | None = None) -> VersionInfo:
+        """A version of ``image`` by id, number, ``original``, ``previous``; default its head."""
+        text = str(ref).strip().lower() if ref is not None else ""
+        head = self.store.head(image.id)
+        if text in _CURRENT:
+            return head
+        if text in _PREVIOUS:
+            if head.parent_id is None:
+                raise BadInputError("The current version is the original; there is no previous version.")
+            return self.store.version(head.parent_id)
+        return self.store.find_version(image.id, str(ref))
+
+    # -- edits -----------------------------------------------------------------------------
+
+    def edit_image(
+        self,
+        instruction: str,
+        *,
+        image: str | int | None = None,
+        from_version: str | int | None = None,
+        target_entity: str | None = None,
+        seed: int | None = None,
+        plan: EditPlan | None = None,
+    ) -> ToolOutcome:
+        """Edit a version of an image (default: the active image's head) and record the result."""
+        return self._guard(
+            "edit_image", lambda: self._edit(instruction, image, from_version, target_entity, seed, plan)
+        )
+
+    def apply_theme(
+        self, theme: str, *, image: str | int | None = None, from_version: str | int | None = None
+    ) -> ToolOutcome:
+        """Restyle the whole image with a named style template."""
+
+        def run() -> ToolOutcome:
+            plan = EditPlan(
+                instruction=f"apply the {theme} theme", operations=[Theme(name=theme, source=theme)]
+            )
+            return self._edit(plan.instruction, image, from_version, None, None, plan, action="apply_theme")
+
+        return self._guard("apply_theme", run)
+
+    def _edit(
+        self,
+        instruction: str,
+        image_ref: str | int | None,
+        version_ref: str | int | None,
+        target_entity: str | None,
+        seed: int | None,
+        plan: EditPlan | None,
+        action: str = "edit_image",
+    ) -> ToolOutcome:
+        started = time.perf_counter()
+        instruction = instruction.strip()
+        if not instruction:
+            raise NeedsClarificationError("The edit instruction is empty; say what to change.")
+        image = self.find_image(image_ref)
+        base = self.find_version(image, version_ref)
+        target = self._entity(target_entity)
+        source = load_image(self.store.read_version(base)).image
+        plan = plan or self.ctx.editor.parse(instruction)
+        seed = seed if seed is not None else self.ctx.seed
+        prepared = time.perf_counter()
+        result: EditResult = self.ctx.editor.edit(image=source, prompt=instruction, plan=plan, seed=seed)
+        engine_seconds = time.perf_counter() - prepared
+        data = encode_image(result.image, "PNG")
+        resolution: dict[str, Any] = {
+            "user_text": self.ctx.user_text,
+            "image": image.position,
+            "image_id": image.id,
+            "from_version": base.number,
+            "from_version_id": base.id,
+            "head_before": self.store.head(image.id).number,
+        }
+        if target is not None:
+            target_version = self.store.version(target.version_id)
+            resolution["entity"] = {
+                "id": target.id,
+                "name": target.name,
+                "category": target.category,
+                "version": target_version.number,
+            }
+        report = result.report.to_dict()
+        version = self.store.add_version(
+            base.id,
+            data,
+            instruction=self.ctx.user_text or instruction,
+            resolved_instruction=instruction,
+            plan=report["plan"],
+            engine=report["engine"],
+            parameters=report["parameters"],
+            seed=seed,
+            timings={**report["timings"], "engine_call": round(engine_seconds, 6)},
+            author=self.ctx.author,
+            resolution=resolution,
+            report=report,
+        )
+        recorded = self._record_entities(image, version, report["plan"], target)
+        return ToolOutcome(
+            action=action,
+            message=f"Edited image {image.position}: version {version.number} from version {base.number}.",
+            image_id=image.id,
+            image=image.position,
+            version_id=version.id,
+            version=version.number,
+            parent_version_id=base.id,
+            parent_version=base.number,
+            instruction=self.ctx.user_text or instruction,
+            resolved_instruction=instruction,
+            image_path=str(self.store.version_path(version)),
+            data={
+                "engine": report["engine"],
+                "changed_area_ratio": report["changed_area_ratio"],
+                "warnings": report["warnings"],
+                "entity": resolution.get("entity"),
+                "entities": [{"id": e.id, "name": e.name, "category": e.category} for e in recorded],
+                "engine_seconds": round(engine_seconds, 6),
+                "tool_seconds": round(time.perf_counter() - started, 6),
+            },
+        )
+
+    def _entity(self, ref: str | None) -> EntityInfo | None:
+        if not ref:
+            return None
+        for entity in self.store.entities(self.ctx.session_id):
+            if ref in (entity.id, entity.name):
+                return entity
+        raise NotFoundError(f"No known object '{ref}' in this session.")
+
+    def _record_entities(
+        self, image: ImageInfo, version: VersionInfo, plan: dict[str, Any], target: EntityInfo | None
+    ) -> list[EntityInfo]:
+        language = "zh" if plan.get("language") in ("zh", "mixed") else "en"
+        target_dict = {"id": target.id, "name": target.name, "category": target.category} if target else None
+        recorded = []
+        for named in extract_entities(plan, target=target_dict, language=language):
+            recorded.append(
+                self.store.record_entity(
+                    self.ctx.session_id,
+                    image_id=image.id,
+                    version_id=version.id,
+                    name=named.name,
+                    category=named.category,
+                    entity_id=named.updates,
+                )
+            )
+        return recorded
+
+    # -- history ---------------------------------------------------------------------------
+
+    def undo(self, image: str | int | None = None) -> ToolOutcome:
+        return self._guard("undo", lambda: self._move("undo", image))
+
+    def redo(self, image: str | int | None = None) -> ToolOutcome:
+        return self._guard("redo", lambda: self._move("redo", image))
+
+    def revert(self, version: str | int, image: str | int | None = None) -> ToolOutcome:
+        return self._guard("revert", lambda: self._move("revert", image, version))
+
+    def _move(
+        self, action: str, image_ref: str | int | None, version_ref: str | int | None = None
+    ) -> ToolOutcome:
+        image = self.find_image(image_ref)
+        before = self.store.head(image.id)
+        if action == "undo":
+            after = self.store.undo(image.id)
+        elif action == "redo":
+            after = self.store.redo(image.id)
+        else:
+            after = self.store.revert(image.id, self.find_version(image, version_ref).id)
+        return ToolOutcome(
+            action=action,
+            message=f"Image {image.position} is now at version {after.number} (was {before.number}).",
+            image_id=image.id,
+            image=image.position,
+            version_id=after.id,
+            version=after.number,
+            parent_version_id=after.parent_id,
+            image_path=str(self.store.version_path(after)),
+            data={"previous_head": before.number},
+        )
+
+    def list_versions(self, image: str | int | None = None) -> ToolOutcome:
+        def run() -> ToolOutcome:
+            info = self.find_image(image)
+            head = self.store.head(info.id)
+            by_id = {v.id: v for v in self.store.versions(info.id)}
+            rows = [
+                {
+                    "version": v.number,
+                    "version_id": v.id,
+                    "parent": by_id[v.parent_id].number if v.parent_id else None,
+                    "instruction": v.instruction,
+                    "resolved_instruction": v.resolved_instruction,
+                    "engine": v.engine,
+                    "head": v.id == head.id,
+                }
+                for v in by_id.values()
+            ]
+            return ToolOutcome(
+                action="list_versions",
+                message=f"Image {info.position} has {len(rows)} version(s); current: {head.number}.",
+                image_id=info.id,
+                image=info.position,
+                version_id=head.id,
+                version=head.number,
+                image_path=str(self.store.version_path(head)),
+                data={"versions": rows},
+            )
+
+        return self._guard("list_versions", run)
+
+    # -- looking ---------------------------------------------------------------------------
+
+    def describe_image(
+        self, image: str | int | None = None, version: str | int | None = None, read_text: bool = True
+    ) -> ToolOutcome:
+        def run() -> ToolOutcome:
+            info = self.find_image(image)
+            ver = self.find_version(info, version)
+            text: list[str] = []
+            if read_text:
+                from engine.classic.ocr import read_text as ocr
+
+                pixels = np.asarray(load_image(self.store.read_version(ver)).image.convert("RGB"))
+                text = [line.text for line in ocr(pixels)]
+            entities = [
+                {
+                    "id": e.id,
+                    "name": e.name,
+                    "category": e.category,
+                    "version": self.store.version(e.version_id).number,
+                }
+                for e in self.store.entities(self.ctx.session_id, image_id=info.id)
+            ]
+            return ToolOutcome(
+                action="describe_image",
+                message=f"Image {info.position}, version {ver.number}: {ver.width}x{ver.height}.",
+                image_id=info.id,
+                image=info.position,
+                version_id=ver.id,
+                version=ver.number,
+                image_path=str(self.store.version_path(ver)),
+                data={"width": ver.width, "height": ver.height, "text": text, "entities": entities},
+            )
+
+        return self._guard("describe_image", run)
+
+    def compare_versions(
+        self, a: str | int | None = None, b: str | int | None = None, image: str | int | None = None
+    ) -> ToolOutcome:
+        """How version ``b`` (default head) differs from ``a`` (default its parent), with a diff picture."""
+
+        def run() -> ToolOutcome:
+            info = self.find_image(image)
+            new = self.find_version(info, b)
+            if a is None or str(a).strip() == "":
+                if new.parent_id is None:
+                    raise BadInputError("This is the original; name two versions to compare.")
+                old = self.store.version(new.parent_id)
+            else:
+                old = self.find_version(info, a)
+            old_img = load_image(self.store.read_version(old)).image.convert("RGB")
+            new_img = load_image(self.store.read_version(new)).image.convert("RGB")
+            ratio, box, diff = diff_images(old_img, new_img)
+            digest = self.store.blobs.put(encode_image(diff, "PNG"))
+            return ToolOutcome(
+                action="compare_versions",
+                message=f"Version {new.number} differs from version {old.number} in {ratio:.1%} of it.",
+                image_id=info.id,
+                image=info.position,
+                version_id=new.id,
+                version=new.number,
+                parent_version_id=old.id,
+                parent_version=old.number,
+                image_path=str(self.store.blobs.path(digest)),
+                data={
+                    "changed_area_ratio": round(ratio, 6),
+                    "changed_box": box,
+                    "same_size": old_img.size == new_img.size,
+                },
+            )
+
+        return self._guard("compare_versions", run)
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    @staticmethod
+    def _guard(action: str, run: Callable[[], ToolOutcome]) -> ToolOutcome:
+        try:
+            return run()
+        except ImgEditError as exc:
+            error: dict[str, Any] = dict(exc.to_dict())
+            suggestions = getattr(exc, "suggestions", None)
+            if suggestions:
+                error["suggestions"] = list(suggestions)
+            return ToolOutcome(ok=False, action=action, message=exc.message, error=error)
+
+
+def diff_images(old: Image.Image, new: Image.Image) -> tuple[float, list[int] | None, Image.Image]:
+    """Share of changed pixels, their bounding box (x0, y0, x1, y1) and a picture of the change:
+    the new image dimmed, with changed pixels in red."""
+    if new.size != old.size:
+        old = old.resize(new.size, Image.Resampling.LANCZOS)
+    a = np.asarray(old, dtype=np.int16)
+    b = np.asarray(new, dtype=np.int16)
+    changed = np.abs(a - b).max(axis=2) > DIFF_THRESHOLD
+    ratio = float(changed.mean())
+    box = None
+    if changed.any():
+        ys, xs = np.nonzero(changed)
+        box = [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
+    picture = (b * 0.35).astype(np.uint8)
+    picture[changed] = (255, 0, 0)
+    return ratio, box, Image.fromarray(picture)
