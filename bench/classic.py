@@ -10,6 +10,7 @@ render, mask, segment...). Run: ``.venv/bin/python bench/classic.py``.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
@@ -81,14 +82,16 @@ OPERATIONS: dict[str, list[Callable[[], Operation]]] = {
 
 
 def measure(editor: Editor, image: Image.Image, make_ops: list[Callable[[], Operation]], repeat: int):
-    """Medians of engine seconds, total seconds and each reported stage over ``repeat`` runs."""
-    engine, total, stages = [], [], defaultdict(list)
+    """Medians over ``repeat`` runs of: engine seconds, total seconds, total CPU seconds (all
+    threads; unlike wall time it does not grow when other work shares the cores), and each stage."""
+    engine, total, cpu, stages = [], [], [], defaultdict(list)
     plan = EditPlan(instruction="bench", operations=[make() for make in make_ops])
     editor.edit(image=image, prompt="bench", plan=plan)  # warm-up: model loads, font caches
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         report = editor.edit(image=image, prompt="bench", plan=plan).report
         total.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
         engine.append(report.timings["engine"])
         for key, value in report.timings.items():
             parts = key.split(".")
@@ -97,6 +100,7 @@ def measure(editor: Editor, image: Image.Image, make_ops: list[Callable[[], Oper
     return (
         statistics.median(engine),
         statistics.median(total),
+        statistics.median(cpu),
         {stage: statistics.median(values) for stage, values in stages.items()},
     )
 
@@ -107,15 +111,19 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048])
     args = parser.parse_args()
     editor = Editor(engine="classic")
-    print(f"machine: {platform.machine()}, python {platform.python_version()}, repeat {args.repeat}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, "
+        f"repeat {args.repeat}, load average {load:.1f}"
+    )
     for size in args.sizes:
         image = test_image(size)
         print(f"\n{size}x{size}")
-        print(f"{'operation':46s} {'engine':>9s} {'total':>9s}  stages")
+        print(f"{'operation':46s} {'engine':>9s} {'total':>9s} {'cpu':>9s}  stages")
         for name, ops in OPERATIONS.items():
-            engine, total, stages = measure(editor, image, ops, args.repeat)
+            engine, total, cpu, stages = measure(editor, image, ops, args.repeat)
             detail = ", ".join(f"{stage} {seconds * 1000:.0f} ms" for stage, seconds in stages.items())
-            print(f"{name:46s} {engine * 1000:7.0f}ms {total * 1000:7.0f}ms  {detail}")
+            print(f"{name:46s} {engine * 1000:7.0f}ms {total * 1000:7.0f}ms {cpu * 1000:7.0f}ms  {detail}")
 
 
 if __name__ == "__main__":

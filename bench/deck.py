@@ -104,40 +104,47 @@ def timed(fn: Callable[[], T], repeats: int) -> tuple[float, T]:
         started = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - started)
-    return statistics.median(times), result  # noqa: F821
+    return statistics.median(times), result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="runs per figure on the generated deck")
+    parser.add_argument("--small-repeats", type=int, default=9, help="runs per figure on the corpus deck")
+    parser.add_argument("--decks", default="corpus,generated")
     parser.add_argument("--prompt", default="make it warmer")
     parser.add_argument("--modes", default="auto,thread,process,serial")
     args = parser.parse_args()
     options = RestyleOptions(prompt=args.prompt)
     editor = Editor(engine="classic")
-    print(
-        f"cores: {len(os.sched_getaffinity(0))}, prompt: {args.prompt!r}, repeats: {args.repeats} (medians)"
-    )
+    print(f"cores: {len(os.sched_getaffinity(0))}, prompt: {args.prompt!r} (medians)")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        started = time.perf_counter()
-        big = generated_deck(folder / "generated-200.pptx")
-        print(
-            f"generated {big.name} in {time.perf_counter() - started:.1f}s "
-            f"({big.stat().st_size / 1e6:.1f} MB)"
-        )
-        for deck in (CORPUS / "ececapstonespring2012.pptx", big):
+        decks: list[tuple[Path, int]] = []
+        if "corpus" in args.decks:
+            decks.append((CORPUS / "ececapstonespring2012.pptx", args.small_repeats))
+        if "generated" in args.decks:
+            started = time.perf_counter()
+            big = generated_deck(folder / "generated-200.pptx")
+            print(
+                f"generated {big.name} in {time.perf_counter() - started:.1f}s "
+                f"({big.stat().st_size / 1e6:.1f} MB)"
+            )
+            decks.append((big, args.repeats))
+        for deck, repeats in decks:
             inventory = inspect_deck(deck)
             uses = sum(i.picture_uses for i in inventory.images if not i.only_thumbnail)
             print(
-                f"\n{deck.name}: {inventory.slide_count} slides, {uses} picture uses, "
+                f"\n{deck.name} ({repeats} runs): {inventory.slide_count} slides, {uses} picture uses, "
                 f"{len({i.sha256 for i in inventory.images if not i.only_thumbnail})} distinct pictures"
             )
-            seconds, edits = timed(
-                lambda d=deck: plain_loop(d, folder / "loop.pptx", editor, options), args.repeats
-            )
+
+            def loop(d: Path = deck) -> int:
+                return plain_loop(d, folder / "loop.pptx", editor, options)
+
+            seconds, edits = timed(loop, repeats)
             print(
                 f"  plain loop (every use, 1 core): {seconds:7.2f}s  {edits / seconds:6.1f} uses/s  "
                 f"({edits} edits)"
@@ -149,7 +156,7 @@ def main() -> None:
                 def run(d: Path = deck, m: str | None = forced) -> DeckReport:
                     return restyle_deck(d, folder / "out.pptx", options, mode=m)  # type: ignore[arg-type]
 
-                seconds, report = timed(run, args.repeats)
+                seconds, report = timed(run, repeats)
                 chosen = f"={report.mode}" if mode == "auto" else ""
                 label = f"restyle_deck ({mode}{chosen}, {report.workers} workers)"
                 print(

@@ -144,7 +144,7 @@ def main() -> None:
         [*run, "serve", "--port", str(args.port), "--log-level", "warning"],
         env=env,
         cwd=ROOT,
-        stderr=subprocess.DEVNULL,
+        stderr=open("/tmp/bench_srv.log", "w"),
     )
     base = f"http://127.0.0.1:{args.port}"
     try:

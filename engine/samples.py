@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-SAMPLE_NAMES = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left")
+SAMPLE_NAMES = ("astronaut", "coffee", "chelsea", "rocket", "cat")
 
 
 def sample_photo(name: str = "astronaut") -> Image.Image:

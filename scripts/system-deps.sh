@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages imgedit needs, only those that are missing.
 #   scripts/system-deps.sh run    fonts (CJK text rendering)
-#   scripts/system-deps.sh test   the above, plus LibreOffice (deck checks) and Chromium (page tests)
+#   scripts/system-deps.sh test   the above, plus LibreOffice (deck checks), Chromium (page tests), Node
 set -euo pipefail
 mode=${1:-run}
 
@@ -13,6 +13,7 @@ ldconfig -p 2>/dev/null | grep -q 'libglib-2.0.so.0' || need+=(libglib2.0-0)
 if [ "$mode" = test ]; then
   command -v soffice >/dev/null 2>&1 || need+=(libreoffice-impress)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v node >/dev/null 2>&1 || need+=(nodejs)  # the Figma plugin's code.js tests
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 

@@ -26,12 +26,13 @@ from server import figma
 from server.auth import KeyStore
 from server.chat import ChatRunner, TurnFunction
 from server.context import ServerContext
+from server.decks import DeckRunner
 from server.errors import install_error_handlers
 from server.events import EventHub
 from server.metrics import Metrics, MetricsMiddleware
 from server.ratelimit import RateLimiter
 from server.routes import catalog, health, jobs, sessions, ws
-from server.runners import DeckRunner, Editors, EditRunner
+from server.runners import Editors, EditRunner
 from server.scheduler import LocalJobQueue
 from server.scheduler.local import Runner
 from server.uploads import UploadLimitMiddleware
@@ -39,6 +40,8 @@ from sessions import SessionStore, create_db_engine, create_sessionmaker
 from sessions.db import DATABASE_FILENAME
 
 STATIC_DIR = Path(__file__).parent / "static"
+#: The PowerPoint add-in's task pane (its manifest points at /addin/taskpane.html on this service).
+ADDIN_DIR = Path(__file__).resolve().parents[1] / "plugins" / "pptx" / "addin"
 log = logging.getLogger("imgedit.server")
 
 
@@ -70,9 +73,10 @@ def create_app(
     def chat_editor() -> Editor:
         return editors.get(settings.engine)
 
+    decks = DeckRunner(editors, store, settings)
     runners: dict[str, Runner] = {
         "edit": EditRunner(editors, store, settings),
-        "deck": DeckRunner(editors, store, settings),
+        "deck": decks,
         "figma": figma.FigmaRunner(editors, store, settings, db),
         "chat": ChatRunner(lambda: (agent_factory or default_agent_factory)(store, chat_editor(), settings)),
     }
@@ -91,6 +95,7 @@ def create_app(
     )
     queue.subscribe(ctx.hub.on_job_event)
     queue.subscribe(ctx.metrics.on_job_event)
+    queue.subscribe(decks.on_job_event)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -127,4 +132,5 @@ def create_app(
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/addin", StaticFiles(directory=ADDIN_DIR, html=True), name="addin")
     return app

@@ -1,4 +1,5 @@
-"""What each job kind does when a worker picks it up: edit an image, run a chat turn, restyle a deck.
+"""What each job kind does when a worker picks it up: edit an image (here), run a chat turn
+(server/chat.py), restyle a deck (server/decks.py).
 
 Runners are plain callables ``(JobInfo, JobContext) -> JobOutcome``; they raise ``ImgEditError``
 for the user's mistakes and let the scheduler record everything else as our failure.
@@ -103,40 +104,3 @@ class EditRunner:
             result.update(version_id=version.id, image_id=version.image_id, number=version.number)
         return JobOutcome(result_blob=digest, result_format=fmt, result=result)
 
-
-class DeckRunner:
-    """Runs ``deck`` jobs with ``plugins.pptx.restyle_deck``; a resume folder per job lets a
-    re-run after a restart skip the images already done."""
-
-    def __init__(self, editors: Editors, store: SessionStore, settings: Settings) -> None:
-        self.editors = editors
-        self.store = store
-        self.settings = settings
-
-    def __call__(self, job: JobInfo, ctx: JobContext) -> JobOutcome:
-        from plugins.pptx import RestyleOptions, restyle_deck
-
-        params = job.params
-        if not job.input_blob:
-            raise BadInputError("This job has no input deck.")
-        options = RestyleOptions(
-            theme=params.get("theme"),
-            prompt=params.get("prompt"),
-            engine=params.get("engine"),
-            seed=int(params.get("seed") or 0),
-            slides=params.get("slides"),
-        )
-        folder = self.settings.home_dir / "jobs" / job.id
-        folder.mkdir(parents=True, exist_ok=True)
-        output = folder / "output.pptx"
-        report = restyle_deck(
-            self.store.blobs.path(job.input_blob),
-            output,
-            options,
-            editor=self.editors.get(params.get("engine") or "classic"),
-            progress=ctx.progress,
-            cancel=ctx.cancel,
-            resume_dir=folder / "resume",
-        )
-        digest = self.store.blobs.put(output.read_bytes())
-        return JobOutcome(result_blob=digest, result_format="PPTX", result={"report": report.to_dict()})

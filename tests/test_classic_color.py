@@ -7,8 +7,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from engine import Editor
+from engine.classic import ClassicEngine
 from engine.classic.regions import place_rect
 from engine.plan import Box, EditPlan, Place, Recolor, Remove
+from engine.types import EditRequest
 from imgedit.errors import BadInputError, UnsupportedOperationError
 from tests.classic_images import changed_rect, hue_degrees
 from tests.conftest import skimage_photo
@@ -65,8 +67,15 @@ def test_recolor_in_a_box_takes_the_dominant_colour(editor: Editor) -> None:
 
 
 def test_recolor_of_an_object_by_name_only_needs_qwen(editor: Editor) -> None:
-    with pytest.raises(UnsupportedOperationError, match=r"'dress'.*qwen"):
-        _edit(editor, skimage_photo("astronaut"), Recolor(target="dress", to_color="blue"))
+    photo = skimage_photo("astronaut")
+    # The editor refuses before any work (so auto mode can route the plan to qwen)...
+    with pytest.raises(UnsupportedOperationError, match=r"recolor.*qwen"):
+        _edit(editor, photo, Recolor(target="dress", to_color="blue"))
+    # ...and the engine itself says how to phrase it for the classic engine.
+    plan = EditPlan(instruction="make the dress blue", operations=[Recolor(target="dress", to_color="blue")])
+    assert ClassicEngine().unsupported(plan) == ["recolor"]
+    with pytest.raises(UnsupportedOperationError, match=r"'dress'.*its current colour or its place"):
+        ClassicEngine().run(EditRequest(images=[photo], instruction="x"), plan)
 
 
 def test_remove_by_colour_and_place(editor: Editor) -> None:
@@ -97,7 +106,7 @@ def test_remove_errors_are_clear(editor: Editor) -> None:
     photo = skimage_photo("chelsea")
     with pytest.raises(BadInputError, match="Nothing purple"):
         _edit(editor, photo, Remove(color="purple", place=Place.TOP_LEFT))
-    with pytest.raises(UnsupportedOperationError, match=r"'cup'.*qwen"):
+    with pytest.raises(UnsupportedOperationError, match=r"remove.*qwen"):
         _edit(editor, photo, Remove(target="cup"))
     with pytest.raises(BadInputError, match="Unknown colour 'blurple'"):
         _edit(editor, photo, Remove(color="blurple"))

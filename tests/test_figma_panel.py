@@ -181,3 +181,21 @@ def test_panel_says_what_is_wrong_with_a_bad_key(page: Page, live: LiveServer) -
     ui.locator("#theme").evaluate("el => { el.innerHTML = '<option value=\"retro\">Retro</option>'; }")
     ui.locator("#restyle").click()
     expect(ui.locator("#errors li")).to_contain_text(["Not connected"])
+
+
+def test_panel_reconnects_and_resumes_after_the_socket_drops(page: Page, live: LiveServer, key: str) -> None:
+    images = {f"hash-{i}": data for i, data in enumerate(photos(5))}
+    selection = [node(f"5:{i}", f"Photo {i}", fills=[image_fill(f"hash-{i}")]) for i in range(5)]
+    page.set_content(panel_page(images, selection))
+    ui = connect(page, live, key)
+    ui.locator("#theme").select_option("business")
+    ui.locator("#restyle").click()
+    expect(ui.locator("#progress-text")).to_have_text(re.compile(r"^[1-3] / 5 fills$"), timeout=30_000)
+    panel = next(frame for frame in page.frames if frame.parent_frame is not None)
+    panel.evaluate("() => state.ws.close()")  # the network drops mid-job
+    expect(ui.locator("#progress-text")).to_have_text(
+        "Done: 5 fills restyled · one undo reverts them", timeout=30_000
+    )
+    expect(ui.locator("#connection-status")).to_have_text("Connected as studio")
+    assert all(fills(page, f"5:{i}")[0]["imageHash"].startswith("created-") for i in range(5))
+    assert ui.locator("#errors li").count() == 0

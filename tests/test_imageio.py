@@ -75,3 +75,10 @@ def test_save_is_atomic_and_follows_the_suffix(tmp_path: Path) -> None:
     out = save_image(skimage_photo("coffee"), tmp_path / "deep" / "out.webp")
     assert Image.open(out).format == "WEBP"
     assert not list(out.parent.glob(".*.tmp"))
+
+
+def test_every_named_sample_photo_loads() -> None:
+    from engine.samples import SAMPLE_NAMES, sample_photo
+
+    for name in SAMPLE_NAMES:
+        assert sample_photo(name).mode == "RGB"

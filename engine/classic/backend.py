@@ -18,16 +18,29 @@ from engine.base import Engine
 from engine.classic import background, badge, geometry, grade, recolor, remove, text
 from engine.classic.adjust import apply_adjust
 from engine.classic.context import OpContext
-from engine.plan import EditPlan
+from engine.plan import Background, EditPlan, Place, Recolor, Remove
 from engine.types import CancelToken, EditRequest, EngineOutput, ProgressCallback
 from imgedit.config import Settings, get_settings
 
+_NOT_RECTANGLES = (Place.BACKGROUND, Place.FOREGROUND)
 #: ``handler(image, op, context) -> image``; ``op`` is the plan operation of the handler's kind.
 OperationHandler = Callable[[Image.Image, Any, OpContext], Image.Image]
 
 
 def _adjust(image: Image.Image, op: Any, ctx: OpContext) -> Image.Image:
     return apply_adjust(image, op)
+
+
+def _locatable(op: Any) -> bool:
+    """Whether the classic engine can tell which pixels ``op`` means (see ``unsupported``)."""
+    has_region = op.box is not None or (op.place is not None and op.place not in _NOT_RECTANGLES)
+    if isinstance(op, Recolor):
+        return bool(op.from_color) or has_region
+    if isinstance(op, Remove):
+        return bool(op.color) or has_region
+    if isinstance(op, Background):
+        return op.mode != "replace"
+    return True
 
 
 def _rgb(image: Image.Image) -> Image.Image:
@@ -56,6 +69,12 @@ class ClassicEngine(Engine):
             "flip": geometry.flip,
         }
         self.capabilities = frozenset(self.handlers)
+
+    def unsupported(self, plan: EditPlan) -> list[str]:
+        """Kinds without a handler, and operations whose target only a generative model can find:
+        an object named without a colour or a place ("make the dress red"), or a new background
+        scene. Saying so before any work lets the editor route such plans to qwen in auto mode."""
+        return [op.op for op in plan.operations if op.op not in self.capabilities or not _locatable(op)]
 
     def run(
         self,

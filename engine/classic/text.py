@@ -1,8 +1,10 @@
 """Rewriting and removing text in an image: find it with OCR, erase it, draw the new words.
 
-For each matched line: the text pixels are separated from the local background by Otsu's
-threshold inside the box (the class that dominates the box's border is the background), dilated
-to take the anti-aliased edges, and erased (flat fill on plain panels, inpainting elsewhere).
+For each matched line: the text pixels are separated from the local background by their colour
+distance to the main colours of the box's frame (k-means; the frame is background, since the
+OCR box surrounds the text), thresholded with Otsu, dilated to take the anti-aliased edges, and
+erased (flat fill on plain panels, inpainting elsewhere). This works on photos, where a grey
+threshold would split the background's own light and dark parts.
 The new text takes the old text's colour (median of its pixels) and size (the font size whose
 ink height matches the old ink), shrinks to fit the box's width, and wraps onto two lines when
 that keeps it larger. Nothing outside the matched boxes (plus a few pixels) changes.

@@ -7,16 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Header, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from imgedit.errors import BadInputError
+from server.decks import DeckRequest, submit_deck
 from server.deps import Caller, Ctx
 from server.edits import job_json
 from server.routes.jobs import idempotency
-from server.scheduler import JobSpec
 from server.uploads import read_upload
 
 router = APIRouter(prefix="/v1", tags=["themes and decks"])
-
-ZIP_MAGIC = b"PK\x03\x04"
 
 
 @router.get("/themes", summary="The style templates, in English and Chinese")
@@ -46,29 +43,22 @@ async def create_deck(
     priority: Annotated[int, Form(ge=-10, le=10)] = 0,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> dict[str, Any]:
-    """Returns ``{"job_id"}``; the restyled deck is ``GET /v1/jobs/{id}/result`` once done."""
+    """Returns ``{"job_id"}`` at once. Progress (per distinct picture) comes over ``/v1/ws``; the
+    restyled deck is ``GET /v1/jobs/{id}/result`` once done. A deck that cannot be read (not a zip,
+    damaged, a zip bomb, hostile XML) or a bad slide range is refused here with a 4xx."""
     key = idempotency(idempotency_key)
     data = await read_upload(file, ctx.settings.max_upload_bytes)
-    if not data.startswith(ZIP_MAGIC):
-        raise BadInputError(f"{file.filename or 'The upload'} is not a .pptx file (not a zip archive).")
+    request = DeckRequest(
+        theme=theme or None,
+        prompt=prompt or None,
+        engine=engine,
+        seed=seed,
+        slides=slides or None,
+        priority=priority,
+    )
 
     def submit() -> dict[str, Any]:
-        from plugins.pptx import RestyleOptions
-        from plugins.pptx.options import build_plan
-
-        options = RestyleOptions(theme=theme, prompt=prompt, engine=engine or ctx.settings.engine, seed=seed)
-        editor = ctx.editors.get(options.engine or "classic")
-        backend = editor.choose_backend(build_plan(editor, options))  # 4xx now for a bad theme/prompt
-        params = {"theme": theme, "prompt": prompt, "engine": backend.name, "seed": seed, "slides": slides}
-        spec = JobSpec(
-            tenant=who.tenant,
-            kind="deck",
-            pool="qwen" if backend.name == "qwen" else "classic",
-            params=params,
-            input_blob=ctx.store.blobs.put(data),
-            priority=priority,
-            idempotency_key=key,
-        )
-        return job_json(ctx.queue.submit(spec))
+        info = submit_deck(ctx, who.tenant, request, data=data, filename=file.filename, idempotency_key=key)
+        return job_json(info)
 
     return await run_in_threadpool(submit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Header, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -90,7 +91,9 @@ def cancel_job(job_id: str, ctx: Ctx, who: Caller) -> dict[str, Any]:
     "/jobs/{job_id}/result",
     summary="The job's output bytes (an image, or a .pptx for decks)",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}}},
+    responses={
+        200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}, MEDIA_TYPES["PPTX"]: {}}}
+    },
 )
 def job_result(job_id: str, ctx: Ctx, who: Caller) -> Response:
     info = ctx.queue.get(job_id, who.tenant)
@@ -100,8 +103,19 @@ def job_result(job_id: str, ctx: Ctx, who: Caller) -> Response:
         )
     fmt = info.result_format or "PNG"
     suffix = {"JPEG": "jpg"}.get(fmt, fmt.lower())
+    # A deck is a download named after the uploaded one; an image shows in the browser.
+    filename = str(info.result.get("filename") or f"{job_id}.{suffix}")
+    disposition = "attachment" if fmt == "PPTX" else "inline"
     return Response(
         ctx.store.blobs.get(info.result_blob),
         media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"),
-        headers={"Content-Disposition": f'inline; filename="{job_id}.{suffix}"'},
+        headers={"Content-Disposition": content_disposition(disposition, filename)},
     )
+
+
+def content_disposition(disposition: str, filename: str) -> str:
+    """``attachment; filename="..."`` with an ASCII fallback and the UTF-8 name (RFC 6266)."""
+    fallback = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    if fallback == filename:
+        return f'{disposition}; filename="{filename}"'
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"

@@ -1,0 +1,217 @@
+"""Deck restyling through the service: ``POST /v1/decks``, progress over ``/v1/ws``, cancel, the
+result download, bad decks, upload limits, and a server killed mid-deck that resumes where it
+stopped. Real HTTP and WebSocket clients against a running app, on corpus decks, classic engine.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pptx import Presentation
+from websockets.sync.client import ClientConnection, connect
+
+import server.models  # noqa: F401  (the server's tables, for the key created before the server starts)
+from engine import Editor
+from imgedit.config import Settings
+from plugins.pptx import RestyleOptions, restyle_deck
+from server.auth import KeyStore
+from sessions import create_db_engine, create_sessionmaker
+from sessions.db import DATABASE_FILENAME
+from tests.deck_helpers import CORPUS, changed_parts, parts
+from tests.server_harness import LiveServer, free_port, server_settings, wait_for_job
+from tests.test_server_faults import ServerProcess
+
+PPTX_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+ECE = CORPUS / "ececapstonespring2012.pptx"
+ECE_PICTURES = {f"ppt/media/image{n}.png" for n in (2, 3, 4, 5)}
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[LiveServer]:
+    with LiveServer(server_settings(tmp_path / "home")) as server:
+        yield server
+
+
+def upload(client: httpx.Client, deck: Path | bytes, name: str | None = None, **form: str) -> httpx.Response:
+    data = deck.read_bytes() if isinstance(deck, Path) else deck
+    filename = name or (deck.name if isinstance(deck, Path) else "deck.pptx")
+    return client.post("/v1/decks", files={"file": (filename, data, PPTX_TYPE)}, data=form)
+
+
+def frames_until_finished(ws: ClientConnection, job_id: str, timeout: float = 60) -> list[dict[str, Any]]:
+    """This job's ``progress`` and ``job`` frames, up to its final status."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+        if frame.get("job_id") != job_id:
+            continue
+        seen.append(frame)
+        if frame["type"] == "job" and frame["status"] in ("done", "failed", "cancelled"):
+            return seen
+
+
+def test_deck_job_streams_progress_per_picture_and_returns_the_restyled_deck(live: LiveServer) -> None:
+    key = live.key()
+    with live.client(key) as client, connect(f"{live.ws_url}?token={key}") as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "ready"
+        created = upload(client, ECE, name="Capstone talk.pptx", prompt="make it warmer")
+        assert created.status_code == 202, created.text
+        job_id = created.json()["job_id"]
+        frames = frames_until_finished(ws, job_id)
+
+        progress = [(f["done"], f["total"]) for f in frames if f["type"] == "progress"]
+        assert progress == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]  # one frame per distinct picture
+        assert set(progress[0]) and all(set(f) == {"type", "job_id", "done", "total"} for f in frames[1:-1])
+        final = frames[-1]
+        assert final["status"] == "done" and final["kind"] == "deck"
+        assert final["result_url"] == f"/v1/jobs/{job_id}/result"
+
+        result = client.get(final["result_url"])
+        assert result.status_code == 200
+        assert result.headers["content-type"] == PPTX_TYPE
+        assert result.headers["content-disposition"] == 'attachment; filename="Capstone talk-restyled.pptx"'
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        report = job["result"]["report"]
+        assert job["progress"] == {"done": 4, "total": 4}
+        assert report["input"] == "Capstone talk.pptx" and report["engine_calls"] == 4
+        assert report["summary"]["edited"] == 4 and report["slide_count"] == 24
+
+        restyled = live.app.state.ctx.settings.home_dir / "restyled.pptx"
+        restyled.write_bytes(result.content)
+        assert len(Presentation(io.BytesIO(result.content)).slides) == 24
+        assert changed_parts(ECE, restyled) == ECE_PICTURES  # the pictures changed, nothing else
+        # The job's working folder (deck, resume store, output) goes once the job is over.
+        assert not (live.app.state.ctx.settings.home_dir / "jobs" / job_id).exists()
+
+        with live.client(live.key("other")) as stranger:
+            assert stranger.get(f"/v1/jobs/{job_id}/result").status_code == 404
+
+
+def test_a_running_deck_job_can_be_cancelled(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with LiveServer(server_settings(home, job_step_delay=5.0)) as live:
+        key = live.key()
+        with live.client(key) as client, connect(f"{live.ws_url}?token={key}") as ws:
+            job_id = upload(client, ECE, theme="retro").json()["job_id"]
+            deadline = time.monotonic() + 20
+            while True:  # the job is running once its first progress frame arrives
+                frame = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+                if frame["type"] == "progress" and frame["job_id"] == job_id:
+                    break
+            assert client.delete(f"/v1/jobs/{job_id}").status_code == 200
+            final = frames_until_finished(ws, job_id, timeout=10)[-1]
+            assert final["status"] == "cancelled"
+            assert client.get(f"/v1/jobs/{job_id}").json()["status"] == "cancelled"
+            missing = client.get(f"/v1/jobs/{job_id}/result")
+            assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+        assert not (home / "jobs" / job_id).exists()
+
+
+def _zip_bomb() -> bytes:
+    """A real deck plus 64 MiB of zeros in one ~64 KiB entry."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(CORPUS / "shapes.pptx") as old, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            new.writestr(info, old.read(info))
+        new.writestr("ppt/media/image9.png", bytes(64 << 20))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("deck", "form", "status", "code", "message"),
+    [
+        (b"these are my notes, not a deck", {"prompt": "warmer"}, 400, "bad_input", "notes.pptx is not a .pptx"),
+        (
+            CORPUS / "fuzzed-broken-zip.pptx",
+            {"prompt": "make it warmer"},
+            400,
+            "bad_input",
+            "fuzzed-broken-zip.pptx is a damaged zip archive",
+        ),
+        (_zip_bomb, {"theme": "retro"}, 413, "image_too_large", "notes.pptx looks like a zip bomb"),
+        (ECE, {}, 400, "bad_input", "Give exactly one of a theme"),
+        (ECE, {"theme": "no-such-look"}, 404, "not_found", "There is no theme called 'no-such-look'"),
+        (ECE, {"prompt": "make it warmer", "slides": "30-40"}, 400, "bad_input", "the deck has 24 slides"),
+        (ECE, {"prompt": "crop to 16:9"}, 400, "bad_input", "keeps every picture's size"),
+    ],
+    ids=["not-a-zip", "broken-zip", "zip-bomb", "no-theme-or-prompt", "unknown-theme", "slides", "geometry"],
+)
+def test_bad_decks_and_requests_are_refused_with_json_naming_the_problem(
+    live: LiveServer, deck: Any, form: dict[str, str], status: int, code: str, message: str
+) -> None:
+    data = deck() if callable(deck) else deck
+    name = "notes.pptx" if not isinstance(data, Path) else None
+    with live.client(live.key()) as client:
+        answer = upload(client, data, name=name, **form)
+        assert answer.status_code == status, answer.text
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.json()["code"] == code and message in answer.json()["message"]
+        assert client.get("/v1/jobs").json()["jobs"] == []  # nothing was queued
+
+
+def test_decks_over_the_upload_limit_are_refused(tmp_path: Path) -> None:
+    deck = CORPUS / "aptia.pptx"  # 398 kB
+    with LiveServer(server_settings(tmp_path / "home", max_upload_bytes=200_000)) as live:
+        with live.client(live.key()) as client:
+            answer = upload(client, deck, theme="retro")
+            assert answer.status_code == 413
+            assert answer.json()["code"] == "payload_too_large"
+            assert "0.2 MB limit" in answer.json()["message"]
+
+
+def test_killed_server_resumes_a_deck_job_without_redoing_finished_pictures(tmp_path: Path) -> None:
+    """SIGKILL while the third of five pictures is being done; the restarted server re-runs the job,
+    sends only the unfinished pictures to the engine and returns the same deck as an uninterrupted
+    run."""
+    home, deck = tmp_path / "served-home", CORPUS / "backgrounds.pptx"
+    home.mkdir()
+    key = KeyStore(create_sessionmaker(create_db_engine(home / DATABASE_FILENAME))).create("acme").key
+    headers = {"Authorization": f"Bearer {key}"}
+    port = free_port()
+    slow = ServerProcess(home, port, IMGEDIT_JOB_STEP_DELAY="1.5")
+    restarted: ServerProcess | None = None
+    try:
+        with httpx.Client(base_url=slow.url, headers=headers, timeout=30) as client:
+            job_id = upload(client, deck, theme="retro").json()["job_id"]
+            deadline = time.monotonic() + 30
+            while client.get(f"/v1/jobs/{job_id}").json()["progress"]["done"] < 2:
+                assert time.monotonic() < deadline, "the deck job never got going"
+                time.sleep(0.05)
+        slow.kill()
+        finished_before = len(list((home / "jobs" / job_id / "resume").glob("*.bin")))
+        assert 2 <= finished_before < 5
+
+        restarted = ServerProcess(home, port)
+        with httpx.Client(base_url=restarted.url, headers=headers, timeout=30) as client:
+            job = wait_for_job(client, job_id)
+            assert job["status"] == "done" and job["attempts"] == 2
+            report = job["result"]["report"]
+            # Only the pictures not finished before the kill went to the engine after the restart.
+            assert report["engine_calls"] == 5 - finished_before
+            assert report["summary"] == {"resumed": finished_before, "edited": 5 - finished_before, "skipped": 1}
+            result = client.get(job["result_url"]).content
+    finally:
+        for process in (slow, restarted):
+            if process is not None and process.proc.poll() is None:
+                process.proc.kill()
+                process.proc.wait(10)
+
+    resumed = tmp_path / "resumed.pptx"
+    resumed.write_bytes(result)
+    uninterrupted = tmp_path / "uninterrupted.pptx"
+    editor = Editor(engine="classic", settings=Settings(home=tmp_path / "fresh", nsfw_check=False))
+    restyle_deck(deck, uninterrupted, RestyleOptions(theme="retro", engine="classic"), editor=editor)
+    assert result == uninterrupted.read_bytes()  # complete, and byte for byte the uninterrupted deck
+    assert len(changed_parts(deck, resumed)) == 5 and parts(resumed).keys() == parts(deck).keys()
+    assert not (home / "jobs" / job_id).exists()
+    shutil.rmtree(home, ignore_errors=True)
