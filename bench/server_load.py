@@ -1,10 +1,17 @@
 """Load on the service: 32 concurrent WebSocket clients running classic edits on a local server.
 
 Each client keeps one WebSocket open and, in turn, uploads an edit (``POST /v1/edits``), waits for
-the job's ``done`` frame and downloads the result. Reported: median and p99 latency (upload to
-result in hand), throughput, failed requests, and the server's overhead against calling the
-engine directly (the same load -> edit -> encode, on as many threads as the server has classic
-slots) measured in the same run on the same machine.
+the job's ``done`` frame and downloads the result. Reported, all from one run:
+
+- latency (upload to result in hand, median and p99), throughput and failed requests;
+- end to end: the server's time per edit against calling the engine directly (load -> edit ->
+  encode, on as many threads as the server has classic slots), run before and after the load;
+- server side, per job: ``engine_seconds`` (``Editor.edit``) and ``server_seconds`` (the rest of
+  the worker's time: claim, decode, progress events, encode, storage) from each job's result,
+  plus the request handling of the upload and the download from the server's Prometheus
+  histograms; their ratio to the median engine time is the issue's target (under 10 %);
+- CPU seconds per edit of the server process, of this load generator (which shares the cores),
+  and of the direct calls, so a reader sees how much of the end-to-end gap is the client's.
 
     .venv/bin/python bench/server_load.py [--clients 32] [--edits-per-client 4]
 """
@@ -16,22 +23,29 @@ import asyncio
 import io
 import json
 import os
+import resource
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 import websockets
 from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 INSTRUCTIONS = ["make it brighter", "increase contrast", "make it warmer", "降低饱和度"]
+#: Routes whose request handling is the server's work for every edit (Prometheus route labels).
+EDIT_ROUTES = ("/v1/edits", "/v1/jobs/{job_id}/result")
 
 
 def photo_bytes() -> bytes:
@@ -47,31 +61,70 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def direct_engine(photo: bytes, count: int, workers: int) -> tuple[float, list[float]]:
-    """The engine called in-process like the CLI does, ``workers`` at a time: (wall, per-edit)."""
+def median_ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:.1f} ms" if values else "n/a"
+
+
+def process_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Direct:
+    """The engine called in-process like the CLI does: per-edit phases, wall and CPU."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+    count: int = 0
+    phases: dict[str, list[float]] = field(
+        default_factory=lambda: {"decode": [], "edit": [], "encode": [], "total": []}
+    )
+
+
+def direct_engine(photo: bytes, count: int, workers: int, into: Direct) -> None:
+    """``count`` edits, ``workers`` at a time, accumulated into ``into``."""
     from engine import Editor
     from engine.imageio import encode_image, load_image
     from imgedit.config import Settings
 
     editor = Editor(engine="classic", settings=Settings(nsfw_check=False, engine="classic"))
 
-    def one(index: int) -> float:
-        started = time.perf_counter()
+    def one(index: int) -> dict[str, float]:
+        t0 = time.perf_counter()
         loaded = load_image(photo)
+        t1 = time.perf_counter()
         result = editor.edit(image=loaded.image, prompt=INSTRUCTIONS[index % len(INSTRUCTIONS)], seed=index)
+        t2 = time.perf_counter()
         encode_image(result.image, loaded.format)
-        return time.perf_counter() - started
+        t3 = time.perf_counter()
+        return {"decode": t1 - t0, "edit": t2 - t1, "encode": t3 - t2, "total": t3 - t0}
 
     one(0)  # warm up
-    started = time.perf_counter()
+    cpu, started = process_cpu(), time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
-        seconds = list(pool.map(one, range(count)))
-    return time.perf_counter() - started, seconds
+        for phases in pool.map(one, range(count)):
+            for name, seconds in phases.items():
+                into.phases[name].append(seconds)
+    into.wall += time.perf_counter() - started
+    into.cpu += process_cpu() - cpu
+    into.count += count
 
 
-async def client(
-    base: str, key: str, photo: bytes, index: int, edits: int, latencies: list[float], failures: list[str]
-) -> None:
+@dataclass
+class Load:
+    latencies: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    job_ids: list[str] = field(default_factory=list)
+
+
+async def client(base: str, key: str, photo: bytes, index: int, edits: int, load: Load) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     async with (
         httpx.AsyncClient(base_url=base, headers=headers, timeout=300) as http,
@@ -84,47 +137,74 @@ async def client(
             form = {"instruction": INSTRUCTIONS[(index + n) % len(INSTRUCTIONS)], "seed": str(seed)}
             response = await http.post("/v1/edits", files={"file": ("a.png", photo, "image/png")}, data=form)
             if response.status_code != 202:
-                failures.append(f"submit {response.status_code}: {response.text[:200]}")
+                load.failures.append(f"submit {response.status_code}: {response.text[:200]}")
                 continue
             job_id = response.json()["job_id"]
             while True:
                 frame = json.loads(await ws.recv())
-                if (
-                    frame.get("job_id") == job_id
-                    and frame["type"] == "job"
-                    and frame["status"]
-                    in (
-                        "done",
-                        "failed",
-                        "cancelled",
-                    )
-                ):
+                finished = frame["type"] == "job" and frame["status"] in ("done", "failed", "cancelled")
+                if frame.get("job_id") == job_id and finished:
                     break
             if frame["status"] != "done":
-                failures.append(f"job {frame['status']}: {frame.get('error')}")
+                load.failures.append(f"job {frame['status']}: {frame.get('error')}")
                 continue
             result = await http.get(frame["result_url"])
             if result.status_code != 200:
-                failures.append(f"result {result.status_code}")
+                load.failures.append(f"result {result.status_code}")
                 continue
-            latencies.append(time.perf_counter() - started)
+            load.latencies.append(time.perf_counter() - started)
+            load.job_ids.append(job_id)
 
 
-async def load(
-    base: str, key: str, photo: bytes, clients: int, edits: int
-) -> tuple[float, list[float], list[str]]:
-    latencies: list[float] = []
-    failures: list[str] = []
-    started = time.perf_counter()
-    await asyncio.gather(*(client(base, key, photo, i, edits, latencies, failures) for i in range(clients)))
-    return time.perf_counter() - started, latencies, failures
+async def run_load(base: str, key: str, photo: bytes, clients: int, edits: int) -> Load:
+    load = Load()
+    await asyncio.gather(*(client(base, key, photo, i, edits, load) for i in range(clients)))
+    return load
+
+
+def request_seconds(base: str) -> dict[str, tuple[float, float]]:
+    """``{route: (sum of seconds, count)}`` of the server's request-latency histogram."""
+    totals: dict[str, list[float]] = {}
+    for family in text_string_to_metric_families(httpx.get(f"{base}/metrics").text):
+        if family.name != "imgedit_http_request_seconds":
+            continue
+        for sample in family.samples:
+            route = sample.labels.get("route", "")
+            if sample.name.endswith("_sum"):
+                totals.setdefault(route, [0.0, 0.0])[0] = sample.value
+            elif sample.name.endswith("_count"):
+                totals.setdefault(route, [0.0, 0.0])[1] = sample.value
+    return {route: (pair[0], pair[1]) for route, pair in totals.items()}
+
+
+def job_timings(base: str, key: str, job_ids: list[str]) -> list[dict[str, float]]:
+    """Each job's ``result.timings`` (fetched after the load, so not part of it)."""
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
+        return [http.get(f"/v1/jobs/{job_id}").json()["result"]["timings"] for job_id in job_ids]
+
+
+def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    run = [sys.executable, "-c", "from cli.main import main; main()"]
+    with log.open("wb") as handle:
+        server = subprocess.Popen(
+            [*run, "serve", "--port", str(port), "--log-level", "warning"], env=env, cwd=ROOT, stderr=handle
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit(f"the server did not start:\n{log.read_text()[-2000:]}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--edits-per-client", type=int, default=4)
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
     args = parser.parse_args()
     workers = os.cpu_count() or 1
     home = Path(tempfile.mkdtemp(prefix="imgedit-bench-"))
@@ -136,45 +216,87 @@ def main() -> None:
         "IMGEDIT_RATE_LIMIT_PER_MINUTE": "0",
         "HF_HUB_OFFLINE": "1",
     }
-    run = [sys.executable, "-c", "from cli.main import main; main()"]
-    key = subprocess.run(
-        [*run, "keys", "create", "--tenant", "bench"], env=env, capture_output=True, text=True, check=True
-    )
-    server = subprocess.Popen(
-        [*run, "serve", "--port", str(args.port), "--log-level", "warning"],
+    created = subprocess.run(
+        [sys.executable, "-c", "from cli.main import main; main()", "keys", "create", "--tenant", "bench"],
         env=env,
-        cwd=ROOT,
-        stderr=open("/tmp/bench_srv.log", "w"),
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    base = f"http://127.0.0.1:{args.port}"
+    key = created.stdout.strip()
+    photo = photo_bytes()
+    total = args.clients * args.edits_per_client
+    direct = Direct()
+    direct_engine(photo, total, workers, direct)  # before the load ...
+
+    port = args.port or free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(env, port, home / "server.log")
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        photo = photo_bytes()
-        total = args.clients * args.edits_per_client
-        wall, latencies, failures = asyncio.run(
-            load(base, key.stdout.strip(), photo, args.clients, args.edits_per_client)
-        )
-        server_per_edit = wall / max(1, len(latencies))
+        server_process = psutil.Process(server.pid)
+        requests_before = request_seconds(base)
+        server_cpu = sum(server_process.cpu_times()[:2])
+        client_cpu, started = process_cpu(), time.perf_counter()
+        load = asyncio.run(run_load(base, key, photo, args.clients, args.edits_per_client))
+        wall = time.perf_counter() - started
+        client_cpu = process_cpu() - client_cpu
+        server_cpu = sum(server_process.cpu_times()[:2]) - server_cpu
+        requests_after = request_seconds(base)
+        timings = job_timings(base, key, load.job_ids)
     finally:
         server.terminate()
         server.wait(30)
-    direct_wall, direct_seconds = direct_engine(photo, total, workers)
-    direct_per_edit = direct_wall / total
+    direct_engine(photo, total, workers, direct)  # ... and after, so both see the same machine
+
+    ok = len(load.latencies)
     print(f"machine: {os.cpu_count()} CPU cores; classic slots: {workers}; image 512x512 PNG")
-    print(f"clients: {args.clients}, edits: {total}, ok: {len(latencies)}, failed: {len(failures)}")
-    print(f"latency median {statistics.median(latencies):.3f} s, p99 {percentile(latencies, 0.99):.3f} s")
-    print(f"throughput: {len(latencies) / wall:.2f} edits/s via the server, {total / direct_wall:.2f} direct")
+    print(f"clients: {args.clients}, edits: {total}, ok: {ok}, failed: {len(load.failures)}")
     print(
-        f"engine direct (load+edit+encode): median {statistics.median(direct_seconds) * 1000:.1f} ms per edit"
+        f"latency median {statistics.median(load.latencies):.3f} s, p99 {percentile(load.latencies, 0.99):.3f} s"
     )
-    overhead = server_per_edit / direct_per_edit - 1
-    print(f"server overhead vs direct engine at the same parallelism: {overhead:+.1%} per edit")
-    for failure in failures[:5]:
+
+    print("\nend to end (wall per edit at the same parallelism):")
+    server_per_edit, direct_per_edit = wall / max(1, ok), direct.wall / direct.count
+    print(f"  throughput: {ok / wall:.2f} edits/s via the server, {direct.count / direct.wall:.2f} direct")
+    print(
+        f"  server {server_per_edit * 1000:.1f} ms vs direct {direct_per_edit * 1000:.1f} ms per edit: "
+        f"{server_per_edit / direct_per_edit - 1:+.1%}"
+    )
+    print(
+        f"  CPU per edit: server process {server_cpu / max(1, ok) * 1000:.1f} ms, "
+        f"load generator {client_cpu / max(1, ok) * 1000:.1f} ms, direct {direct.cpu / direct.count * 1000:.1f} ms"
+    )
+
+    print("\nserver side, per job (medians; wall time under this load):")
+    engine = [t["engine_seconds"] for t in timings]
+    worker = [t["server_seconds"] for t in timings]
+    for name in ("claim", "decode", "progress", "encode", "store"):
+        print(f"  {name:>8}: {median_ms([t.get(name, 0.0) for t in timings])}")
+    request_mean = 0.0
+    for route in EDIT_ROUTES:
+        seconds = requests_after.get(route, (0.0, 0.0))[0] - requests_before.get(route, (0.0, 0.0))[0]
+        count = requests_after.get(route, (0.0, 0.0))[1] - requests_before.get(route, (0.0, 0.0))[1]
+        mean = seconds / count if count else 0.0
+        request_mean += mean
+        print(f"  request {route}: mean {mean * 1000:.1f} ms over {count:.0f}")
+    engine_median, worker_median = statistics.median(engine), statistics.median(worker)
+    server_job = worker_median + request_mean
+    codec = statistics.median([t["decode"] for t in timings]) + statistics.median(
+        [t["encode"] for t in timings]
+    )
+    print(f"  engine_seconds (Editor.edit): {engine_median * 1000:.1f} ms")
+    print(f"  server_seconds (worker, outside the engine): {worker_median * 1000:.1f} ms")
+    print(f"  server per job (worker + requests): {server_job * 1000:.1f} ms")
+    print(f"  overhead / engine time, everything outside Editor.edit: {server_job / engine_median:.0%}")
+    print(
+        f"  overhead / direct call, minus decode+encode the direct call also does: "
+        f"{(server_job - codec) / (engine_median + codec):.0%}"
+    )
+    print(
+        f"  direct call medians: decode {median_ms(direct.phases['decode'])}, edit {median_ms(direct.phases['edit'])}, "
+        f"encode {median_ms(direct.phases['encode'])}"
+    )
+    for failure in load.failures[:5]:
         print("failure:", failure)
 
 

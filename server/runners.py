@@ -8,6 +8,7 @@ for the user's mistakes and let the scheduler record everything else as our fail
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from engine import Editor
@@ -40,6 +41,11 @@ class EditRunner:
     A job bound to a session image (``params.session_id``/``image_id``) also records the output
     as a new version of that image, at most once per job: the version carries the job id, and a
     re-run after a crash finds it instead of adding a second one.
+
+    The result's ``timings`` split the job's time into ``engine_seconds`` (``Editor.edit``) and
+    ``server_seconds`` (everything else this worker did: claiming the job, reading and decoding
+    the input, encoding and storing the output), so the service's overhead is measured per job
+    rather than guessed from end-to-end figures (bench/server_load.py).
     """
 
     def __init__(self, editors: Editors, store: SessionStore, settings: Settings) -> None:
@@ -55,8 +61,19 @@ class EditRunner:
             existing = self._version_of_job(params["image_id"], job.id)
             if existing is not None:
                 return self._outcome(existing.blob, existing.format, existing.report, existing)
+        timings = {"claim": time.perf_counter() - ctx.started}
+        mark = time.perf_counter()
         loaded = load_image(self.store.blobs.get(job.input_blob), max_pixels=self.settings.max_image_pixels)
         editor = self.editors.get(params.get("engine") or "classic")
+        timings["decode"], mark = _lap(mark)
+        timings["progress"] = 0.0
+
+        def progress(done: int, total: int) -> None:
+            # Announcing a step is the server's work, even though it happens inside the edit.
+            started = time.perf_counter()
+            ctx.progress(done, total)
+            timings["progress"] += time.perf_counter() - started
+
         result = editor.edit(
             image=loaded.image,
             prompt=params["instruction"],
@@ -66,12 +83,15 @@ class EditRunner:
             true_cfg_scale=params.get("cfg"),
             enable_semantic_preserve=params.get("preserve", True),
             max_edit_area=params.get("max_edit_area"),
-            progress=ctx.progress,
+            progress=progress,
             cancel=ctx.cancel,
         )
         ctx.cancel.raise_if_cancelled()
+        edit_seconds, mark = _lap(mark)
+        engine_seconds = edit_seconds - timings["progress"]
         fmt = (params.get("format") or loaded.format).upper()
         data = encode_image(result.image, fmt)
+        timings["encode"], mark = _lap(mark)
         report = result.report.to_dict()
         version = None
         if params.get("image_id"):
@@ -89,7 +109,14 @@ class EditRunner:
             digest = version.blob
         else:
             digest = self.store.blobs.put(data)
-        return self._outcome(digest, fmt, report, version)
+        timings["store"], mark = _lap(mark)
+        outcome = self._outcome(digest, fmt, report, version)
+        outcome.result["timings"] = {
+            "engine_seconds": round(engine_seconds, 6),
+            "server_seconds": round(sum(timings.values()), 6),
+            **{key: round(value, 6) for key, value in timings.items()},
+        }
+        return outcome
 
     def _version_of_job(self, image_id: str, job_id: str) -> VersionInfo | None:
         for version in self.store.versions(image_id):
@@ -104,3 +131,8 @@ class EditRunner:
             result.update(version_id=version.id, image_id=version.image_id, number=version.number)
         return JobOutcome(result_blob=digest, result_format=fmt, result=result)
 
+
+def _lap(mark: float) -> tuple[float, float]:
+    """Seconds since ``mark``, and the new mark."""
+    now = time.perf_counter()
+    return now - mark, now

@@ -103,6 +103,7 @@ CASES: list[tuple[str, list[Any], str]] = [
     ),
     # -- recolour --
     ("把红色连衣裙换成蓝色", [Recolor(target="连衣裙", from_color="red", to_color="blue")], "zh"),
+    ("给裙子换成红色", [Recolor(target="裙子", to_color="red")], "zh"),
     (
         "把背景中的绿色改成黄色",
         [Recolor(from_color="green", to_color="yellow", place=Place.BACKGROUND)],

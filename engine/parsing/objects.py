@@ -65,7 +65,7 @@ def parse_background(clause: Clause) -> list[Background | Generative] | None:
 # -- recolour --------------------------------------------------------------------------------
 
 _ZH_RECOLOR = re.compile(
-    r"^(?:先|再|请|帮我)*(?:把|将)?(?P<obj>.*?)"
+    r"^(?:先|再|请|帮我)*(?:把|将|给)?(?P<obj>.*?)"
     r"(?:换成|改成|变成|染成|调成|改为|换为|变为|涂成|刷成|漆成|替换成|替换为|改换成)(?P<to>.+)$"
 )
 _EN_RECOLOR_TO = re.compile(
