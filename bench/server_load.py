@@ -46,6 +46,8 @@ sys.path.insert(0, str(ROOT))
 INSTRUCTIONS = ["make it brighter", "increase contrast", "make it warmer", "降低饱和度"]
 #: Routes whose request handling is the server's work for every edit (Prometheus route labels).
 EDIT_ROUTES = ("/v1/edits", "/v1/jobs/{job_id}/result")
+#: The worker's steps outside ``Editor.edit``, as each edit job's ``result.timings`` names them.
+PHASES = ("claim", "decode", "progress", "encode", "store")
 
 
 def photo_bytes() -> bytes:
@@ -68,6 +70,12 @@ def median_ms(values: list[float]) -> str:
 def process_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def busy_cpu() -> float:
+    """CPU seconds every process on the machine has used (to see other work sharing the cores)."""
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
 
 
 def free_port() -> int:
@@ -200,10 +208,48 @@ def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[
     raise SystemExit(f"the server did not start:\n{log.read_text()[-2000:]}")
 
 
+@dataclass
+class Phase:
+    """One stretch of traffic against the server, with what the server recorded about it."""
+
+    wall: float
+    load: Load
+    timings: list[dict[str, float]]
+    requests: dict[str, float]  # route -> mean seconds per request (server side)
+    cpu: dict[str, float]  # server / client / other CPU seconds during the phase
+
+    def median(self, name: str) -> float:
+        return statistics.median([t.get(name, 0.0) for t in self.timings])
+
+    def server_per_job(self) -> float:
+        """The server's time outside ``Editor.edit`` for one edit: worker steps + its two requests."""
+        return self.median("server_seconds") + sum(self.requests.values())
+
+
+def measure(base: str, key: str, photo: bytes, clients: int, edits: int, server: psutil.Process) -> Phase:
+    before = request_seconds(base)
+    server_cpu, machine_cpu = sum(server.cpu_times()[:2]), busy_cpu()
+    client_cpu, started = process_cpu(), time.perf_counter()
+    load = asyncio.run(run_load(base, key, photo, clients, edits))
+    wall = time.perf_counter() - started
+    client_cpu = process_cpu() - client_cpu
+    server_cpu = sum(server.cpu_times()[:2]) - server_cpu
+    machine_cpu = busy_cpu() - machine_cpu
+    after = request_seconds(base)
+    requests = {}
+    for route in EDIT_ROUTES:
+        seconds = after.get(route, (0.0, 0.0))[0] - before.get(route, (0.0, 0.0))[0]
+        count = after.get(route, (0.0, 0.0))[1] - before.get(route, (0.0, 0.0))[1]
+        requests[route] = seconds / count if count else 0.0
+    cpu = {"server": server_cpu, "client": client_cpu, "other": machine_cpu - server_cpu - client_cpu}
+    return Phase(wall, load, job_timings(base, key, load.job_ids), requests, cpu)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--edits-per-client", type=int, default=4)
+    parser.add_argument("--solo-edits", type=int, default=16, help="edits by one client alone, first")
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     args = parser.parse_args()
     workers = os.cpu_count() or 1
@@ -233,71 +279,77 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     server = start_server(env, port, home / "server.log")
     try:
-        server_process = psutil.Process(server.pid)
-        requests_before = request_seconds(base)
-        server_cpu = sum(server_process.cpu_times()[:2])
-        client_cpu, started = process_cpu(), time.perf_counter()
-        load = asyncio.run(run_load(base, key, photo, args.clients, args.edits_per_client))
-        wall = time.perf_counter() - started
-        client_cpu = process_cpu() - client_cpu
-        server_cpu = sum(server_process.cpu_times()[:2]) - server_cpu
-        requests_after = request_seconds(base)
-        timings = job_timings(base, key, load.job_ids)
+        process = psutil.Process(server.pid)
+        solo = measure(base, key, photo, 1, args.solo_edits, process) if args.solo_edits else None
+        loaded = measure(base, key, photo, args.clients, args.edits_per_client, process)
     finally:
         server.terminate()
         server.wait(30)
     direct_engine(photo, total, workers, direct)  # ... and after, so both see the same machine
 
-    ok = len(load.latencies)
     print(f"machine: {os.cpu_count()} CPU cores; classic slots: {workers}; image 512x512 PNG")
-    print(f"clients: {args.clients}, edits: {total}, ok: {ok}, failed: {len(load.failures)}")
+    if solo is not None:
+        print(f"\n== one client alone, {args.solo_edits} edits one after another (no contention) ==")
+        report_server_side(solo)
+    print(f"\n== {args.clients} clients x {args.edits_per_client} edits ==")
+    report_load(loaded, direct, total)
+    report_server_side(loaded)
     print(
-        f"latency median {statistics.median(load.latencies):.3f} s, p99 {percentile(load.latencies, 0.99):.3f} s"
+        "\ndirect call medians (no server; 2 threads): "
+        + ", ".join(f"{name} {median_ms(values)}" for name, values in direct.phases.items())
     )
 
-    print("\nend to end (wall per edit at the same parallelism):")
-    server_per_edit, direct_per_edit = wall / max(1, ok), direct.wall / direct.count
-    print(f"  throughput: {ok / wall:.2f} edits/s via the server, {direct.count / direct.wall:.2f} direct")
+
+def report_load(phase: Phase, direct: Direct, total: int) -> None:
+    ok = len(phase.load.latencies)
+    per_edit = 1000 / max(1, ok)
+    print(f"edits: {total}, ok: {ok}, failed: {len(phase.load.failures)}")
+    for failure in phase.load.failures[:5]:
+        print("  failure:", failure)
+    median, p99 = statistics.median(phase.load.latencies), percentile(phase.load.latencies, 0.99)
+    print(f"latency (upload to result in hand): median {median:.3f} s, p99 {p99:.3f} s")
     print(
-        f"  server {server_per_edit * 1000:.1f} ms vs direct {direct_per_edit * 1000:.1f} ms per edit: "
-        f"{server_per_edit / direct_per_edit - 1:+.1%}"
+        "end to end at the same parallelism (direct = load -> Editor.edit -> encode, run before and after):"
+    )
+    server_per_edit, direct_per_edit = phase.wall / max(1, ok), direct.wall / direct.count
+    print(
+        f"  throughput: {ok / phase.wall:.2f} edits/s via the server, {direct.count / direct.wall:.2f} direct"
     )
     print(
-        f"  CPU per edit: server process {server_cpu / max(1, ok) * 1000:.1f} ms, "
-        f"load generator {client_cpu / max(1, ok) * 1000:.1f} ms, direct {direct.cpu / direct.count * 1000:.1f} ms"
+        f"  wall per edit: server {server_per_edit * 1000:.1f} ms, direct {direct_per_edit * 1000:.1f} ms "
+        f"({server_per_edit / direct_per_edit - 1:+.1%})"
+    )
+    direct_cpu = direct.cpu / direct.count * 1000
+    server_cpu = phase.cpu["server"] * per_edit
+    print(
+        f"  CPU per edit: server process {server_cpu:.1f} ms, direct {direct_cpu:.1f} ms "
+        f"({server_cpu / direct_cpu - 1:+.1%}); load generator {phase.cpu['client'] * per_edit:.1f} ms; "
+        f"other processes {phase.cpu['other'] * per_edit:.1f} ms"
     )
 
-    print("\nserver side, per job (medians; wall time under this load):")
-    engine = [t["engine_seconds"] for t in timings]
-    worker = [t["server_seconds"] for t in timings]
-    for name in ("claim", "decode", "progress", "encode", "store"):
-        print(f"  {name:>8}: {median_ms([t.get(name, 0.0) for t in timings])}")
-    request_mean = 0.0
-    for route in EDIT_ROUTES:
-        seconds = requests_after.get(route, (0.0, 0.0))[0] - requests_before.get(route, (0.0, 0.0))[0]
-        count = requests_after.get(route, (0.0, 0.0))[1] - requests_before.get(route, (0.0, 0.0))[1]
-        mean = seconds / count if count else 0.0
-        request_mean += mean
-        print(f"  request {route}: mean {mean * 1000:.1f} ms over {count:.0f}")
-    engine_median, worker_median = statistics.median(engine), statistics.median(worker)
-    server_job = worker_median + request_mean
-    codec = statistics.median([t["decode"] for t in timings]) + statistics.median(
-        [t["encode"] for t in timings]
-    )
-    print(f"  engine_seconds (Editor.edit): {engine_median * 1000:.1f} ms")
-    print(f"  server_seconds (worker, outside the engine): {worker_median * 1000:.1f} ms")
-    print(f"  server per job (worker + requests): {server_job * 1000:.1f} ms")
-    print(f"  overhead / engine time, everything outside Editor.edit: {server_job / engine_median:.0%}")
+
+def report_server_side(phase: Phase) -> None:
+    print("server side, per job (medians of the jobs' result timings, wall time):")
+    print("  worker: " + ", ".join(f"{name} {phase.median(name) * 1000:.1f} ms" for name in PHASES))
     print(
-        f"  overhead / direct call, minus decode+encode the direct call also does: "
-        f"{(server_job - codec) / (engine_median + codec):.0%}"
+        "  requests (mean, from /metrics): "
+        + ", ".join(f"{route} {seconds * 1000:.1f} ms" for route, seconds in phase.requests.items())
     )
+    engine, worker, server = (
+        phase.median("engine_seconds"),
+        phase.median("server_seconds"),
+        phase.server_per_job(),
+    )
+    codec = phase.median("decode") + phase.median("encode")
     print(
-        f"  direct call medians: decode {median_ms(direct.phases['decode'])}, edit {median_ms(direct.phases['edit'])}, "
-        f"encode {median_ms(direct.phases['encode'])}"
+        f"  engine_seconds (Editor.edit) {engine * 1000:.1f} ms; server_seconds (worker, outside it) "
+        f"{worker * 1000:.1f} ms; with the requests {server * 1000:.1f} ms"
     )
-    for failure in load.failures[:5]:
-        print("failure:", failure)
+    print(f"  overhead / engine time, everything outside Editor.edit: {server / engine:.0%}")
+    print(
+        f"  overhead / direct call (load + edit + encode), i.e. less the decode + encode a direct call "
+        f"does too: {(server - codec) / (engine + codec):.0%}"
+    )
 
 
 if __name__ == "__main__":

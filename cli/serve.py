@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from cli.common import command, print_json, stderr
 from imgedit.config import get_settings
+from imgedit.errors import BadInputError
 
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
@@ -29,8 +31,13 @@ def serve_command(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    ssl_certfile: Annotated[
+        Path | None,
+        typer.Option(help="TLS certificate (PEM): serve HTTPS, which the PowerPoint add-in needs."),
+    ] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="The certificate's private key (PEM).")] = None,
 ) -> None:
-    """Serve the API, the WebSockets and the web page at http://HOST:PORT/."""
+    """Serve the API, the WebSockets and the web page at http://HOST:PORT/ (https:// with TLS)."""
     import uvicorn
 
     from server.app import create_app
@@ -42,8 +49,19 @@ def serve_command(
         # First start: a key for the local user, shown once, so the page can be used at once.
         new = keys.create("local", label="created by imgedit serve")
         stderr.print(f"Created an API key for tenant 'local' (shown only now): [bold]{new.key}[/]")
-    stderr.print(f"imgedit serving on [bold]http://{host}:{port}/[/] (data in {settings.home_dir})")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, ws_max_size=1024 * 1024)
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise BadInputError("Give both --ssl-certfile and --ssl-keyfile, or neither.")
+    scheme = "https" if ssl_certfile else "http"
+    stderr.print(f"imgedit serving on [bold]{scheme}://{host}:{port}/[/] (data in {settings.home_dir})")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        ws_max_size=1024 * 1024,
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+    )
 
 
 @keys_app.command("create")

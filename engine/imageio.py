@@ -23,7 +23,7 @@ MAX_SIDE = 20_000
 _SUFFIX_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 #: zlib level of every PNG imgedit writes. Level 1 encodes a 512x512 photo in ~20 ms instead of
-#: ~70-120 ms at Pillow's default 6, for a file 6-10 % larger (graphics with flat areas: up to
+#: ~65 ms at Pillow's default 6, for a file 6-10 % larger (graphics with flat areas: up to
 #: 40 % larger, still small); PNG encoding was most of a served edit's time (bench/server_load.py).
 #: PNG is lossless at every level: only the file size changes, never a pixel.
 PNG_COMPRESS_LEVEL = 1

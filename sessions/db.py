@@ -48,7 +48,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     ``synchronous=NORMAL`` is the setting SQLite recommends with WAL: a commit no longer waits for
     an fsync (only checkpoints do), and a committed transaction still survives the process
     crashing; only a power cut or OS crash can roll back the last few commits, never corrupt the
-    file. FULL's fsync per commit was the largest database cost of a job (bench/server_load.py).
+    file. FULL's fsync per commit made each of a job's commits cost milliseconds (bench/server_load.py).
     """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -64,6 +64,10 @@ def test_edit_job_runs_and_returns_the_edited_image(live: LiveServer, key: str, 
         job = wait_for_job(client, created.json()["job_id"])
         assert job["status"] == "done", job
         assert job["progress"]["done"] == job["progress"]["total"] >= 1
+        timings = job["result"]["timings"]  # what bench/server_load.py reads: engine vs the rest
+        assert timings["engine_seconds"] > 0 and timings["encode"] > 0
+        steps = sum(timings[name] for name in ("claim", "decode", "progress", "encode", "store"))
+        assert abs(timings["server_seconds"] - steps) < 1e-3
         result = client.get(job["result_url"])
         assert result.headers["content-type"] == "image/png"
         edited = Image.open(io.BytesIO(result.content))

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect, sync_playwright
 from pptx import Presentation
 from websockets.sync.client import ClientConnection, connect
 
@@ -27,7 +28,9 @@ from server.auth import KeyStore
 from sessions import create_db_engine, create_sessionmaker
 from sessions.db import DATABASE_FILENAME
 from tests.deck_helpers import CORPUS, changed_parts, parts
+from tests.figma_panel_harness import CHROMIUM, LAUNCH_ARGS
 from tests.server_harness import LiveServer, free_port, server_settings, wait_for_job
+from tests.test_deck_bad import BILLION_LAUGHS
 from tests.test_server_faults import ServerProcess
 
 PPTX_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
@@ -132,6 +135,18 @@ def _zip_bomb() -> bytes:
     return buffer.getvalue()
 
 
+def _entity_laden() -> bytes:
+    """A real deck whose first slide declares a DOCTYPE with nested entities (billion laughs)."""
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(CORPUS / "shapes.pptx") as old,
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as new,
+    ):
+        for info in old.infolist():
+            new.writestr(info, BILLION_LAUGHS if info.filename == "ppt/slides/slide1.xml" else old.read(info))
+    return buffer.getvalue()
+
+
 def _corpus(name: str) -> bytes:
     return (CORPUS / name).read_bytes()
 
@@ -154,6 +169,13 @@ def _corpus(name: str) -> bytes:
             "broken.pptx is a damaged zip archive",
         ),
         ("bomb.pptx", _zip_bomb, {"theme": "retro"}, 413, "bomb.pptx looks like a zip bomb"),
+        (
+            "evil.pptx",
+            _entity_laden,
+            {"theme": "retro"},
+            400,
+            "the part 'ppt/slides/slide1.xml' declares a DOCTYPE",
+        ),
         ("talk.pptx", lambda: ECE.read_bytes(), {}, 400, "Give exactly one of a theme"),
         ("talk.pptx", lambda: ECE.read_bytes(), {"theme": "nope"}, 404, "There is no theme called 'nope'"),
         (
@@ -171,7 +193,16 @@ def _corpus(name: str) -> bytes:
             "keeps every picture's size",
         ),
     ],
-    ids=["not-a-zip", "broken-zip", "zip-bomb", "no-theme-or-prompt", "unknown-theme", "slides", "geometry"],
+    ids=[
+        "not-a-zip",
+        "broken-zip",
+        "zip-bomb",
+        "entities",
+        "no-theme-or-prompt",
+        "unknown-theme",
+        "slides",
+        "geometry",
+    ],
 )
 def test_bad_decks_and_requests_are_refused_with_json_naming_the_problem(
     live: LiveServer, name: str, deck: Any, form: dict[str, str], status: int, message: str
@@ -245,3 +276,33 @@ def test_killed_server_resumes_a_deck_job_without_redoing_finished_pictures(tmp_
     assert len(changed_parts(deck, resumed)) == 5 and parts(resumed).keys() == parts(deck).keys()
     assert not (home / "jobs" / job_id).exists()
     shutil.rmtree(home, ignore_errors=True)
+
+
+def test_web_page_restyles_an_uploaded_deck_with_an_instruction(live: LiveServer, tmp_path: Path) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, accept_downloads=True)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(live.url)
+        page.fill("#api-key", live.key("local"))
+        page.click("#key-form button")
+        expect(page.locator("#conn")).to_have_text("connected")
+        expect(page.locator("#deck-theme option").first).to_be_attached()
+        page.set_input_files("#deck-file", str(ECE))
+        page.fill("#deck-prompt", "make it warmer")
+        page.click("#deck-form button[type=submit]")
+        link = page.locator("#deck-status a")
+        expect(link).to_have_text("Download ececapstonespring2012-restyled.pptx", timeout=60_000)
+        expect(page.locator("#deck-status")).to_contain_text("5 pictures restyled")
+        expect(page.locator("#deck-progress")).to_be_hidden()
+        with page.expect_download() as download_info:
+            link.click()
+        restyled = tmp_path / "from-page.pptx"
+        download_info.value.save_as(restyled)
+        browser.close()
+    assert errors == []
+    assert changed_parts(ECE, restyled) == ECE_PICTURES
+    with live.client(live.key("local")) as client:
+        (job,) = client.get("/v1/jobs").json()["jobs"]
+        assert job["kind"] == "deck" and job["result"]["report"]["instruction"] == "make it warmer"

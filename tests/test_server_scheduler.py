@@ -92,3 +92,31 @@ def test_jobs_left_running_are_requeued_on_start(tmp_path: Path) -> None:
         assert again.id == job.id
     finally:
         second.stop()
+
+
+def test_progress_is_shown_at_once_and_stored_with_the_final_status(tmp_path: Path) -> None:
+    """Fast steps are not committed one by one, yet ``get`` shows the latest and the row keeps it."""
+    stepped, release = threading.Event(), threading.Event()
+
+    def runner(job: JobInfo, ctx: JobContext) -> JobOutcome:
+        ctx.progress(1, 3)
+        ctx.progress(2, 3)
+        stepped.set()
+        release.wait(10)
+        return JobOutcome(result={"ran": True})
+
+    queue = make_queue(tmp_path, runner)
+    queue.start()
+    try:
+        job = queue.submit(JobSpec(tenant="a", kind="edit", pool="classic"))
+        assert stepped.wait(5)
+        running = queue.get(job.id, "a")
+        assert (running.status, running.progress_done, running.progress_total) == ("running", 2, 3)
+        assert [j.progress_done for j in queue.list("a")] == [2]
+        release.set()
+        assert queue.wait(job.id, 5)
+    finally:
+        queue.stop()
+    reopened = make_queue(tmp_path, runner)  # a fresh process sees only what was committed
+    final = reopened.get(job.id, "a")
+    assert (final.status, final.progress_done, final.progress_total) == ("done", 3, 3)

@@ -4,7 +4,7 @@
 
 const $ = (sel) => document.querySelector(sel);
 const state = { key: localStorage.getItem("imgedit.key") || "", sessionId: localStorage.getItem("imgedit.session"),
-  session: null, imageId: null, ws: null, jobs: new Map(), blobs: new Map(), activeJob: null };
+  session: null, imageId: null, ws: null, jobs: new Map(), blobs: new Map(), activeJob: null, deckJob: null };
 
 async function api(path, options = {}) {
   const headers = { Authorization: `Bearer ${state.key}`, ...(options.headers || {}) };
@@ -65,6 +65,7 @@ function onFrame(frame) {
     state.ws.send(JSON.stringify({ type: "jobs" }));
   } else if (frame.type === "progress") {
     if (frame.job_id === state.activeJob) showProgress(frame.done, frame.total, "running");
+    if (frame.job_id === state.deckJob) showDeckProgress(frame.done, frame.total);
   } else if (frame.type === "job") {
     onJob(frame);
   } else if (frame.type === "jobs") {
@@ -225,21 +226,41 @@ async function loadThemes() {
 async function restyleDeck(event) {
   event.preventDefault();
   const file = $("#deck-file").files[0];
-  if (!file) return;
-  const form = new FormData();
-  form.append("file", file, file.name); form.append("theme", $("#deck-theme").value);
   const status = $("#deck-status");
+  status.className = "";
+  if (!file) { status.textContent = "Choose a .pptx deck first."; return; }
+  const prompt = $("#deck-prompt").value.trim();
+  const form = new FormData();
+  form.append("file", file, file.name);
+  if (prompt) form.append("prompt", prompt); else form.append("theme", $("#deck-theme").value);
   try {
     status.textContent = "uploading…";
     const job = await api("/v1/decks", { method: "POST", body: form });
+    state.deckJob = job.job_id;
+    showDeckProgress(0, 0);
     status.textContent = "restyling…";
-    const done = await waitForJob(job.job_id);
-    if (done.status !== "done") throw new Error(done.error?.message || done.status);
+    const done = await new Promise((resolve) => {
+      state.jobs.set(job.job_id, resolve);
+      // The job may have finished before we started listening: ask once.
+      if (state.ws?.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: "job_status", job_id: job.job_id }));
+    });
+    if (done.status !== "done") throw new Error(done.error?.message || `The restyle was ${done.status}.`);
+    const info = await api(`/v1/jobs/${job.job_id}`);
     const link = document.createElement("a");
-    link.href = await imageUrl(done.result_url); link.download = file.name.replace(/\.pptx$/i, "") + "-restyled.pptx";
-    link.textContent = "Download restyled deck";
-    status.replaceChildren(link);
-  } catch (err) { status.textContent = err.message; }
+    link.href = await imageUrl(done.result_url);
+    link.download = info.result?.filename || "restyled.pptx";
+    link.textContent = `Download ${link.download}`;
+    const summary = info.result?.report?.summary || {};
+    const changed = (summary.edited || 0) + (summary.reused || 0) + (summary.resumed || 0);
+    status.replaceChildren(link, ` · ${changed} picture${changed === 1 ? "" : "s"} restyled`);
+  } catch (err) { status.textContent = err.message; status.className = "bad"; }
+  finally { state.deckJob = null; $("#deck-progress").hidden = true; }
+}
+
+function showDeckProgress(done, total) {
+  $("#deck-progress").hidden = false;
+  $("#deck-progress-fill").style.width = total ? `${Math.round((100 * done) / total)}%` : "4%";
+  if (total) $("#deck-status").textContent = `restyling pictures: ${done} of ${total}`;
 }
 
 // -- wiring -------------------------------------------------------------------------------
@@ -260,5 +281,6 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#slider").oninput = (e) => $("#compare").style.setProperty("--cut", `${e.target.value}%`);
   $("#cancel-job").onclick = () => state.activeJob && api(`/v1/jobs/${state.activeJob}`, { method: "DELETE" });
   $("#deck-form").onsubmit = restyleDeck;
+  $("#deck-cancel").onclick = () => state.deckJob && api(`/v1/jobs/${state.deckJob}`, { method: "DELETE" });
   connect();
 });

@@ -160,12 +160,19 @@ function followJob(socket, jobId) {
       clearInterval(poll);
       resolve(job);
     };
+    // The answer to job_status may arrive after a newer progress frame: never move the bar back.
+    let shown = -1;
+    const step = (done, total) => {
+      if (!total || done < shown) return;
+      shown = done;
+      showProgress(done, total);
+    };
     socket.onmessage = (event) => {
       const frame = JSON.parse(event.data);
       if (frame.job_id !== jobId) return;
-      if (frame.type === "progress") showProgress(frame.done, frame.total);
+      if (frame.type === "progress") step(frame.done, frame.total);
       else if (frame.type === "job" && ["done", "failed", "cancelled"].includes(frame.status)) finish(frame);
-      else if (frame.type === "job" && frame.total) showProgress(frame.done, frame.total);
+      else if (frame.type === "job") step(frame.done, frame.total);
     };
     socket.send(JSON.stringify({ type: "job_status", job_id: jobId }));  // in case it is already over
     // If the socket drops (proxies, sleep), keep following the job over HTTP.
@@ -174,7 +181,7 @@ function followJob(socket, jobId) {
       try {
         const job = await (await api(`/v1/jobs/${jobId}`)).json();
         if (["done", "failed", "cancelled"].includes(job.status)) finish(job);
-        else showProgress(job.progress.done, job.progress.total);
+        else step(job.progress.done, job.progress.total);
       } catch (_) { /* try again on the next tick */ }
     }, 2000);
   });
