@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup setup-dev run demo test lint typecheck unit bench clean
+.PHONY: setup setup-dev run test lint typecheck unit bench clean
 
 # torch first, pinned: the CPU build lies on disk here, and an unpinned torch pulls a CUDA build.
 $(VENV)/.installed: pyproject.toml
@@ -25,9 +25,6 @@ setup-dev: $(VENV)/.installed
 run: setup
 	$(VENV)/bin/imgedit serve --host $(HOST) --port $(PORT)
 
-demo: setup
-	scripts/demo.sh
-
 lint: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -40,9 +37,15 @@ unit: setup-dev
 
 test: lint typecheck unit
 
+# Each benchmark is also a plain command; docs/benchmarks.md has their figures and machines.
 bench: setup
+	$(PY) -m bench.engine_core
+	$(PY) bench/parsing.py
 	$(PY) bench/classic.py
 	$(PY) bench/deck.py
+	$(PY) bench/agent_overhead.py
+	$(PY) bench/figma_bridge.py
+	$(PY) bench/server_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
