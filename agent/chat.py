@@ -23,11 +23,12 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agent.planners import SamplingOptions, build_planner
 from agent.prompts import build_system_prompt
+from agent.rules import RulesChatModel
 from agent.session_view import load_view
 from engine import Editor
 from engine.imageio import load_image
 from imgedit.config import Settings, get_settings
-from sessions import ImageInfo, SessionStore, VersionInfo
+from sessions import DEFAULT_TENANT, ImageInfo, SessionStore, VersionInfo
 from tools import ToolContext, all_tools
 
 CHECKPOINT_FILENAME = "agent-checkpoints.db"
@@ -94,29 +95,32 @@ class ChatAgent:
         self.planner = planner
         self.checkpointer = checkpointer or sqlite_checkpointer(self.settings.home_dir / CHECKPOINT_FILENAME)
         self.seed = seed
+        # The rules planner reads the session itself and never reads a system prompt; building
+        # one from the store before each of its calls would be wasted queries.
+        middleware = [] if isinstance(planner, RulesChatModel) else [session_prompt]
         self.graph: Any = create_agent(  # type: ignore[misc]
             planner,
             all_tools(),
-            middleware=[session_prompt],
+            middleware=middleware,
             context_schema=ToolContext,
             checkpointer=self.checkpointer,
         )
 
     # -- sessions and images ---------------------------------------------------------------
 
-    def new_session(self, *, tenant: str = "local", title: str = "") -> str:
+    def new_session(self, *, tenant: str = DEFAULT_TENANT, title: str = "") -> str:
         return self.store.create_session(tenant=tenant, title=title).id
 
     def attach(
         self, session_id: str, source: str | Path | bytes, *, name: str = ""
     ) -> tuple[ImageInfo, VersionInfo]:
         """Attach an image file (or bytes) to the session; checked like every input image."""
-        loaded = load_image(source, max_pixels=self.settings.max_image_pixels)
-        data = Path(source).read_bytes() if isinstance(source, str | Path) else source
-        if isinstance(source, str | Path) and not name:
-            name = Path(source).name
-        del loaded  # validated; the original bytes are kept as uploaded
-        image, version = self.store.add_image(session_id, data, name=name)
+        # Decoded only to refuse unusable input with a clear error; the bytes are kept as uploaded.
+        load_image(source, max_pixels=self.settings.max_image_pixels)
+        if isinstance(source, str | Path):
+            name = name or Path(source).name
+            source = Path(source).read_bytes()
+        image, version = self.store.add_image(session_id, source, name=name)
         self.store.add_message(
             session_id, "user", f"/attach {name}", {"image_id": image.id, "version_id": version.id}
         )
@@ -127,7 +131,7 @@ class ChatAgent:
     def send(self, session_id: str, text: str, *, image_ids: list[str] | None = None) -> Turn:
         """Run one user message through the agent and record it."""
         started = time.perf_counter()
-        self.store.get_session(session_id)
+        # Also the check that the session exists (NotFoundError otherwise).
         self.store.add_message(session_id, "user", text, {"image_ids": image_ids} if image_ids else None)
         context = ToolContext(
             session_id=session_id,
@@ -135,7 +139,7 @@ class ChatAgent:
             editor=self.editor,
             user_text=text,
             seed=self.seed,
-            extra={"image_ids": image_ids} if image_ids else {},
+            image_ids=tuple(image_ids or ()),
         )
         config = {"configurable": {"thread_id": session_id}}
         result = self.graph.invoke(

@@ -36,7 +36,10 @@ def build_planner(
     raise BadInputError(f"Unknown planner '{kind}'; IMGEDIT_LLM must be 'rules' or 'openai'.")
 
 
-def build_openai_planner(*, settings: Settings | None = None, sampling: SamplingOptions | None = None):
+def build_openai_planner(
+    *, settings: Settings | None = None, sampling: SamplingOptions | None = None
+) -> BaseChatModel:
+    """``ChatOpenAI`` on ``IMGEDIT_LLM_BASE_URL``; ``BadInputError`` when it is not configured."""
     settings = settings or get_settings()
     sampling = sampling or SamplingOptions()
     if not settings.llm_base_url or not settings.llm_model:

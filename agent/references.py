@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from agent.replies import language_of
 from sessions import EntityInfo, ImageInfo, VersionInfo
 from tools.lexicon import category_matches, find_nouns
 
@@ -46,6 +47,9 @@ _PREVIOUS = re.compile(
     re.IGNORECASE,
 )
 _VERSION_N = re.compile(rf"\bversion\s+(\d+)\b|\bv(\d+)\b|第{_NUM}版|版本\s*(\d+)", re.IGNORECASE)
+#: Every pattern that chooses an image or a version; the planner strips them from an instruction
+#: once they are resolved into tool arguments.
+REFERENCE_PATTERNS = (_IMAGE_ZH, _IMAGE_EN, _ORIGINAL, _PREVIOUS, _VERSION_N)
 
 #: Words that make a noun a reference to something already seen, and pick the most recent one.
 _RECENCY = re.compile(
@@ -90,10 +94,8 @@ class Resolution:
     image: ImageInfo | None = None
     from_version: VersionInfo | None = None
     entity: EntityInfo | None = None
-    entity_version: int | None = None
     candidates: list[Candidate] = field(default_factory=list)
     span: tuple[int, int] | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def ambiguous(self) -> bool:
@@ -202,7 +204,7 @@ class ReferenceResolver:
     def _span(self, text: str, start: int, end: int) -> tuple[int, int]:
         """The noun phrase around a noun: its demonstratives and modifiers ("刚才那件衣服")."""
         before = text[:start]
-        if re.search(r"[\u3400-\u9fff]", text[start:end]):
+        if language_of(text[start:end]) == "zh":
             match = _ZH_PREFIX.search(before)
         else:
             match = _EN_PREFIX.search(before)
@@ -215,19 +217,15 @@ class ReferenceResolver:
         self, resolution: Resolution, text: str, entity: EntityInfo, span: tuple[int, int] | None
     ) -> Resolution:
         resolution.entity = entity
-        resolution.entity_version = self.view.version_numbers.get(entity.version_id, 0)
         resolution.candidates = []
         if span is not None:
-            zh = bool(re.search(r"[\u3400-\u9fff]", text))
+            zh = language_of(text) == "zh"
             name = entity.name if zh else f"the {entity.name}"
             before = text[: span[0]]
             if not zh and before and not before.endswith(" "):
                 name = " " + name
             resolution.instruction = before + name + text[span[1] :]
             resolution.span = span
-            resolution.notes.append(f"'{text[span[0] : span[1]].strip()}' -> {entity.name}")
-        elif entity.name not in text:
-            resolution.notes.append(f"-> {entity.name}")
         return resolution
 
     # -- answers to "which one?" -----------------------------------------------------------

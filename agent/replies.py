@@ -6,8 +6,9 @@ Built from the tools' outcomes only, so the reply never claims more than happene
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from engine.parsing.language import detect_language
 
 _PAST = {
     "change": "changed",
@@ -37,7 +38,8 @@ _PAST = {
 
 
 def language_of(text: str) -> str:
-    return "zh" if re.search(r"[\u3400-\u9fff]", text or "") else "en"
+    """The language to reply in: "zh" when the text has any Chinese in it, else "en"."""
+    return "en" if detect_language(text or "") == "en" else "zh"
 
 
 def _where_zh(version: int) -> str:

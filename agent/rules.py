@@ -28,7 +28,7 @@ from langgraph.runtime import get_runtime
 
 from agent import replies
 from agent.intents import EDIT_VERB, Intent, detect_intent
-from agent.references import _IMAGE_EN, _IMAGE_ZH, _ORIGINAL, _PREVIOUS, _VERSION_N, ReferenceResolver
+from agent.references import REFERENCE_PATTERNS, ReferenceResolver
 from agent.session_view import load_view
 from engine.parsing import parse_instruction
 from engine.plan import GEOMETRY_KINDS, WHOLE_IMAGE_KINDS
@@ -38,7 +38,6 @@ from tools.context import ToolContext
 #: Key in ``AIMessage.additional_kwargs`` for what the planner must remember between turns.
 STATE_KEY = "imgedit"
 
-_REFS = [_IMAGE_ZH, _IMAGE_EN, _ORIGINAL, _PREVIOUS, _VERSION_N]
 _ZH_AROUND = r"(?:在|从|用|基于)?(?:{ref})(?:上面|上|里|中|的|开始|基础上)*[，,、]?"
 _EN_AROUND = (
     r"(?:,?\s*\b(?:starting from|start from|based on|from|in|on|of|to|using|use)\s+)?(?:{ref})(?:\s*,)?"
@@ -50,10 +49,10 @@ def strip_references(text: str) -> str:
     """The instruction without the words that chose the image or version ("在原图上", "in the
     second image"): those were resolved into tool arguments and would confuse the parser."""
     out = text
-    for ref in _REFS:
+    for ref in REFERENCE_PATTERNS:
         zh = re.compile(_ZH_AROUND.format(ref=ref.pattern), re.IGNORECASE)
         en = re.compile(_EN_AROUND.format(ref=ref.pattern), re.IGNORECASE)
-        out = zh.sub("", out) if re.search(r"[\u3400-\u9fff]", out) else en.sub("", out)
+        out = zh.sub("", out) if replies.language_of(out) == "zh" else en.sub("", out)
     out = re.sub(r"\s{2,}", " ", out).strip(" ,，")
     return out[:1].upper() + out[1:] if out and out[0].isascii() else out
 
@@ -131,7 +130,7 @@ class RulesChatModel(BaseChatModel):
         intent = detect_intent(text, theme_words())
         if intent.kind == "help":
             return AIMessage(content=replies.help_text(language))
-        view = load_view(ctx.store, ctx.session_id, _preferred_image(ctx))
+        view = load_view(ctx.store, ctx.session_id, ctx.image_ids[0] if ctx.image_ids else None)
         if not view.images:
             return AIMessage(content=replies.need_image(language))
         resolver = ReferenceResolver(view)
@@ -267,11 +266,6 @@ def _pending_question(messages: list[BaseMessage]) -> dict[str, Any] | None:
             state = message.additional_kwargs.get(STATE_KEY) or {}
             return state.get("clarify")
     return None
-
-
-def _preferred_image(ctx: ToolContext) -> str | None:
-    ids = ctx.extra.get("image_ids")
-    return ids[0] if isinstance(ids, list) and ids else None
 
 
 def _is_whole_image(text: str) -> bool:

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent import ChatAgent
+from agent import ChatAgent, Turn
 from agent.replies import describe_outcome, language_of
-from cli.common import print_json, stderr
+from cli.common import print_error, print_json, stderr
 from engine.imageio import format_for_path, load_image, save_image
 from imgedit.errors import BadInputError, ImgEditError
 from tools import SessionTools, ToolContext, ToolOutcome
@@ -127,19 +127,11 @@ class ChatSession:
         if self.as_json:
             print_json({**_turn(exc.message), "error": exc.to_dict()})
             return
-        stderr.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True)
-        if exc.hint:
-            stderr.print(f"[yellow]hint:[/] {exc.hint}", soft_wrap=True)
+        print_error(exc)
 
 
 def _turn(
     reply: str, image_id: str | None = None, version_id: str | None = None, image_path: str | None = None
 ) -> dict[str, Any]:
-    return {
-        "reply": reply,
-        "tool_calls": [],
-        "resolved_instruction": None,
-        "image_id": image_id,
-        "version_id": version_id,
-        "image_path": image_path,
-    }
+    """A slash command's answer as the same JSON line an agent turn prints."""
+    return Turn(reply, image_id=image_id, version_id=version_id, image_path=image_path).to_json()

@@ -56,8 +56,5 @@ class BlobStore:
             raise NotFoundError(f"Blob {digest} is missing from {self.root}.")
         return target.read_bytes()
 
-    def exists(self, digest: str) -> bool:
-        return self.path(digest).is_file()
-
     def __len__(self) -> int:
         return sum(1 for p in self.root.glob("*/*/*") if _DIGEST.match(p.name))

@@ -61,10 +61,6 @@ class ImageInfo:
             row.id, row.session_id, row.position, row.name, row.head_version_id, tuple(row.redo_stack or ())
         )
 
-    @property
-    def label(self) -> str:
-        return f"image {self.position}"
-
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["redo_stack"] = list(self.redo_stack)
@@ -118,10 +114,6 @@ class VersionInfo:
             height=row.height,
             created_at=row.created_at,
         )
-
-    @property
-    def is_original(self) -> bool:
-        return self.parent_id is None
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "created_at": _iso(self.created_at)}

@@ -22,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from imgedit.config import Settings, get_settings
 from imgedit.errors import BadInputError, NotFoundError
 from sessions.blobs import BlobStore
-from sessions.db import create_db_engine, create_sessionmaker
+from sessions.db import DATABASE_FILENAME, create_db_engine, create_sessionmaker
 from sessions.models import (
     DEFAULT_TENANT,
     EntityRow,
@@ -51,7 +51,7 @@ class SessionStore:
         self.engine = (
             database
             if isinstance(database, Engine)
-            else create_db_engine(database if database is not None else settings.home_dir / "imgedit.db")
+            else create_db_engine(database if database is not None else settings.home_dir / DATABASE_FILENAME)
         )
         self._sessions: sessionmaker[DbSession] = create_sessionmaker(self.engine)
         if isinstance(blobs, BlobStore):
@@ -71,7 +71,9 @@ class SessionStore:
 
     # -- sessions and messages -------------------------------------------------------------
 
-    def create_session(self, *, tenant: str = DEFAULT_TENANT, title: str = "", session_id: str | None = None):
+    def create_session(
+        self, *, tenant: str = DEFAULT_TENANT, title: str = "", session_id: str | None = None
+    ) -> SessionInfo:
         with self._tx() as db:
             row = SessionRow(tenant=tenant, title=title)
             if session_id:
@@ -87,18 +89,6 @@ class SessionStore:
         with self._tx() as db:
             return SessionInfo.of(self._session_row(db, session_id, tenant))
 
-    def ensure_session(self, session_id: str, *, tenant: str = DEFAULT_TENANT) -> SessionInfo:
-        """The session ``session_id``, created when it does not exist yet."""
-        with self._tx() as db:
-            row = db.get(SessionRow, session_id)
-            if row is None:
-                row = SessionRow(id=session_id, tenant=tenant)
-                db.add(row)
-                db.flush()
-            elif row.tenant != tenant:
-                raise NotFoundError(f"No session {session_id}.")
-            return SessionInfo.of(row)
-
     def list_sessions(self, *, tenant: str = DEFAULT_TENANT) -> list[SessionInfo]:
         with self._tx() as db:
             rows = db.scalars(
@@ -106,7 +96,9 @@ class SessionStore:
             )
             return [SessionInfo.of(r) for r in rows]
 
-    def add_message(self, session_id: str, role: str, text: str, data: dict[str, Any] | None = None):
+    def add_message(
+        self, session_id: str, role: str, text: str, data: dict[str, Any] | None = None
+    ) -> MessageInfo:
         with self._tx() as db:
             self._session_row(db, session_id)
             row = MessageRow(session_id=session_id, role=role, text=text, data=data or {})
@@ -317,7 +309,10 @@ class SessionStore:
             image = self._image_row(db, image_id)
             target = db.get(VersionRow, version_id)
             if target is None or target.image_id != image.id:
-                raise NotFoundError(f"Image {image.position} has no version {version_id}.")
+                raise NotFoundError(
+                    f"Image {image.position} has no version {version_id}.",
+                    hint="List the versions with /history (or list_versions).",
+                )
             image.redo_stack = []
             self._move_head(db, image, target.id, "revert")
             return VersionInfo.of(target)
@@ -403,12 +398,7 @@ class SessionStore:
         """Everything recorded about one version, JSON-ready: who asked what, how it was resolved
         and executed, from which parent, with which seed and timings, and the output's sha256."""
         version = self.version(version_id, session_id=session_id)
-        image = self.image(version.image_id)
-        data = version.to_dict()
-        data["image_position"] = image.position
-        data["blob_sha256"] = data.pop("blob")
-        data["is_head"] = image.head_version_id == version.id
-        return data
+        return _audit_record(version, self.image(version.image_id))
 
     def session_audit(self, session_id: str, *, tenant: str | None = None) -> dict[str, Any]:
         """The whole session as JSON: messages, images with their version graphs, entities, head moves."""
@@ -429,7 +419,7 @@ class SessionStore:
             ]
         images = []
         for image in self.images(session_id):
-            versions = [self.version_audit(v.id) for v in self.versions(image.id)]
+            versions = [_audit_record(v, image) for v in self.versions(image.id)]
             images.append({**image.to_dict(), "versions": versions})
         return {
             "session": {
@@ -472,10 +462,22 @@ class SessionStore:
         image.head_version_id = to_version_id
 
 
+def _audit_record(version: VersionInfo, image: ImageInfo) -> dict[str, Any]:
+    """One version's audit record; the image is passed in so a whole session's export reads
+    each image once instead of once per version."""
+    data = version.to_dict()
+    data["image_position"] = image.position
+    data["blob_sha256"] = data.pop("blob")
+    data["is_head"] = image.head_version_id == version.id
+    return data
+
+
 def _inspect(data: bytes) -> tuple[str, int, int]:
     """Format and size of encoded image bytes (read from the header, pixels not decoded)."""
     try:
         with Image.open(io.BytesIO(data)) as img:
             return (img.format or "PNG").upper(), img.width, img.height
     except Exception as exc:
-        raise BadInputError(f"The image bytes could not be read ({exc}).") from exc
+        raise BadInputError(
+            f"The image bytes could not be read ({exc}).", hint="Attach a PNG, JPEG or WebP file."
+        ) from exc

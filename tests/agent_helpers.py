@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
 from agent import ChatAgent, Turn
+from engine.imageio import encode_image
 
 
 def scene() -> Image.Image:
@@ -22,9 +22,7 @@ def scene() -> Image.Image:
 
 
 def png_bytes(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
+    return encode_image(image, "PNG")
 
 
 @dataclass

@@ -6,7 +6,7 @@ so the model cannot name another session and one agent serves any number of sess
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from engine import Editor
 from sessions import SessionStore
@@ -22,4 +22,5 @@ class ToolContext:
     #: Seed for edits when the tool call names none (repeatable generative edits).
     seed: int | None = 0
     author: str = "user"
-    extra: dict[str, object] = field(default_factory=dict)
+    #: Images the message came with (ids); the first is the one "it" and "this image" mean.
+    image_ids: tuple[str, ...] = ()

@@ -12,24 +12,21 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from engine.parsing.colors import COLOR_NAMES
 from tools.lexicon import category_of, find_nouns
 
-_ZH_COLORS = {
-    "red": "红色",
-    "blue": "蓝色",
-    "green": "绿色",
-    "yellow": "黄色",
-    "black": "黑色",
-    "white": "白色",
-    "purple": "紫色",
-    "pink": "粉色",
-    "orange": "橙色",
-    "gray": "灰色",
-    "grey": "灰色",
-    "brown": "棕色",
-    "gold": "金色",
-    "silver": "银色",
-}
+
+def _chinese_color_names() -> dict[str, str]:
+    """Canonical colour name -> its first Chinese name ending in 色 ("blue" -> "蓝色"), read from
+    the parser's one colour table so an entity's name uses the parser's words."""
+    names: dict[str, str] = {}
+    for word, canonical in COLOR_NAMES.items():
+        if word.endswith("色"):
+            names.setdefault(canonical, word)
+    return names
+
+
+_ZH_COLORS = _chinese_color_names()
 _ZH_RESULT = re.compile(r"(?:换成|改成|变成|改为|换为|变为|替换成|替换为)(?P<what>[^，。,.!！？?]+)")
 _ZH_ADD = re.compile(r"(?:加上|添加|加个|加一[个件顶只]|放上|放一[个件顶只])(?P<what>[^，。,.!！？?]+)")
 _EN_RESULT = re.compile(r"\b(?:to|into|with)\s+(?:an?\s+|the\s+)?(?P<what>[^,.;!?]+)", re.IGNORECASE)
@@ -49,7 +46,7 @@ class NamedEntity:
 
 def _color_word(color: str, language: str) -> str:
     if language == "zh":
-        return _ZH_COLORS.get(color.lower(), color)
+        return _ZH_COLORS.get(COLOR_NAMES.get(color.casefold(), ""), color)
     return color
 
 

@@ -41,11 +41,24 @@ LEXICON: dict[str, tuple[str, ...]] = {
     "object/sky": ("天空", "sky"),
 }
 
-_WORDS: list[tuple[str, str]] = sorted(
-    ((word.lower(), category) for category, words in LEXICON.items() for word in words),
-    key=lambda item: -len(item[0]),
-)
 _ASCII = re.compile(r"^[a-z0-9\- ]+$")
+
+
+def _word_pattern(word: str) -> re.Pattern[str]:
+    """An English word matches whole words only ("cat" not in "category"); a Chinese one anywhere."""
+    if _ASCII.match(word):
+        return re.compile(rf"(?<![a-z]){re.escape(word)}(?![a-z])")
+    return re.compile(re.escape(word))
+
+
+#: Every lexicon word's pattern and category, longest word first; compiled once, not per call.
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (_word_pattern(word), category)
+    for word, category in sorted(
+        ((word.lower(), category) for category, words in LEXICON.items() for word in words),
+        key=lambda item: -len(item[0]),
+    )
+]
 
 
 @dataclass(frozen=True)
@@ -61,11 +74,7 @@ def find_nouns(text: str) -> list[NounMatch]:
     lowered = text.lower()
     taken = [False] * len(lowered)
     found: list[NounMatch] = []
-    for word, category in _WORDS:
-        if _ASCII.match(word):
-            pattern = re.compile(rf"(?<![a-z]){re.escape(word)}(?![a-z])")
-        else:
-            pattern = re.compile(re.escape(word))
+    for pattern, category in _PATTERNS:
         for match in pattern.finditer(lowered):
             if any(taken[match.start() : match.end()]):
                 continue

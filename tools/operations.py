@@ -17,6 +17,7 @@ from PIL import Image
 
 from engine.imageio import encode_image, load_image
 from engine.plan import EditPlan, Theme
+from engine.preserve import changed_mask
 from engine.types import EditResult
 from imgedit.errors import BadInputError, ImgEditError, NeedsClarificationError, NotFoundError
 from sessions import EntityInfo, ImageInfo, VersionInfo
@@ -189,7 +190,10 @@ class SessionTools:
         for entity in self.store.entities(self.ctx.session_id):
             if ref in (entity.id, entity.name):
                 return entity
-        raise NotFoundError(f"No known object '{ref}' in this session.")
+        raise NotFoundError(
+            f"No known object '{ref}' in this session.",
+            hint="Name one by its id or name as describe_image lists them, or leave target_entity out.",
+        )
 
     def _record_entities(
         self, image: ImageInfo, version: VersionInfo, plan: dict[str, Any], target: EntityInfo | None
@@ -366,9 +370,8 @@ def diff_images(old: Image.Image, new: Image.Image) -> tuple[float, list[int] | 
     the new image dimmed, with changed pixels in red."""
     if new.size != old.size:
         old = old.resize(new.size, Image.Resampling.LANCZOS)
-    a = np.asarray(old, dtype=np.int16)
-    b = np.asarray(new, dtype=np.int16)
-    changed = np.abs(a - b).max(axis=2) > DIFF_THRESHOLD
+    b = np.asarray(new)
+    changed = changed_mask(np.asarray(old), b, DIFF_THRESHOLD, clean=False)
     ratio = float(changed.mean())
     box = None
     if changed.any():
