@@ -6,6 +6,7 @@ of ours exits 1. Neither prints a traceback (set ``IMGEDIT_DEBUG=1`` to see one)
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -15,7 +16,9 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from engine.types import ProgressCallback
 from imgedit.errors import ImgEditError
 
 stderr = Console(stderr=True, highlight=False)
@@ -29,16 +32,21 @@ def user_errors() -> Iterator[None]:
     except ImgEditError as exc:
         if os.environ.get("IMGEDIT_DEBUG"):
             raise
-        stderr.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True)
-        if exc.hint:
-            stderr.print(f"[yellow]hint:[/] {exc.hint}", soft_wrap=True)
-        suggestions = getattr(exc, "suggestions", None)
-        if suggestions:
-            stderr.print("try: " + " | ".join(suggestions), soft_wrap=True)
+        print_error(exc)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         stderr.print("interrupted")
         raise typer.Exit(130) from None
+
+
+def print_error(exc: ImgEditError) -> None:
+    """The error's message, hint and suggestions on stderr, the way every command shows them."""
+    stderr.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True)
+    if exc.hint:
+        stderr.print(f"[yellow]hint:[/] {exc.hint}", soft_wrap=True)
+    suggestions = getattr(exc, "suggestions", None)
+    if suggestions:
+        stderr.print("try: " + " | ".join(suggestions), soft_wrap=True)
 
 
 def print_json(data: Any) -> None:
@@ -49,7 +57,6 @@ def print_json(data: Any) -> None:
 
 def command(func: Callable[..., Any]) -> Callable[..., Any]:
     """Decorator: run a command body inside ``user_errors``."""
-    import functools
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -57,3 +64,27 @@ def command(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
 
     return wrapper
+
+
+@contextmanager
+def progress_bar(description: str, *, disable: bool) -> Iterator[ProgressCallback]:
+    """A transient progress bar on stderr, fed by the ``progress(done, total)`` callback yielded.
+
+    Pass ``disable`` for JSON output and when stderr is not a terminal, so that pipes and logs
+    get no control sequences.
+    """
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+        disable=disable or not stderr.is_terminal,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield on_progress

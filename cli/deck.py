@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.common import command, print_json, stderr
+from cli.common import command, print_json, progress_bar, stderr
 from imgedit.errors import BadInputError
 from plugins.pptx import DeckReport, RestyleOptions, restyle_deck
 from plugins.pptx.options import DEFAULT_MIN_SIZE
@@ -58,20 +57,7 @@ def restyle_command(
         raise BadInputError("Say where to write the restyled deck with -o OUT.pptx (or use --dry-run).")
     if output is not None and output.suffix.lower() != ".pptx" and not dry_run:
         raise BadInputError(f"The output {output} should be a .pptx file.")
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        transient=True,
-        disable=as_json or dry_run or not stderr.is_terminal,
-    ) as bar:
-        task = bar.add_task("restyling pictures", total=None)
-
-        def on_progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
+    with progress_bar("restyling pictures", disable=as_json or dry_run) as on_progress:
         report = restyle_deck(deck, output, options, dry_run=dry_run, preview=preview, progress=on_progress)
     if as_json:
         print_json(report.to_dict())

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.common import command, print_json, stderr
+from cli.common import command, print_json, progress_bar, stderr
 from engine import Editor
 from engine.imageio import format_for_path, load_image, save_image
 from imgedit.config import get_settings
@@ -47,27 +46,14 @@ def edit_command(
 ) -> None:
     """Edit IMAGE as INSTRUCTION says and write the result to OUTPUT (same size and format)."""
     settings = get_settings()
+    if len(reference or []) > 2:
+        raise BadInputError("At most two reference images (--ref) can be given.")
     loaded = load_image(image, max_pixels=settings.max_image_pixels)
     references = [load_image(p, max_pixels=settings.max_image_pixels).image for p in reference or []]
-    if len(references) > 2:
-        raise BadInputError("At most two reference images (--ref) can be given.")
-    mask_image = load_image(mask).image.convert("L") if mask else None
+    mask_image = load_image(mask, max_pixels=settings.max_image_pixels).image.convert("L") if mask else None
     editor = Editor(engine=engine, model_path=model)
 
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=stderr,
-        transient=True,
-        disable=as_json or not stderr.is_terminal,
-    ) as bar:
-        task = bar.add_task("editing", total=None)
-
-        def on_progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
+    with progress_bar("editing", disable=as_json) as on_progress:
         result = editor.edit(
             image=loaded.image,
             prompt=instruction,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,10 +11,14 @@ from cli.common import command, print_json, stderr
 from imgedit.config import get_settings
 from imgedit.errors import BadInputError
 
+if TYPE_CHECKING:
+    from server.auth import KeyStore
+
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
 
-def _key_store():  # type: ignore[no-untyped-def]
+def _key_store() -> KeyStore:
+    """The API key store over the data folder's database (the server's modules load only here)."""
     import server.models  # noqa: F401  (the server's tables, before create_all)
     from server.auth import KeyStore
     from sessions import create_db_engine, create_sessionmaker

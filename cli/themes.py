@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated
 
 import typer
+from rich.cells import cell_len
 
 from cli.common import command, print_json
 from engine.themes import list_themes, user_themes_dir
 
 
-def _display_width(text: str) -> int:
-    """Columns a terminal gives ``text``: wide (Chinese) characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _display_width(text))
+    """``text`` padded to ``width`` terminal columns (``cell_len`` counts Chinese characters as two)."""
+    return text + " " * max(0, width - cell_len(text))
 
 
 @command
@@ -33,9 +29,9 @@ def themes_command(
     if as_json:
         print_json([theme.model_dump(mode="json") for theme in themes])
         return
-    slug_width = max(_display_width(theme.name) for theme in themes)
-    en_width = max(_display_width(theme.name_en) for theme in themes)
-    zh_width = max(_display_width(theme.name_zh) for theme in themes)
+    slug_width = max(cell_len(theme.name) for theme in themes)
+    en_width = max(cell_len(theme.name_en) for theme in themes)
+    zh_width = max(cell_len(theme.name_zh) for theme in themes)
     for theme in themes:
         line = "  ".join(
             [

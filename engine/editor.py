@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 from PIL import Image
@@ -18,7 +19,6 @@ from PIL import Image
 from engine.base import Engine
 from engine.parsing import ParseOptions, parse_instruction
 from engine.plan import EditPlan
-from engine.preserve import preserve_unedited
 from engine.safety import check_output_safety
 from engine.types import CancelToken, EditReport, EditRequest, EditResult, ProgressCallback
 from imgedit.config import Settings, get_settings
@@ -195,6 +195,10 @@ class Editor:
 
         changed_ratio = 1.0
         if not plan.changes_geometry:
+            # Imported here, not at the top: it pulls in OpenCV and numpy (~0.1 s), which commands
+            # that never edit (``imgedit themes``, ``serve`` start-up, ``--help``) should not pay.
+            from engine.preserve import preserve_unedited
+
             if result.size != original.size:
                 result = result.resize(original.size, Image.Resampling.LANCZOS)
             t0 = time.perf_counter()
@@ -245,6 +249,4 @@ def _with_rgb_images(request: EditRequest) -> EditRequest:
     """A copy of the request whose images are RGB; backends never see alpha."""
     if all(img.mode == "RGB" for img in request.images):
         return request
-    from dataclasses import replace
-
     return replace(request, images=[img.convert("RGB") for img in request.images])

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from imgedit.config import Settings
 from imgedit.errors import BadInputError, ImageTooLargeError
 
 SUPPORTED_FORMATS = ("PNG", "JPEG", "WEBP")
-DEFAULT_MAX_PIXELS = 50_000_000
+#: The default of ``IMGEDIT_MAX_IMAGE_PIXELS``, for callers without settings at hand.
+DEFAULT_MAX_PIXELS: int = Settings.model_fields["max_image_pixels"].default
 MAX_SIDE = 20_000
 
 _SUFFIX_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
@@ -35,7 +38,9 @@ class LoadedImage:
     format: str
 
 
-def check_dimensions(width: int, height: int, *, max_pixels: int = DEFAULT_MAX_PIXELS, what: str = "image"):
+def check_dimensions(
+    width: int, height: int, *, max_pixels: int = DEFAULT_MAX_PIXELS, what: str = "image"
+) -> None:
     """Refuse sizes we will not decode: too many pixels in all, or a side too long."""
     if width <= 0 or height <= 0:
         raise BadInputError(f"The {what} has no pixels ({width}x{height}).")
@@ -63,26 +68,51 @@ def load_image(
         data = source
     if not data:
         raise BadInputError(f"{label} is empty.")
+    opened = decode_checked(data, label, max_pixels=max_pixels)
+    image = to_rgb_or_rgba(ImageOps.exif_transpose(opened))
+    return LoadedImage(image=image, format=(opened.format or "").upper())
+
+
+def decode_checked(
+    data: bytes,
+    label: str,
+    *,
+    max_pixels: int,
+    formats: Collection[str] = SUPPORTED_FORMATS,
+    accepted: str = "imgedit reads PNG, JPEG and WebP",
+    readable: str = "PNG, JPEG or WebP",
+) -> Image.Image:
+    """Decode ``data`` after refusing, from the header alone, other formats and oversized images.
+
+    Shared by ``load_image`` and the deck codec (which keeps the stored pixel grid, so it skips
+    EXIF orientation); ``accepted`` and ``readable`` word the refusals for the caller's formats.
+    The returned image keeps its ``format`` and ``info`` (colour profile, resolution).
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             opened = Image.open(io.BytesIO(data))
             fmt = (opened.format or "").upper()
-            if fmt not in SUPPORTED_FORMATS:
-                raise BadInputError(
-                    f"{label} is {fmt or 'not an image'}; imgedit reads PNG, JPEG and WebP.",
-                )
+            if fmt not in formats:
+                raise BadInputError(f"{label} is {fmt or 'not an image'}; {accepted}.")
             check_dimensions(opened.width, opened.height, max_pixels=max_pixels, what=label)
             opened.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLargeError(f"{label} is too large to decode safely ({exc}).") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise BadInputError(f"{label} is not a readable PNG, JPEG or WebP image ({exc}).") from exc
-    image = ImageOps.exif_transpose(opened)
-    if image.mode not in ("RGB", "RGBA"):
-        has_alpha = image.mode in ("LA", "PA") or (image.mode == "P" and "transparency" in image.info)
-        image = image.convert("RGBA" if has_alpha else "RGB")
-    return LoadedImage(image=image, format=fmt)
+    except UnidentifiedImageError as exc:
+        # Pillow's own text here names only a BytesIO object's address: nothing a user can act on.
+        raise BadInputError(f"{label} is not a readable {readable} image.") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise BadInputError(f"{label} is not a readable {readable} image ({exc}).") from exc
+    return opened
+
+
+def to_rgb_or_rgba(image: Image.Image) -> Image.Image:
+    """``image`` as RGB, or RGBA when it has transparency: the two modes the engines accept."""
+    if image.mode in ("RGB", "RGBA"):
+        return image
+    has_alpha = image.mode in ("LA", "PA", "La") or (image.mode == "P" and "transparency" in image.info)
+    return image.convert("RGBA" if has_alpha else "RGB")
 
 
 def format_for_path(path: str | Path, default: str = "PNG") -> str:

@@ -10,7 +10,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from imgedit.errors import UnsafeContentError
@@ -60,6 +59,8 @@ def check_output_safety(image: Image.Image, threshold: float = DEFAULT_THRESHOLD
 
 def detect_all(image: Image.Image) -> list[Detection]:
     """Every detection, explicit or not (faces, covered parts): for diagnostics and tests."""
+    import numpy as np  # here, not at the top: commands that never edit should not load numpy
+
     # NudeDetector expects a 4-channel RGBA array when given an ndarray.
     found = _get_detector().detect(np.asarray(image.convert("RGBA")))
     return [Detection(label=d["class"], score=float(d["score"]), box=tuple(d["box"])) for d in found]

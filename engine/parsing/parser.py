@@ -46,7 +46,7 @@ MAX_INSTRUCTION_CHARS = 2000
 _EDIT_VERB = re.compile(
     r"(?i)\b(?:add|put|place|insert|make|change|replace|turn|give|remove|erase|delete|hang|draw|paint|swap"
     r"|convert|transform|let|dress|wear|move|show|create|generate|restyle|fill|cover|open|close|extend|expand"
-    r"|outpaint|recolou?r|colou?r|set|use|switch|decorate|relight|hold|sit|stand|smile|age|replace)\b"
+    r"|outpaint|recolou?r|colou?r|set|use|switch|decorate|relight|hold|sit|stand|smile|age)\b"
     r"|加|添|放|换|改|变|让|使|给|挂|画|穿|戴|去|删|移|摆|生成|替换|做|弄|贴|写|填|扩|把|将|拿|笑|站|坐|举|抱|装|布置"
 )
 

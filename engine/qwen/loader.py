@@ -134,12 +134,6 @@ def get_pipeline(options: PipelineOptions) -> LoadedPipeline:
         return loaded
 
 
-def clear_cache() -> None:
-    """Forget every loaded pipeline (frees its memory once no engine holds it)."""
-    with _CACHE_LOCK:
-        _CACHE.clear()
-
-
 def _load(options: PipelineOptions) -> LoadedPipeline:
     import torch
     from diffusers import QwenImageEditPlusPipeline

@@ -9,14 +9,12 @@ from the edit.
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from engine.imageio import check_dimensions
-from imgedit.errors import BadInputError, ImageTooLargeError
+from engine.imageio import decode_checked, to_rgb_or_rgba
 
 #: Formats that are edited; others are kept as they are (see docs/decks.md for why).
 EDITABLE_FORMATS = frozenset({"PNG", "JPEG"})
@@ -33,27 +31,17 @@ class DecodedImage:
 
 
 def decode_part(data: bytes, name: str, *, max_pixels: int) -> DecodedImage:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            opened = Image.open(io.BytesIO(data))
-            fmt = (opened.format or "").upper()
-            if fmt not in EDITABLE_FORMATS:
-                raise BadInputError(f"{name} is {fmt or 'not an image'}; only PNG and JPEG parts are edited.")
-            check_dimensions(opened.width, opened.height, max_pixels=max_pixels, what=name)
-            opened.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLargeError(f"{name} is too large to decode safely ({exc}).") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise BadInputError(
-            f"{name} is not a readable {name.rsplit('.', 1)[-1].upper()} image ({exc})."
-        ) from exc
+    """Decode an image part with ``load_image``'s checks, keeping its stored pixel grid."""
+    opened = decode_checked(
+        data,
+        name,
+        max_pixels=max_pixels,
+        formats=EDITABLE_FORMATS,
+        accepted="only PNG and JPEG parts are edited",
+        readable=name.rsplit(".", 1)[-1].upper(),
+    )
     info: dict[str, Any] = {key: opened.info[key] for key in ("icc_profile", "dpi") if key in opened.info}
-    image: Image.Image = opened
-    if image.mode not in ("RGB", "RGBA"):
-        has_alpha = image.mode in ("LA", "PA", "La") or (image.mode == "P" and "transparency" in image.info)
-        image = image.convert("RGBA" if has_alpha else "RGB")
-    return DecodedImage(image=image, format=fmt, info=info)
+    return DecodedImage(image=to_rgb_or_rgba(opened), format=(opened.format or "").upper(), info=info)
 
 
 def encode_like(image: Image.Image, original: DecodedImage) -> bytes:

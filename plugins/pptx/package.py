@@ -74,11 +74,6 @@ class Package:
         return [r.target for r in self.rels.get(source, []) if r.type_name == type_name and not r.external]
 
 
-def rels_part_for(part: str) -> str:
-    folder, name = posixpath.split(part)
-    return posixpath.join(folder, "_rels", f"{name}.rels")
-
-
 def source_of_rels(rels_name: str) -> str | None:
     """``ppt/slides/_rels/slide1.xml.rels`` -> ``ppt/slides/slide1.xml``; ``_rels/.rels`` -> ``""``."""
     folder, name = posixpath.split(rels_name)

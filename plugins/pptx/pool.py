@@ -131,18 +131,25 @@ def run_jobs(
 
 # -- process workers: one Editor per process, built once -------------------------------------
 
-_WORKER: dict[str, object] = {}
+
+@dataclass(frozen=True)
+class _WorkerState:
+    """What a worker process builds once in ``_init_worker`` and reuses for every image."""
+
+    editor: Editor
+    plan: EditPlan
+    seed: int
+
+
+_worker_state: _WorkerState | None = None
 
 
 def _init_worker(engine_name: str, plan_json: str, seed: int) -> None:
-    _WORKER["editor"] = Editor(engine=engine_name)
-    _WORKER["plan"] = EditPlan.model_validate_json(plan_json)
-    _WORKER["seed"] = seed
+    global _worker_state
+    _worker_state = _WorkerState(Editor(engine=engine_name), EditPlan.model_validate_json(plan_json), seed)
 
 
 def _worker_restyle(job: ImageJob) -> Outcome:
-    editor = _WORKER["editor"]
-    plan = _WORKER["plan"]
-    seed = _WORKER["seed"]
-    assert isinstance(editor, Editor) and isinstance(plan, EditPlan) and isinstance(seed, int)
-    return restyle_image(editor, plan, seed, job)
+    state = _worker_state
+    assert state is not None, "_init_worker runs before any job in a worker process"
+    return restyle_image(state.editor, state.plan, state.seed, job)

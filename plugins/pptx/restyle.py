@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from engine import Editor
 from engine.types import CancelToken, ProgressCallback
+from imgedit.errors import BadInputError
 from plugins.pptx.inventory import DeckInventory, ImagePart, scan_package
 from plugins.pptx.options import RestyleOptions, build_plan, parse_slide_range, plan_fingerprint
 from plugins.pptx.package import read_package
@@ -69,11 +70,7 @@ class DeckReport:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["summary"] = {
-            status: self.count(status)
-            for status in ("edit", "edited", "reused", "resumed", "skipped", "failed")
-            if self.count(status)
-        }
+        data["summary"] = {status: self.count(status) for status in get_args(Status) if self.count(status)}
         return data
 
 
@@ -129,7 +126,7 @@ def restyle_deck(
             report.seconds = round(time.perf_counter() - started, 3)
             return report
         if output is None:
-            raise ValueError("restyle_deck needs an output path unless dry_run is set")
+            raise BadInputError("Restyling a deck needs an output path (or a dry run, which writes nothing).")
 
         store = ResumeStore(resume_dir, plan_fingerprint(plan, options, engine_name)) if resume_dir else None
         distinct = selection.distinct
