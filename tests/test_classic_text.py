@@ -83,3 +83,15 @@ def test_text_that_is_not_there_is_a_clear_error(editor: Editor) -> None:
     before = with_text("astronaut", "限时优惠", (24, 20), 52, fill=(255, 230, 0))
     with pytest.raises(BadInputError, match=r"Could not find the text 'Black Friday'.*限时优惠"):
         _edit(editor, before, TextReplace(old="Black Friday", new="Cyber Monday"))
+
+
+def test_watermark_removal_takes_the_symbols_ocr_leaves_out(editor: Editor) -> None:
+    """RapidOCR boxes "SAMPLE" but not the "©" before it; removing the watermark by place must
+    take the whole mark, not leave a lone "©" in the corner."""
+    before = with_text("coffee", "© SAMPLE", (380, 340), 30, fill=(240, 240, 240))
+    word = line_with(before, "SAMPLE").rect
+    symbol_zone = (380, word.y0, word.x0 - 4, word.y1)  # left of the OCR box: where "©" was drawn
+    assert before.crop(symbol_zone).convert("L").getextrema()[1] > 200  # the © is there, bright
+    after = _edit(editor, before, TextRemove(place=Place.BOTTOM_RIGHT, watermark=True))
+    assert "SAMPLE" not in "".join(ocr_texts(after)).upper()
+    assert after.crop(symbol_zone).convert("L").getextrema()[1] < 200  # and now it is gone

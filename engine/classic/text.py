@@ -278,10 +278,52 @@ def remove_text(image: Image.Image, op: TextRemove, ctx: OpContext) -> Image.Ima
                 f"No text was found {where} to remove.",
                 hint="Name the text in quotes, or the place it is (e.g. 'bottom right').",
             )
+        # Removing by place removes the whole mark, symbols the OCR box left out included.
+        rects = [extend_along_line(pixels, rect) for rect in rects]
     with ctx.timed("inpaint"):
         for rect in rects:
             pixels, _ = _erase_box(pixels, rect, grow=grow)
     return Image.fromarray(pixels)
+
+
+def extend_along_line(image: np.ndarray, rect: Rect) -> Rect:
+    """``rect`` widened over marks of the same ink just beside it on its line.
+
+    OCR detectors often leave out symbols next to a word ("©", "®", a small logo), so erasing the
+    detected box of "© SAMPLE" would leave the "©" behind. Strips half the line's height wide are
+    added on each side while they hold pixels of the line's ink colour, allowing one empty strip
+    (a space) and at most three line-heights of growth.
+    """
+    height, width = image.shape[:2]
+    ink = sample_ink(image, rect.padded(BOX_PAD, width, height))
+    ink_lab = cv2.cvtColor(np.uint8([[ink.color]]), cv2.COLOR_RGB2LAB).astype(np.float32)[0, 0]
+    step = max(2, rect.height // 2)
+    limit = 3 * rect.height
+
+    def has_ink(x0: int, x1: int) -> bool:
+        strip = image[rect.y0 : rect.y1, max(0, x0) : min(width, x1)]
+        if strip.size == 0:
+            return False
+        lab = cv2.cvtColor(strip, cv2.COLOR_RGB2LAB).astype(np.float32)
+        close = np.linalg.norm(lab - ink_lab, axis=-1) < MIN_INK_DISTANCE
+        return bool(close.mean() > 0.03)
+
+    x0, x1 = rect.x0, rect.x1
+    for direction in (-1, 1):
+        edge, gap, grown = (x0 if direction < 0 else x1), 0, 0
+        reach = edge
+        while grown < limit and 0 < edge < width and gap <= 1:
+            nxt = edge + direction * step
+            found = has_ink(min(edge, nxt), max(edge, nxt))
+            edge, grown = nxt, grown + step
+            gap = 0 if found else gap + 1
+            if found:
+                reach = edge
+        if direction < 0:
+            x0 = max(0, reach)
+        else:
+            x1 = min(width, reach)
+    return Rect(x0, rect.y0, x1, rect.y1)
 
 
 def _in_edge_band(rect: Rect, width: int, height: int) -> bool:
