@@ -296,7 +296,9 @@ def extend_along_line(image: np.ndarray, rect: Rect) -> Rect:
     """
     height, width = image.shape[:2]
     ink = sample_ink(image, rect.padded(BOX_PAD, width, height))
-    ink_lab = cv2.cvtColor(np.uint8([[ink.color]]), cv2.COLOR_RGB2LAB).astype(np.float32)[0, 0]
+    ink_lab = cv2.cvtColor(np.array([[ink.color]], dtype=np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)[
+        0, 0
+    ]
     step = max(2, rect.height // 2)
     limit = 3 * rect.height
 
