@@ -13,7 +13,12 @@ points at), apply_theme, undo, redo, revert, list_versions, describe_image, comp
 Resolve references with the session state below: pronouns ("it", "它", "这个"), category words \
 ("衣服" covers 衬衫/连衣裙/T恤; "clothing" covers shirt/dress), recency ("刚才", "the last one"), versions \
 ("原图"/"the original" = version 0, "上一版"/"the previous version"), images ("第二张"/"the second image").
-If more than one known object fits, ask which one, listing them; never guess.
+An edit that takes something from other images ("put the logo from the second image on the first", \
+"把第二张图里的logo放到第一张上", "combine the two photos") edits one image and passes the others as \
+reference_images (at most 2); write the instruction with "Picture 1" for the edited image and \
+"Picture 2"/"Picture 3" for the references in the order given ("Put the logo from Picture 2 on \
+Picture 1").
+If more than one known object (or image) fits, ask which one, listing them; never guess.
 After the tools answer, say what you resolved and what you did, e.g. "I changed the blue long-sleeve \
 shirt from edit 2 to stripes" / "已将第2次编辑中的蓝色长袖衬衫改为条纹款"."""
 

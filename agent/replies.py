@@ -59,8 +59,8 @@ def describe_edit(outcome: dict[str, Any], language: str) -> str:
         if entity and entity["name"] in sentence:
             sentence = sentence.replace(entity["name"], _where_zh(entity["version"]) + entity["name"], 1)
         sentence = "已将" + sentence[1:] if sentence.startswith("把") else "已完成：" + sentence
-        tail = f"（图{outcome['image']}，第{outcome['version']}版，基于第{outcome['parent_version']}版）"
-        return sentence.rstrip("。") + tail
+        tail = f"（图{outcome['image']}，第{outcome['version']}版，基于第{outcome['parent_version']}版"
+        return sentence.rstrip("。") + tail + _references_zh(outcome) + "）"
     sentence = resolved.rstrip(".")
     if entity:
         name = entity["name"]
@@ -74,12 +74,31 @@ def describe_edit(outcome: dict[str, Any], language: str) -> str:
     sentence = f"I {past} {words[1]}" if past else f"Done: {sentence}"
     return (
         f"{sentence} (image {outcome['image']}, version {outcome['version']}, "
-        f"from version {outcome['parent_version']})."
+        f"from version {outcome['parent_version']}{_references_en(outcome)})."
+    )
+
+
+def _references(outcome: dict[str, Any]) -> list[dict[str, Any]]:
+    return list((outcome.get("data") or {}).get("references") or [])
+
+
+def _references_en(outcome: dict[str, Any]) -> str:
+    """ "; Picture 2 = image 2, version 0": which image and version each reference was."""
+    return "".join(
+        f"; Picture {r['picture']} = image {r['image']}, version {r['version']}" for r in _references(outcome)
+    )
+
+
+def _references_zh(outcome: dict[str, Any]) -> str:
+    return "".join(
+        f"；Picture {r['picture']} = 图{r['image']}第{r['version']}版" for r in _references(outcome)
     )
 
 
 def describe_failure(outcome: dict[str, Any], language: str) -> str:
     error = outcome.get("error") or {}
+    if error.get("needs") == "qwen" and error.get("references"):
+        return _needs_qwen(error["references"], language)
     message = error.get("message") or outcome.get("message", "")
     hint = error.get("hint")
     suggestions = error.get("suggestions")
@@ -174,6 +193,36 @@ def clarification(candidates: list[dict[str, Any]], language: str) -> str:
         for i, c in enumerate(candidates, 1)
     ]
     return "Which one do you mean?\n" + "\n".join(lines) + "\nReply with the number or the name."
+
+
+def _needs_qwen(references: list[int], language: str) -> str:
+    """Why an edit that uses other images as references could not run, and what would run it."""
+    if language == "zh":
+        names = "、".join(f"图{p}" for p in references)
+        return (
+            f"这一步需要 qwen 引擎：要把{names}作为参考图一起交给模型，而 classic 引擎一次只能处理一张图。"
+            "请设置 IMGEDIT_QWEN_MODEL 为本地的 Qwen-Image-Edit-2509 模型目录，"
+            "并用 --engine qwen（或 auto）。"
+            "没有生成新版本。"
+        )
+    names = " and ".join(f"image {p}" for p in references)
+    return (
+        f"This edit needs the qwen engine: it uses {names} as a reference, and the classic engine edits "
+        "one image at a time. Set IMGEDIT_QWEN_MODEL to a local Qwen-Image-Edit-2509 folder and use "
+        "--engine qwen (or auto). No new version was made."
+    )
+
+
+def which_image(candidates: list[int], needed: int, language: str) -> str:
+    """The question asked when "the other one" or "the two photos" could mean several images."""
+    if language == "zh":
+        listed = "、".join(f"图{p}" for p in candidates)
+        what = "哪两张图" if needed == 2 else "哪一张图"
+        return f"你指的是{what}？可选：{listed}。请回复编号，例如“{candidates[0]}”。"
+    listed = ", ".join(f"image {p}" for p in candidates)
+    what = "which two images" if needed == 2 else "which image"
+    example = f"{candidates[0]} and {candidates[1]}" if needed == 2 and len(candidates) > 1 else candidates[0]
+    return f"Do you mean {what}? Choose from {listed}; reply with the number(s), e.g. '{example}'."
 
 
 def need_image(language: str) -> str:

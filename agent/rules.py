@@ -27,6 +27,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langgraph.runtime import get_runtime
 
 from agent import replies
+from agent.image_roles import ImageRoles, answer_images, find_image_roles, name_images
 from agent.intents import EDIT_VERB, Intent, detect_intent
 from agent.references import REFERENCE_PATTERNS, ReferenceResolver
 from agent.session_view import load_view
@@ -135,7 +136,20 @@ class RulesChatModel(BaseChatModel):
             return AIMessage(content=replies.need_image(language))
         resolver = ReferenceResolver(view)
 
-        pending = _pending_question(messages)
+        state = _pending_state(messages)
+        image_question = state.get("clarify_image")
+        if image_question is not None:
+            chosen_images = answer_images(
+                text, [i for i in view.images if i.position in image_question["candidates"]]
+            )
+            if len(chosen_images) == image_question["needed"]:
+                start, end = image_question["span"]
+                asked = image_question["text"]
+                answered = (
+                    asked[:start] + name_images(chosen_images, replies.language_of(asked)) + asked[end:]
+                )
+                return self._edit(answered, resolver, replies.language_of(asked))
+        pending = state.get("clarify")
         if pending is not None:
             by_id = {e.id: e for e in view.entities}
             candidates = [by_id[i] for i in pending["candidates"] if i in by_id]
@@ -192,6 +206,9 @@ class RulesChatModel(BaseChatModel):
         return _calls([("apply_theme", args)])
 
     def _edit(self, text: str, resolver: ReferenceResolver, language: str) -> AIMessage:
+        roles = find_image_roles(text, resolver.view)
+        if roles is not None:
+            return self._multi_image_call(text, roles, language)
         resolution = resolver.resolve(text, whole_image=_is_whole_image(text))
         if resolution.ambiguous:
             candidates = [
@@ -209,6 +226,30 @@ class RulesChatModel(BaseChatModel):
                 content=replies.clarification(candidates, language), additional_kwargs={STATE_KEY: state}
             )
         return self._edit_call(text, resolution, len(resolver.view.images))
+
+    @staticmethod
+    def _multi_image_call(text: str, roles: ImageRoles, language: str) -> AIMessage:
+        """An edit that uses other images as references, or the question of which images."""
+        if roles.ambiguous:
+            state = {
+                "clarify_image": {
+                    "text": text,
+                    "span": list(roles.span or ()),
+                    "needed": roles.needed,
+                    "candidates": [image.position for image in roles.candidates],
+                }
+            }
+            question = replies.which_image(
+                [image.position for image in roles.candidates], roles.needed, language
+            )
+            return AIMessage(content=question, additional_kwargs={STATE_KEY: state})
+        assert roles.target is not None
+        args: dict[str, Any] = {
+            "instruction": roles.instruction,
+            "image": str(roles.target.position),
+            "reference_images": [str(image.position) for image in roles.references],
+        }
+        return _calls([("edit_image", args)])
 
     @staticmethod
     def _edit_call(text: str, resolution: Any, image_count: int) -> AIMessage:
@@ -259,13 +300,13 @@ def _outcome(message: ToolMessage) -> dict[str, Any]:
         return {"ok": message.status != "error", "action": message.name, "message": str(message.content)}
 
 
-def _pending_question(messages: list[BaseMessage]) -> dict[str, Any] | None:
-    """The "which one?" the previous turn asked, if the last assistant message was that question."""
+def _pending_state(messages: list[BaseMessage]) -> dict[str, Any]:
+    """What the previous turn left to answer ("which one?" about an object, ``clarify``, or about
+    images, ``clarify_image``), if the last assistant message was such a question."""
     for message in reversed(messages[:-1]):
         if isinstance(message, AIMessage):
-            state = message.additional_kwargs.get(STATE_KEY) or {}
-            return state.get("clarify")
-    return None
+            return dict(message.additional_kwargs.get(STATE_KEY) or {})
+    return {}
 
 
 def _is_whole_image(text: str) -> bool:

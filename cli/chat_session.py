@@ -15,10 +15,13 @@ from agent import ChatAgent, Turn
 from agent.replies import describe_outcome, language_of
 from cli.common import print_error, print_json, stderr
 from engine.imageio import format_for_path, load_image, save_image
-from imgedit.errors import BadInputError, ImgEditError
+from imgedit.errors import BadInputError, ImgEditError, NeedsClarificationError
 from tools import SessionTools, ToolContext, ToolOutcome
 
 HELP = "Commands: /attach PATH, /undo, /redo, /history, /revert VERSION, /export PATH, /quit"
+#: What ``/export`` writes: the current image in one of these formats, or the audit record.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+EXPORT_SUFFIXES = (*IMAGE_SUFFIXES, ".json")
 
 
 class ChatSession:
@@ -83,7 +86,14 @@ class ChatSession:
         if not arg:
             raise BadInputError("Say where to write: /export PATH (.png/.jpg/.webp image, or .json audit).")
         path = Path(arg).expanduser()
-        if path.suffix.lower() == ".json":
+        suffix = path.suffix.lower()
+        if suffix not in EXPORT_SUFFIXES:
+            raise BadInputError(
+                f"Cannot export to '{path.name}': /export does not write '{suffix or '(no suffix)'}' files.",
+                hint="Use " + ", ".join(EXPORT_SUFFIXES[:-1]) + " for the current image, or .json for the "
+                "session's audit record.",
+            )
+        if suffix == ".json":
             audit = self.agent.store.session_audit(self.session_id)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(audit, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -101,8 +111,7 @@ class ChatSession:
 
     def _outcome(self, outcome: ToolOutcome, args: dict[str, Any]) -> None:
         if not outcome.ok:
-            error = outcome.error or {}
-            raise BadInputError(error.get("message", outcome.message), hint=error.get("hint"))
+            raise _error_of(outcome)
         data = outcome.model_dump()
         self._emit(
             _turn(
@@ -120,14 +129,44 @@ class ChatSession:
             return
         sys.stdout.write(turn["reply"] + "\n")
         if turn.get("image_path"):
-            stderr.print(f"[dim]image: {turn['image_path']}[/]")
+            stderr.print(f"[dim]image: {turn['image_path']}[/]", soft_wrap=True)  # a path: never wrapped
         sys.stdout.flush()
 
     def _error(self, exc: ImgEditError) -> None:
+        """The error as the other commands show it (message, hint, suggestions), without ending
+        the conversation; with ``--json``, as the turn's ``error``."""
         if self.as_json:
             print_json({**_turn(exc.message), "error": exc.to_dict()})
             return
         print_error(exc)
+
+
+def _error_of(outcome: ToolOutcome) -> ImgEditError:
+    """The failed outcome's error as the exception it was, so its code (``not_found``…), hint
+    and suggestions reach the user unchanged."""
+    error = outcome.error or {}
+    message = str(error.get("message") or outcome.message)
+    hint = error.get("hint")
+    code = error.get("code")
+    suggestions = error.get("suggestions")
+    if code == NeedsClarificationError.code or suggestions:
+        items = suggestions if isinstance(suggestions, list) else [str(suggestions)] if suggestions else []
+        return NeedsClarificationError(message, suggestions=[str(s) for s in items], hint=hint)
+    kind = _error_classes().get(str(code), BadInputError)
+    return kind(message, hint=hint)
+
+
+def _error_classes() -> dict[str, type[ImgEditError]]:
+    """The classes of ``imgedit.errors`` by their code (the most general one for a shared code);
+    subclasses elsewhere may take other arguments, so they are left out."""
+    found: dict[str, type[ImgEditError]] = {}
+    pending: list[type[ImgEditError]] = [ImgEditError]
+    while pending:
+        kind = pending.pop(0)
+        if kind.__module__ == ImgEditError.__module__:
+            found.setdefault(kind.code, kind)
+        pending.extend(kind.__subclasses__())
+    return found
 
 
 def _turn(

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
 from engine.imageio import load_image
+from imgedit.errors import NeedsClarificationError
 from tests.agent_helpers import scene
 
 runner = CliRunner()
@@ -74,3 +76,28 @@ def test_chat_without_image_explains_and_unknown_session_is_bad_input() -> None:
     result = runner.invoke(app, ["chat", "--session", "nope"], input="")
     assert result.exit_code == 2
     assert "No session nope" in result.stderr
+
+
+def test_chat_errors_keep_their_code_and_export_refuses_unknown_suffixes(tmp_path: Path) -> None:
+    photo = tmp_path / "scene.png"
+    scene().save(photo)
+    attach, wrong_suffix, missing_version = chat(
+        [f"/attach {photo}", f"/export {tmp_path / 'out.txt'}", "/revert 9"]
+    )
+    assert attach["image_id"]
+    assert wrong_suffix["error"]["code"] == "bad_input"
+    assert "'.txt'" in wrong_suffix["reply"] and ".webp" in wrong_suffix["error"]["hint"]
+    assert not (tmp_path / "out.txt").exists()
+    assert missing_version["error"]["code"] == "not_found"
+
+
+def test_chat_shows_suggestions_like_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from agent import ChatAgent
+    from cli.chat_session import ChatSession
+    from engine import Editor
+
+    agent = ChatAgent(editor=Editor(engine="classic"))
+    chat_session = ChatSession(agent, agent.new_session(), as_json=False)
+    chat_session._error(NeedsClarificationError("Say what to change.", suggestions=["make it brighter"]))
+    printed = capsys.readouterr().err
+    assert "Say what to change." in printed and "make it brighter" in printed

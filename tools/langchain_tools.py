@@ -41,12 +41,19 @@ def edit_image(
     image: str | None = None,
     from_version: str | None = None,
     target_entity: str | None = None,
+    reference_images: list[str] | None = None,
     seed: int | None = None,
 ) -> ToolResult:
-    """Edit an image as the instruction says, starting from any of its versions (default: current).
-    The result becomes a new version; nothing is overwritten."""
+    """Edit an image as the instruction says, starting from any of its versions (default: current),
+    optionally with other images as references (Picture 2, 3). The result becomes a new version;
+    nothing is overwritten."""
     outcome = _ops(runtime).edit_image(
-        instruction, image=image, from_version=from_version, target_entity=target_entity, seed=seed
+        instruction,
+        image=image,
+        from_version=from_version,
+        target_entity=target_entity,
+        reference_images=reference_images,
+        seed=seed,
     )
     return _result(outcome)
 

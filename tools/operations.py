@@ -8,18 +8,26 @@ with the message and hint, so the agent can explain them instead of crashing.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from engine.imageio import encode_image, load_image
-from engine.plan import EditPlan, Theme
+from engine.parsing.language import instruction_language
+from engine.plan import EditPlan, Generative, Theme
 from engine.preserve import changed_mask
 from engine.types import EditResult
-from imgedit.errors import BadInputError, ImgEditError, NeedsClarificationError, NotFoundError
+from imgedit.errors import (
+    BadInputError,
+    ImgEditError,
+    NeedsClarificationError,
+    NotFoundError,
+    UnsupportedOperationError,
+)
 from sessions import EntityInfo, ImageInfo, VersionInfo
 from tools.context import ToolContext
 from tools.entities import extract_entities
@@ -29,6 +37,19 @@ _PREVIOUS = {"previous", "prev", "parent", "last", "上一版", "上一个版本
 _CURRENT = {"", "head", "current", "latest", "当前", "最新"}
 #: Pixels whose channels differ by more than this count as changed (JPEG noise stays below it).
 DIFF_THRESHOLD = 8
+#: Images an edit may take besides the one edited (the engine's Picture 2 and Picture 3).
+MAX_REFERENCES = 2
+#: Reference edits that repaint the whole picture (a style, a composition) rather than a part of
+#: it (a logo put somewhere): no unedited pixels to keep, no local-edit area limit.
+_WHOLE_PICTURE = re.compile(r"\bstyle\b|\bcombine|\bmerge|\bblend|风格|画风|合成|合并|融合|拼", re.IGNORECASE)
+
+
+class ReferenceEditUnsupportedError(UnsupportedOperationError):
+    """An edit with reference images reached an engine that edits one image at a time."""
+
+    def __init__(self, message: str, *, references: list[int], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.references = references
 
 
 class SessionTools:
@@ -84,12 +105,19 @@ class SessionTools:
         image: str | int | None = None,
         from_version: str | int | None = None,
         target_entity: str | None = None,
+        reference_images: Sequence[str] | None = None,
         seed: int | None = None,
         plan: EditPlan | None = None,
     ) -> ToolOutcome:
-        """Edit a version of an image (default: the active image's head) and record the result."""
+        """Edit a version of an image (default: the active image's head) and record the result.
+
+        ``reference_images`` ("2", "2@original", an image id) are given to the engine after the
+        edited image, as Picture 2 and 3; the version of each is its head unless named."""
         return self._guard(
-            "edit_image", lambda: self._edit(instruction, image, from_version, target_entity, seed, plan)
+            "edit_image",
+            lambda: self._edit(
+                instruction, image, from_version, target_entity, seed, plan, references=reference_images
+            ),
         )
 
     def apply_theme(
@@ -114,6 +142,7 @@ class SessionTools:
         seed: int | None,
         plan: EditPlan | None,
         action: str = "edit_image",
+        references: Sequence[str] | None = None,
     ) -> ToolOutcome:
         started = time.perf_counter()
         instruction = instruction.strip()
@@ -123,12 +152,43 @@ class SessionTools:
         base = self.find_version(image, version_ref)
         target = self._entity(target_entity)
         source = load_image(self.store.read_version(base)).image
-        plan = plan or self.ctx.editor.parse(instruction)
+        inputs = self._references(references or [])
+        extra = [load_image(self.store.read_version(version)).image for _, version in inputs]
+        plan = plan or (reference_plan(instruction) if inputs else self.ctx.editor.parse(instruction))
         seed = seed if seed is not None else self.ctx.seed
         prepared = time.perf_counter()
-        result: EditResult = self.ctx.editor.edit(image=source, prompt=instruction, plan=plan, seed=seed)
+        try:
+            result: EditResult = self.ctx.editor.edit(
+                image=source,
+                images=extra,
+                prompt=instruction,
+                plan=plan,
+                seed=seed,
+                enable_semantic_preserve=not (inputs and _WHOLE_PICTURE.search(instruction)),
+            )
+        except UnsupportedOperationError as exc:
+            if not inputs:
+                raise
+            positions = [info.position for info, _ in inputs]
+            raise ReferenceEditUnsupportedError(
+                "Using "
+                + " and ".join(f"image {p}" for p in positions)
+                + " as a reference needs the qwen engine; the classic engine edits one image at a time.",
+                references=positions,
+                hint=exc.hint,
+            ) from exc
         engine_seconds = time.perf_counter() - prepared
         data = encode_image(result.image, "PNG")
+        pictures = [
+            {
+                "picture": number,
+                "image": info.position,
+                "image_id": info.id,
+                "version": version.number,
+                "version_id": version.id,
+            }
+            for number, (info, version) in enumerate([(image, base), *inputs], 1)
+        ]
         resolution: dict[str, Any] = {
             "user_text": self.ctx.user_text,
             "image": image.position,
@@ -145,7 +205,12 @@ class SessionTools:
                 "category": target.category,
                 "version": target_version.number,
             }
+        if inputs:
+            resolution["references"] = pictures[1:]
         report = result.report.to_dict()
+        # Which image and version each Picture was, kept with the engine's parameters: the
+        # edit cannot be reproduced without them.
+        parameters = {**report["parameters"], "inputs": pictures} if inputs else report["parameters"]
         version = self.store.add_version(
             base.id,
             data,
@@ -153,7 +218,7 @@ class SessionTools:
             resolved_instruction=instruction,
             plan=report["plan"],
             engine=report["engine"],
-            parameters=report["parameters"],
+            parameters=parameters,
             seed=seed,
             timings={**report["timings"], "engine_call": round(engine_seconds, 6)},
             author=self.ctx.author,
@@ -178,11 +243,29 @@ class SessionTools:
                 "changed_area_ratio": report["changed_area_ratio"],
                 "warnings": report["warnings"],
                 "entity": resolution.get("entity"),
+                "references": pictures[1:] if inputs else [],
                 "entities": [{"id": e.id, "name": e.name, "category": e.category} for e in recorded],
                 "engine_seconds": round(engine_seconds, 6),
                 "tool_seconds": round(time.perf_counter() - started, 6),
             },
         )
+
+    def _references(self, refs: Sequence[str]) -> list[tuple[ImageInfo, VersionInfo]]:
+        """The reference images and versions named by ``refs`` ("2", "2@original", an id@version)."""
+        if len(refs) > MAX_REFERENCES:
+            raise BadInputError(
+                f"An edit takes at most {MAX_REFERENCES} reference images besides the edited one; "
+                f"{len(refs)} were given.",
+                hint="Name the one or two images the edit takes something from.",
+            )
+        found = []
+        for ref in refs:
+            image_ref, _, version_ref = str(ref).partition("@")
+            if not image_ref.strip():
+                raise BadInputError(f"Reference image '{ref}' names no image.", hint="Use e.g. '2' or '2@3'.")
+            info = self.find_image(image_ref.strip())
+            found.append((info, self.find_version(info, version_ref.strip() or None)))
+        return found
 
     def _entity(self, ref: str | None) -> EntityInfo | None:
         if not ref:
@@ -362,7 +445,19 @@ class SessionTools:
             suggestions = getattr(exc, "suggestions", None)
             if suggestions:
                 error["suggestions"] = list(suggestions)
+            if isinstance(exc, ReferenceEditUnsupportedError):
+                error.update(needs="qwen", references=exc.references)
             return ToolOutcome(ok=False, action=action, message=exc.message, error=error)
+
+
+def reference_plan(instruction: str) -> EditPlan:
+    """The plan of an edit that takes something from other images: one generative operation,
+    since only a model that sees every picture can do it (the classic engine refuses it)."""
+    return EditPlan(
+        instruction=instruction,
+        operations=[Generative(description=instruction, source=instruction)],
+        language=instruction_language(instruction),
+    )
 
 
 def diff_images(old: Image.Image, new: Image.Image) -> tuple[float, list[int] | None, Image.Image]:

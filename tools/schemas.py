@@ -24,6 +24,14 @@ class EditImageArgs(BaseModel):
     target_entity: str | None = Field(
         default=None, description="Id of the known object (from the registry) this edit is about, if any."
     )
+    reference_images: list[str] = Field(
+        default_factory=list,
+        max_length=2,
+        description="Other images this edit takes something from, in order: they are 'Picture 2' and "
+        "'Picture 3' of the instruction, the edited image being 'Picture 1' (e.g. 'Put the logo from "
+        "Picture 2 on Picture 1'). Each is an image position or id, optionally '@' a version "
+        "('2', '2@original', '2@3'); without a version, its current one. Needs the qwen engine.",
+    )
     seed: int | None = Field(default=None, description="Random seed for generative edits.")
 
 
