@@ -1,19 +1,30 @@
 """Load on the service: 32 concurrent WebSocket clients running classic edits on a local server.
 
 Each client keeps one WebSocket open and, in turn, uploads an edit (``POST /v1/edits``), waits for
-the job's ``done`` frame and downloads the result. Reported, all from one run:
+the job's ``done`` frame and downloads the result. Two workloads, each reported on its own:
+
+- ``trivial``: one 512x512 PNG and one-line global adjustments (~6 ms in the engine): the worst
+  case for the service's overhead, since any HTTP service costs many times such an edit;
+- ``realistic``: four real photographs at 1024x1024 as JPEG, and the classic edits people ask
+  for: a theme ("复古风", "make it Valentine's themed"), a recolour, a global adjustment and a
+  badge ("add a 'NEW' badge in the top right").
+
+Reported per workload, all from one run:
 
 - latency (upload to result in hand, median and p99), throughput and failed requests;
 - end to end: the server's time per edit against calling the engine directly (load -> edit ->
-  encode, on as many threads as the server has classic slots), run before and after the load;
+  encode, the same edits, as many worker processes as the server has classic slots), run before
+  and after the load;
 - server side, per job: ``engine_seconds`` (``Editor.edit``) and ``server_seconds`` (the rest of
-  the worker's time: claim, decode, progress events, encode, storage) from each job's result,
-  plus the request handling of the upload and the download from the server's Prometheus
-  histograms; their ratio to the median engine time is the issue's target (under 10 %);
-- CPU seconds per edit of the server process, of this load generator (which shares the cores),
-  and of the direct calls, so a reader sees how much of the end-to-end gap is the client's.
+  the job: claim, decode, progress events, encode, storage, the hand-over to the worker process)
+  from each job's result, plus the request handling of the upload and the download from the
+  server's Prometheus histograms; their ratio to the median engine time is the issue's target
+  (under 10 %);
+- CPU seconds per edit of the server process, of its worker processes, of this load generator
+  (which shares the cores) and of the direct calls.
 
     .venv/bin/python bench/server_load.py [--clients 32] [--edits-per-client 4]
+        [--workload trivial realistic] [--server-threads]
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ import argparse
 import asyncio
 import io
 import json
+import multiprocessing
 import os
 import resource
 import socket
@@ -30,9 +42,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -44,18 +57,56 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 INSTRUCTIONS = ["make it brighter", "increase contrast", "make it warmer", "降低饱和度"]
+REALISTIC_INSTRUCTIONS = [
+    "复古风",
+    "make it Valentine's themed",
+    "把红色换成蓝色",
+    "make it brighter and warmer",
+    "add a 'NEW' badge in the top right",
+]
+REALISTIC_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 #: Routes whose request handling is the server's work for every edit (Prometheus route labels).
 EDIT_ROUTES = ("/v1/edits", "/v1/jobs/{job_id}/result")
 #: The worker's steps outside ``Editor.edit``, as each edit job's ``result.timings`` names them.
-PHASES = ("claim", "decode", "progress", "encode", "store")
+PHASES = ("claim", "decode", "progress", "encode", "store", "dispatch")
 
 
-def photo_bytes() -> bytes:
+@dataclass(frozen=True)
+class Workload:
+    """What the clients send: photos (encoded as uploaded) and instructions, taken in turn."""
+
+    name: str
+    photos: list[bytes]
+    instructions: list[str]
+    description: str
+
+    def edit(self, index: int) -> tuple[bytes, str]:
+        """The ``index``-th edit: photo and instruction cycle at different rates, so pairs vary."""
+        return self.photos[index % len(self.photos)], self.instructions[index % len(self.instructions)]
+
+
+def trivial_workload() -> Workload:
     from skimage import data
 
     buffer = io.BytesIO()
     Image.fromarray(data.astronaut()).save(buffer, "PNG")
-    return buffer.getvalue()
+    return Workload("trivial", [buffer.getvalue()], INSTRUCTIONS, "one 512x512 PNG, global adjustments")
+
+
+def realistic_workload() -> Workload:
+    from engine.samples import sample_photo
+
+    photos = []
+    for name in REALISTIC_PHOTOS:
+        buffer = io.BytesIO()
+        sample_photo(name).resize((1024, 1024), Image.Resampling.LANCZOS).save(buffer, "JPEG", quality=90)
+        photos.append(buffer.getvalue())
+    return Workload(
+        "realistic",
+        photos,
+        REALISTIC_INSTRUCTIONS,
+        "4 photos at 1024x1024 JPEG; themes, recolour, adjustment, badge",
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -86,7 +137,7 @@ def free_port() -> int:
 
 @dataclass
 class Direct:
-    """The engine called in-process like the CLI does: per-edit phases, wall and CPU."""
+    """The engine called directly like the CLI does: per-edit phases, wall and CPU."""
 
     wall: float = 0.0
     cpu: float = 0.0
@@ -96,32 +147,52 @@ class Direct:
     )
 
 
-def direct_engine(photo: bytes, count: int, workers: int, into: Direct) -> None:
-    """``count`` edits, ``workers`` at a time, accumulated into ``into``."""
+_DIRECT_EDITOR: list[Any] = []
+
+
+def _direct_init() -> None:
     from engine import Editor
-    from engine.imageio import encode_image, load_image
     from imgedit.config import Settings
 
-    editor = Editor(engine="classic", settings=Settings(nsfw_check=False, engine="classic"))
+    _DIRECT_EDITOR.append(Editor(engine="classic", settings=Settings(nsfw_check=False, engine="classic")))
 
-    def one(index: int) -> dict[str, float]:
-        t0 = time.perf_counter()
-        loaded = load_image(photo)
-        t1 = time.perf_counter()
-        result = editor.edit(image=loaded.image, prompt=INSTRUCTIONS[index % len(INSTRUCTIONS)], seed=index)
-        t2 = time.perf_counter()
-        encode_image(result.image, loaded.format)
-        t3 = time.perf_counter()
-        return {"decode": t1 - t0, "edit": t2 - t1, "encode": t3 - t2, "total": t3 - t0}
 
-    one(0)  # warm up
-    cpu, started = process_cpu(), time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        for phases in pool.map(one, range(count)):
-            for name, seconds in phases.items():
-                into.phases[name].append(seconds)
-    into.wall += time.perf_counter() - started
-    into.cpu += process_cpu() - cpu
+def _direct_one(photo: bytes, instruction: str, seed: int) -> dict[str, float]:
+    """One edit in a direct-call worker process: decode, ``Editor.edit``, encode; wall and CPU."""
+    from engine.imageio import encode_image, load_image
+
+    cpu = time.process_time()
+    t0 = time.perf_counter()
+    loaded = load_image(photo)
+    t1 = time.perf_counter()
+    result = _DIRECT_EDITOR[0].edit(image=loaded.image, prompt=instruction, seed=seed)
+    t2 = time.perf_counter()
+    encode_image(result.image, loaded.format)
+    t3 = time.perf_counter()
+    return {
+        "decode": t1 - t0,
+        "edit": t2 - t1,
+        "encode": t3 - t2,
+        "total": t3 - t0,
+        "cpu": time.process_time() - cpu,
+    }
+
+
+def direct_engine(workload: Workload, count: int, workers: int, into: Direct) -> None:
+    """``count`` edits of ``workload`` on ``workers`` processes (no GIL shared), into ``into``."""
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_direct_init) as pool:
+        warm = [pool.submit(_direct_one, *workload.edit(i), i) for i in range(2 * workers)]
+        for future in warm:
+            future.result()
+        started = time.perf_counter()
+        futures = [pool.submit(_direct_one, *workload.edit(i), i) for i in range(count)]
+        results = [future.result() for future in futures]
+        into.wall += time.perf_counter() - started
+    for phases in results:
+        into.cpu += phases.pop("cpu")
+        for name, seconds in phases.items():
+            into.phases[name].append(seconds)
     into.count += count
 
 
@@ -132,7 +203,7 @@ class Load:
     job_ids: list[str] = field(default_factory=list)
 
 
-async def client(base: str, key: str, photo: bytes, index: int, edits: int, load: Load) -> None:
+async def client(base: str, key: str, workload: Workload, index: int, edits: int, load: Load) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     async with (
         httpx.AsyncClient(base_url=base, headers=headers, timeout=300) as http,
@@ -142,8 +213,9 @@ async def client(base: str, key: str, photo: bytes, index: int, edits: int, load
         for n in range(edits):
             started = time.perf_counter()
             seed = index * 1000 + n  # distinct requests: no answer from the result cache
-            form = {"instruction": INSTRUCTIONS[(index + n) % len(INSTRUCTIONS)], "seed": str(seed)}
-            response = await http.post("/v1/edits", files={"file": ("a.png", photo, "image/png")}, data=form)
+            photo, instruction = workload.edit(index * edits + n)
+            form = {"instruction": instruction, "seed": str(seed)}
+            response = await http.post("/v1/edits", files={"file": ("upload", photo)}, data=form)
             if response.status_code != 202:
                 load.failures.append(f"submit {response.status_code}: {response.text[:200]}")
                 continue
@@ -164,9 +236,9 @@ async def client(base: str, key: str, photo: bytes, index: int, edits: int, load
             load.job_ids.append(job_id)
 
 
-async def run_load(base: str, key: str, photo: bytes, clients: int, edits: int) -> Load:
+async def run_load(base: str, key: str, workload: Workload, clients: int, edits: int) -> Load:
     load = Load()
-    await asyncio.gather(*(client(base, key, photo, i, edits, load) for i in range(clients)))
+    await asyncio.gather(*(client(base, key, workload, i, edits, load) for i in range(clients)))
     return load
 
 
@@ -216,7 +288,7 @@ class Phase:
     load: Load
     timings: list[dict[str, float]]
     requests: dict[str, float]  # route -> mean seconds per request (server side)
-    cpu: dict[str, float]  # server / client / other CPU seconds during the phase
+    cpu: dict[str, float]  # server / workers / client / other CPU seconds during the phase
 
     def median(self, name: str) -> float:
         return statistics.median([t.get(name, 0.0) for t in self.timings])
@@ -226,22 +298,42 @@ class Phase:
         return self.median("server_seconds") + sum(self.requests.values())
 
 
-def measure(base: str, key: str, photo: bytes, clients: int, edits: int, server: psutil.Process) -> Phase:
+def tree_cpu(server: psutil.Process) -> dict[int, float]:
+    """CPU seconds (user + system) of the server and each of its descendants, by process id."""
+    seconds = {}
+    for process in [server, *server.children(recursive=True)]:
+        try:
+            seconds[process.pid] = sum(process.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            continue
+    return seconds
+
+
+def measure(
+    base: str, key: str, workload: Workload, clients: int, edits: int, server: psutil.Process
+) -> Phase:
     before = request_seconds(base)
-    server_cpu, machine_cpu = sum(server.cpu_times()[:2]), busy_cpu()
+    tree, machine_cpu = tree_cpu(server), busy_cpu()
     client_cpu, started = process_cpu(), time.perf_counter()
-    load = asyncio.run(run_load(base, key, photo, clients, edits))
+    load = asyncio.run(run_load(base, key, workload, clients, edits))
     wall = time.perf_counter() - started
     client_cpu = process_cpu() - client_cpu
-    server_cpu = sum(server.cpu_times()[:2]) - server_cpu
+    after_tree = tree_cpu(server)
     machine_cpu = busy_cpu() - machine_cpu
+    server_cpu = after_tree[server.pid] - tree[server.pid]
+    workers_cpu = sum(cpu - tree.get(pid, 0.0) for pid, cpu in after_tree.items() if pid != server.pid)
     after = request_seconds(base)
     requests = {}
     for route in EDIT_ROUTES:
         seconds = after.get(route, (0.0, 0.0))[0] - before.get(route, (0.0, 0.0))[0]
         count = after.get(route, (0.0, 0.0))[1] - before.get(route, (0.0, 0.0))[1]
         requests[route] = seconds / count if count else 0.0
-    cpu = {"server": server_cpu, "client": client_cpu, "other": machine_cpu - server_cpu - client_cpu}
+    cpu = {
+        "server": server_cpu,
+        "workers": workers_cpu,
+        "client": client_cpu,
+        "other": machine_cpu - server_cpu - workers_cpu - client_cpu,
+    }
     return Phase(wall, load, job_timings(base, key, load.job_ids), requests, cpu)
 
 
@@ -250,6 +342,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--edits-per-client", type=int, default=4)
     parser.add_argument("--solo-edits", type=int, default=16, help="edits by one client alone, first")
+    parser.add_argument(
+        "--workload", nargs="+", choices=("trivial", "realistic"), default=["trivial", "realistic"]
+    )
+    parser.add_argument(
+        "--server-threads",
+        action="store_true",
+        help="run classic edits in the server's threads (IMGEDIT_CLASSIC_PROCESSES=0), as before",
+    )
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     args = parser.parse_args()
     workers = os.cpu_count() or 1
@@ -260,6 +360,7 @@ def main() -> None:
         "IMGEDIT_ENGINE": "classic",
         "IMGEDIT_NSFW_CHECK": "0",
         "IMGEDIT_RATE_LIMIT_PER_MINUTE": "0",
+        "IMGEDIT_CLASSIC_PROCESSES": "0" if args.server_threads else "1",
         "HF_HUB_OFFLINE": "1",
     }
     created = subprocess.run(
@@ -270,34 +371,46 @@ def main() -> None:
         check=True,
     )
     key = created.stdout.strip()
-    photo = photo_bytes()
+    makers = {"trivial": trivial_workload, "realistic": realistic_workload}
+    workloads = [makers[name]() for name in args.workload]
     total = args.clients * args.edits_per_client
-    direct = Direct()
-    direct_engine(photo, total, workers, direct)  # before the load ...
+    direct = {w.name: Direct() for w in workloads}
+    for workload in workloads:
+        direct_engine(workload, total, workers, direct[workload.name])  # before the load ...
 
     port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(env, port, home / "server.log")
+    phases: dict[str, tuple[Phase | None, Phase]] = {}
     try:
         process = psutil.Process(server.pid)
-        solo = measure(base, key, photo, 1, args.solo_edits, process) if args.solo_edits else None
-        loaded = measure(base, key, photo, args.clients, args.edits_per_client, process)
+        for workload in workloads:
+            solo = measure(base, key, workload, 1, args.solo_edits, process) if args.solo_edits else None
+            loaded = measure(base, key, workload, args.clients, args.edits_per_client, process)
+            phases[workload.name] = (solo, loaded)
     finally:
         server.terminate()
         server.wait(30)
-    direct_engine(photo, total, workers, direct)  # ... and after, so both see the same machine
+    for workload in workloads:
+        direct_engine(workload, total, workers, direct[workload.name])  # ... and after
 
-    print(f"machine: {os.cpu_count()} CPU cores; classic slots: {workers}; image 512x512 PNG")
-    if solo is not None:
-        print(f"\n== one client alone, {args.solo_edits} edits one after another (no contention) ==")
-        report_server_side(solo)
-    print(f"\n== {args.clients} clients x {args.edits_per_client} edits ==")
-    report_load(loaded, direct, total)
-    report_server_side(loaded)
-    print(
-        "\ndirect call medians (no server; 2 threads): "
-        + ", ".join(f"{name} {median_ms(values)}" for name, values in direct.phases.items())
-    )
+    where = "threads in the server process" if args.server_threads else "worker processes"
+    print(f"machine: {os.cpu_count()} CPU cores; classic slots: {workers}, in {where}")
+    for workload in workloads:
+        solo, loaded = phases[workload.name]
+        print(f"\n######## workload '{workload.name}': {workload.description}")
+        if solo is not None:
+            print(f"\n== one client alone, {args.solo_edits} edits one after another (no contention) ==")
+            report_server_side(solo)
+        print(f"\n== {args.clients} clients x {args.edits_per_client} edits ==")
+        report_load(loaded, direct[workload.name], total)
+        report_server_side(loaded)
+        print(
+            f"\ndirect call medians (no server; {workers} processes): "
+            + ", ".join(
+                f"{name} {median_ms(values)}" for name, values in direct[workload.name].phases.items()
+            )
+        )
 
 
 def report_load(phase: Phase, direct: Direct, total: int) -> None:
@@ -320,10 +433,12 @@ def report_load(phase: Phase, direct: Direct, total: int) -> None:
         f"({server_per_edit / direct_per_edit - 1:+.1%})"
     )
     direct_cpu = direct.cpu / direct.count * 1000
-    server_cpu = phase.cpu["server"] * per_edit
+    server_cpu, workers_cpu = phase.cpu["server"] * per_edit, phase.cpu["workers"] * per_edit
     print(
-        f"  CPU per edit: server process {server_cpu:.1f} ms, direct {direct_cpu:.1f} ms "
-        f"({server_cpu / direct_cpu - 1:+.1%}); load generator {phase.cpu['client'] * per_edit:.1f} ms; "
+        f"  CPU per edit: server process {server_cpu:.1f} ms + its worker processes {workers_cpu:.1f} ms "
+        f"= {server_cpu + workers_cpu:.1f} ms, direct {direct_cpu:.1f} ms "
+        f"({(server_cpu + workers_cpu) / direct_cpu - 1:+.1%}); "
+        f"load generator {phase.cpu['client'] * per_edit:.1f} ms; "
         f"other processes {phase.cpu['other'] * per_edit:.1f} ms"
     )
 
@@ -347,8 +462,12 @@ def report_server_side(phase: Phase) -> None:
     )
     print(f"  overhead / engine time, everything outside Editor.edit: {server / engine:.0%}")
     print(
-        f"  overhead / direct call (load + edit + encode), i.e. less the decode + encode a direct call "
-        f"does too: {(server - codec) / (engine + codec):.0%}"
+        f"  overhead / engine time, less the decode + encode a direct call does too: "
+        f"{(server - codec) / engine:.0%}"
+    )
+    print(
+        f"  overhead / direct call (load + edit + encode), i.e. less the decode + encode: "
+        f"{(server - codec) / (engine + codec):.0%}"
     )
 
 

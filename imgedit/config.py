@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=50_000_000, gt=0, description="Largest upload the server reads.")
     rate_limit_per_minute: int = Field(default=600, ge=0, description="Requests per API key; 0 = no limit.")
     classic_workers: int | None = Field(default=None, description="Classic job slots; default CPU cores.")
+    classic_processes: bool | None = Field(
+        default=None,
+        description="Run classic edit jobs in worker processes; default: yes with more than one core.",
+    )
     gpu_workers: int = Field(default=1, ge=0, description="Qwen job slots (one per GPU).")
     cors_origins: str = Field(default="*", description="Comma-separated allowed origins ('*': any).")
     job_step_delay: float = Field(

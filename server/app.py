@@ -27,6 +27,7 @@ from server.auth import KeyStore
 from server.chat import ChatRunner, TurnFunction
 from server.context import ServerContext
 from server.decks import DeckRunner
+from server.edit_workers import EditWorkerPool, processes_enabled
 from server.errors import install_error_handlers
 from server.events import EventHub
 from server.metrics import Metrics, MetricsMiddleware
@@ -73,14 +74,22 @@ def create_app(
     def chat_editor() -> Editor:
         return editors.get(settings.engine)
 
+    slots = worker_slots(settings, editors)
+    # Classic edits in worker processes (one per slot, started on the first job): the server's
+    # interpreter then only does HTTP, scheduling and events (server/edit_workers.py).
+    processes = (
+        EditWorkerPool(settings, store.blobs.root, slots["classic"])
+        if processes_enabled(settings, os.cpu_count())
+        else None
+    )
     decks = DeckRunner(editors, store, settings)
     runners: dict[str, Runner] = {
-        "edit": EditRunner(editors, store, settings),
+        "edit": EditRunner(editors, store, settings, processes),
         "deck": decks,
         "figma": figma.FigmaRunner(editors, store, settings, db),
         "chat": ChatRunner(lambda: (agent_factory or default_agent_factory)(store, chat_editor(), settings)),
     }
-    queue = LocalJobQueue(db, runners, worker_slots(settings, editors), step_delay=settings.job_step_delay)
+    queue = LocalJobQueue(db, runners, slots, step_delay=settings.job_step_delay)
     ctx = ServerContext(
         settings=settings,
         db_engine=db_engine,
@@ -104,6 +113,8 @@ def create_app(
             yield
         finally:
             queue.stop()
+            if processes is not None:
+                processes.close()
 
     app = FastAPI(
         title="imgedit",
@@ -112,6 +123,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.edit_workers = processes
     install_error_handlers(app)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     # Auth is by bearer token, never cookies, so any origin (the Figma iframe is "null") may call.

@@ -12,9 +12,9 @@ import time
 from typing import Any
 
 from engine import Editor
-from engine.imageio import encode_image, load_image
 from imgedit.config import Settings
 from imgedit.errors import BadInputError
+from server.edit_workers import EditTask, EditWorkerPool, perform_edit
 from server.scheduler import JobInfo
 from server.scheduler.local import JobContext, JobOutcome
 from sessions import SessionStore, VersionInfo
@@ -38,20 +38,32 @@ class Editors:
 class EditRunner:
     """Runs ``edit`` jobs: the input blob through ``Editor.edit``, the output into the blob store.
 
+    Classic jobs run in a worker process when the server has an ``EditWorkerPool``
+    (server/edit_workers.py; ``IMGEDIT_CLASSIC_PROCESSES``), everything else in this thread; the
+    image work is the same function either way (``perform_edit``).
+
     A job bound to a session image (``params.session_id``/``image_id``) also records the output
     as a new version of that image, at most once per job: the version carries the job id, and a
     re-run after a crash finds it instead of adding a second one.
 
     The result's ``timings`` split the job's time into ``engine_seconds`` (``Editor.edit``) and
-    ``server_seconds`` (everything else this worker did: claiming the job, reading and decoding
-    the input, encoding and storing the output), so the service's overhead is measured per job
-    rather than guessed from end-to-end figures (bench/server_load.py).
+    ``server_seconds`` (everything else: claiming the job, reading and decoding the input,
+    announcing progress, encoding and storing the output, and for a worker process ``dispatch``,
+    the hand-over to it and back), so the service's overhead is measured per job rather than
+    guessed from end-to-end figures (bench/server_load.py).
     """
 
-    def __init__(self, editors: Editors, store: SessionStore, settings: Settings) -> None:
+    def __init__(
+        self,
+        editors: Editors,
+        store: SessionStore,
+        settings: Settings,
+        processes: EditWorkerPool | None = None,
+    ) -> None:
         self.editors = editors
         self.store = store
         self.settings = settings
+        self.processes = processes
 
     def __call__(self, job: JobInfo, ctx: JobContext) -> JobOutcome:
         params = job.params
@@ -61,43 +73,27 @@ class EditRunner:
             existing = self._version_of_job(params["image_id"], job.id)
             if existing is not None:
                 return self._outcome(existing.blob, existing.format, existing.report, existing)
-        timings = {"claim": time.perf_counter() - ctx.started}
-        mark = time.perf_counter()
-        loaded = load_image(self.store.blobs.get(job.input_blob), max_pixels=self.settings.max_image_pixels)
-        editor = self.editors.get(params.get("engine") or "classic")
-        timings["decode"], mark = _lap(mark)
-        timings["progress"] = 0.0
-
-        def progress(done: int, total: int) -> None:
-            # Announcing a step is the server's work, even though it happens inside the edit.
-            started = time.perf_counter()
-            ctx.progress(done, total)
-            timings["progress"] += time.perf_counter() - started
-
-        result = editor.edit(
-            image=loaded.image,
-            prompt=params["instruction"],
-            seed=params.get("seed"),
-            negative_prompt=params.get("negative_prompt") or " ",
-            num_inference_steps=params.get("steps"),
-            true_cfg_scale=params.get("cfg"),
-            enable_semantic_preserve=params.get("preserve", True),
-            max_edit_area=params.get("max_edit_area"),
-            progress=progress,
-            cancel=ctx.cancel,
-        )
+        claim = time.perf_counter() - ctx.started
+        engine = params.get("engine") or "classic"
+        task = EditTask(input_blob=job.input_blob, params=params, keep_bytes=bool(params.get("image_id")))
+        if self.processes is not None and engine == "classic":
+            with self.processes.worker() as worker:
+                product = worker.run(task, ctx.progress, ctx.cancel)
+        else:
+            editor = self.editors.get(engine)
+            product = perform_edit(
+                editor, self.store.blobs, self.settings, task, progress=ctx.progress, cancel=ctx.cancel
+            )
         ctx.cancel.raise_if_cancelled()
-        edit_seconds, mark = _lap(mark)
-        engine_seconds = edit_seconds - timings["progress"]
-        fmt = (params.get("format") or loaded.format).upper()
-        data = encode_image(result.image, fmt)
-        timings["encode"], mark = _lap(mark)
-        report = result.report.to_dict()
+        timings = {"claim": claim, **product.timings}
         version = None
-        if params.get("image_id"):
+        digest = product.digest
+        if product.data is not None:
+            mark = time.perf_counter()
+            report = product.report
             version = self.store.add_version(
                 params["parent_version_id"],
-                data,
+                product.data,
                 instruction=params["instruction"],
                 plan=report.get("plan"),
                 engine=report.get("engine", ""),
@@ -107,12 +103,11 @@ class EditRunner:
                 report=report,
             )
             digest = version.blob
-        else:
-            digest = self.store.blobs.put(data)
-        timings["store"], mark = _lap(mark)
-        outcome = self._outcome(digest, fmt, report, version)
+            timings["store"] += time.perf_counter() - mark
+        assert digest is not None
+        outcome = self._outcome(digest, product.format, product.report, version)
         outcome.result["timings"] = {
-            "engine_seconds": round(engine_seconds, 6),
+            "engine_seconds": round(product.engine_seconds, 6),
             "server_seconds": round(sum(timings.values()), 6),
             **{key: round(value, 6) for key, value in timings.items()},
         }
@@ -130,9 +125,3 @@ class EditRunner:
         if version is not None:
             result.update(version_id=version.id, image_id=version.image_id, number=version.number)
         return JobOutcome(result_blob=digest, result_format=fmt, result=result)
-
-
-def _lap(mark: float) -> tuple[float, float]:
-    """Seconds since ``mark``, and the new mark."""
-    now = time.perf_counter()
-    return now - mark, now

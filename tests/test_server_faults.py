@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.conftest import skimage_photo
@@ -107,7 +108,12 @@ def test_killed_server_finishes_running_and_queued_jobs_once(
             assert time.monotonic() < deadline, "the job never started"
             time.sleep(0.1)
         assert client.get(f"/v1/jobs/{queued_id}").json()["status"] == "queued"
+    # The edit runs in a worker process (more than one core here): it must not outlive the server.
+    helpers = psutil.Process(slow.proc.pid).children(recursive=True)
+    assert helpers, "the classic edit did not run in a worker process"
     slow.kill()  # mid-job: the engine step is done, the job is waiting in its slow progress step
+    _, left = psutil.wait_procs(helpers, timeout=10)
+    assert not left, f"processes outlived the killed server: {left}"
 
     restarted = ServerProcess(home, port)
     processes.append(restarted)
