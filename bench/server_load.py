@@ -220,6 +220,8 @@ async def client(base: str, key: str, workload: Workload, index: int, edits: int
                 load.failures.append(f"submit {response.status_code}: {response.text[:200]}")
                 continue
             job_id = response.json()["job_id"]
+            # Events go only to sockets that follow the job; subscribing answers its state at once.
+            await ws.send(json.dumps({"type": "subscribe", "job_id": job_id}))
             while True:
                 frame = json.loads(await ws.recv())
                 finished = frame["type"] == "job" and frame["status"] in ("done", "failed", "cancelled")

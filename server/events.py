@@ -1,9 +1,15 @@
-"""Fan-out of job events to WebSocket connections, with a send queue per connection.
+"""Routing of job events to the WebSocket connections that asked for them, one send queue each.
+
+A connection receives the events of a job only when it cares about that job: it submitted it over
+the socket (``edit``, ``message``), subscribed to it (``subscribe``), or joined the job's session
+(``join``; many clients may follow one session). Broadcasting every event to every connection of
+the tenant made each job cost O(connections) of queueing, encoding and sending, and showed every
+user of a shared tenant everyone else's jobs. Each frame is encoded to JSON once per publish, not
+once per connection.
 
 Workers run in threads; each connection has its own bounded asyncio queue and its own sender
 task, and events are handed over with ``call_soon_threadsafe``, once per event loop rather than
-once per connection (each call wakes the loop with a syscall; 32 clients of one tenant made that
-32 wake-ups per frame in bench/server_load.py). A slow client therefore only
+once per connection (each call wakes the loop with a syscall). A slow client therefore only
 fills its own queue: when it is full, its oldest progress frames are dropped (a newer one says
 more), and a client that cannot even take status frames is disconnected rather than allowed to
 hold memory or delay anyone else.
@@ -12,15 +18,21 @@ hold memory or delay anyone else.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
+from dataclasses import dataclass, field
 from typing import Any
 
+from imgedit.errors import BadInputError
 from server.scheduler import JobEvent, JobInfo
 
 log = logging.getLogger("imgedit.server.ws")
 
 SEND_QUEUE_SIZE = 256
+#: Jobs and sessions one connection may follow at once (each costs a little memory in the hub).
+MAX_FOLLOWED = 1000
+FINISHED = ("done", "failed", "cancelled")
 
 
 def job_frame(info: JobInfo) -> dict[str, Any]:
@@ -47,43 +59,79 @@ def job_frame(info: JobInfo) -> dict[str, Any]:
     return frame
 
 
+def progress_frame(info: JobInfo) -> dict[str, Any]:
+    return {"type": "progress", "job_id": info.id, "done": info.progress_done, "total": info.progress_total}
+
+
 def event_frame(event: JobEvent) -> dict[str, Any]:
     if event.type == "progress":
-        return {
-            "type": "progress",
-            "job_id": event.job.id,
-            "done": event.job.progress_done,
-            "total": event.job.progress_total,
-        }
+        return progress_frame(event.job)
     return job_frame(event.job)
 
 
+def state_frames(info: JobInfo) -> list[dict[str, Any]]:
+    """What a client that starts following a job late needs to catch up: its state (and progress)."""
+    frames = [job_frame(info)]
+    if info.status == "running" and info.progress_total:
+        frames.append(progress_frame(info))
+    return frames
+
+
+def reply_frame(job: JobInfo) -> dict[str, Any]:
+    """The agent's turn, to every client that follows the chat job or its session."""
+    turn = {k: v for k, v in job.result.items() if k != "type"}
+    frame: dict[str, Any] = {"type": "reply", "job_id": job.id, "session_id": job.params.get("session_id")}
+    frame.update(turn)
+    if turn.get("version_id"):
+        frame["image_url"] = f"/v1/versions/{turn['version_id']}/image"
+    return frame
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A frame ready to send: its type (to know what may be dropped) and its JSON text."""
+
+    type: str
+    text: str
+
+    @classmethod
+    def of(cls, frame: dict[str, Any]) -> Outgoing:
+        # The same encoding as Starlette's ``send_json``.
+        return cls(frame["type"], json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
+
+
+@dataclass(eq=False)
 class Connection:
-    """One WebSocket client: its tenant and its outgoing frames."""
+    """One WebSocket client: its tenant, what it follows and its outgoing frames."""
 
-    def __init__(self, tenant: str, loop: asyncio.AbstractEventLoop) -> None:
-        self.tenant = tenant
-        self.loop = loop
-        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=SEND_QUEUE_SIZE)
-        self.too_slow = False
+    tenant: str
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[Outgoing | None] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=SEND_QUEUE_SIZE)
+    )
+    too_slow: bool = False
+    #: Owned by the hub, changed under its lock.
+    jobs: set[str] = field(default_factory=set)
+    sessions: set[str] = field(default_factory=set)
 
-    def offer(self, frame: dict[str, Any]) -> None:
+    def offer(self, frame: dict[str, Any] | Outgoing) -> None:
         """Queue ``frame`` (call on the connection's loop); never blocks."""
+        item = frame if isinstance(frame, Outgoing) else Outgoing.of(frame)
         if self.queue.full():
-            if frame["type"] == "progress":
+            if item.type == "progress":
                 return
             dropped = self._drop_one_progress()
             if not dropped:
                 self.too_slow = True  # the sender task sees this and closes the socket
                 return
-        self.queue.put_nowait(frame)
+        self.queue.put_nowait(item)
 
     def _drop_one_progress(self) -> bool:
-        items: list[dict[str, Any] | None] = []
+        items: list[Outgoing | None] = []
         dropped = False
         while not self.queue.empty():
             item = self.queue.get_nowait()
-            if not dropped and item is not None and item.get("type") == "progress":
+            if not dropped and item is not None and item.type == "progress":
                 dropped = True
                 continue
             items.append(item)
@@ -91,65 +139,107 @@ class Connection:
             self.queue.put_nowait(item)
         return dropped
 
-    def send_threadsafe(self, frame: dict[str, Any]) -> None:
-        self.loop.call_soon_threadsafe(self.offer, frame)
 
-
-def _offer_all(conns: list[Connection], frame: dict[str, Any]) -> None:
-    """Runs on the connections' loop: queue ``frame`` for each of them."""
+def _offer_all(conns: list[Connection], item: Outgoing) -> None:
+    """Runs on the connections' loop: queue ``item`` for each of them."""
     for conn in conns:
-        conn.offer(frame)
+        conn.offer(item)
 
 
 class EventHub:
-    """Routes each job event to the connections of the job's tenant."""
+    """Routes each job event to the connections that follow the job or its session."""
 
     def __init__(self) -> None:
-        self._connections: dict[str, set[Connection]] = {}
+        self._connections: set[Connection] = set()
+        self._by_job: dict[str, set[Connection]] = {}
+        self._by_session: dict[str, set[Connection]] = {}
         self._lock = threading.Lock()
 
     def add(self, conn: Connection) -> None:
         with self._lock:
-            self._connections.setdefault(conn.tenant, set()).add(conn)
+            self._connections.add(conn)
 
     def remove(self, conn: Connection) -> None:
         with self._lock:
-            conns = self._connections.get(conn.tenant)
-            if conns is not None:
-                conns.discard(conn)
-                if not conns:
-                    del self._connections[conn.tenant]
+            self._connections.discard(conn)
+            for job_id in conn.jobs:
+                _discard(self._by_job, job_id, conn)
+            for session_id in conn.sessions:
+                _discard(self._by_session, session_id, conn)
+            conn.jobs.clear()
+            conn.sessions.clear()
 
     def count(self) -> int:
         with self._lock:
-            return sum(len(c) for c in self._connections.values())
+            return len(self._connections)
 
-    def publish(self, tenant: str, frame: dict[str, Any]) -> None:
-        """Send ``frame`` to every connection of ``tenant``; safe from any thread."""
+    def subscribe(self, conn: Connection, job_id: str) -> None:
+        """Send ``job_id``'s events to ``conn`` (the caller has checked the tenant)."""
         with self._lock:
-            targets = list(self._connections.get(tenant, ()))
+            _check_room(conn)
+            conn.jobs.add(job_id)
+            self._by_job.setdefault(job_id, set()).add(conn)
+
+    def unsubscribe(self, conn: Connection, job_id: str) -> None:
+        with self._lock:
+            conn.jobs.discard(job_id)
+            _discard(self._by_job, job_id, conn)
+
+    def join(self, conn: Connection, session_id: str) -> None:
+        """Send the events of every job on ``session_id``, and the agent's replies, to ``conn``."""
+        with self._lock:
+            if session_id not in conn.sessions:
+                _check_room(conn)
+            conn.sessions.add(session_id)
+            self._by_session.setdefault(session_id, set()).add(conn)
+
+    def leave(self, conn: Connection, session_id: str) -> None:
+        with self._lock:
+            conn.sessions.discard(session_id)
+            _discard(self._by_session, session_id, conn)
+
+    def publish(self, job: JobInfo, frame: dict[str, Any]) -> None:
+        """Send ``frame`` to the followers of ``job`` and of its session; safe from any thread."""
+        session_id = job.params.get("session_id")
+        with self._lock:
+            targets = set(self._by_job.get(job.id, ()))
+            if session_id:
+                targets.update(self._by_session.get(session_id, ()))
+        if not targets:
+            return
+        item = Outgoing.of(frame)  # encoded once, whatever the number of followers
         by_loop: dict[asyncio.AbstractEventLoop, list[Connection]] = {}
         for conn in targets:
             by_loop.setdefault(conn.loop, []).append(conn)
         for loop, conns in by_loop.items():
             try:
-                loop.call_soon_threadsafe(_offer_all, conns, frame)
+                loop.call_soon_threadsafe(_offer_all, conns, item)
             except RuntimeError:  # the loop is closed: its connections are going away
                 for conn in conns:
                     self.remove(conn)
 
     def on_job_event(self, event: JobEvent) -> None:
         job = event.job
-        self.publish(job.tenant, event_frame(event))
-        if job.kind == "chat" and event.type == "job" and job.status == "done":
-            self.publish(job.tenant, reply_frame(job))
+        self.publish(job, event_frame(event))
+        if event.type != "job" or job.status not in FINISHED:
+            return
+        if job.kind == "chat" and job.status == "done":
+            self.publish(job, reply_frame(job))
+        with self._lock:  # a finished job sends nothing more: forget who followed it
+            for conn in self._by_job.pop(job.id, ()):
+                conn.jobs.discard(job.id)
 
 
-def reply_frame(job: JobInfo) -> dict[str, Any]:
-    """The agent's turn, to every client of the tenant (many clients may watch one session)."""
-    turn = {k: v for k, v in job.result.items() if k != "type"}
-    frame: dict[str, Any] = {"type": "reply", "job_id": job.id, "session_id": job.params.get("session_id")}
-    frame.update(turn)
-    if turn.get("version_id"):
-        frame["image_url"] = f"/v1/versions/{turn['version_id']}/image"
-    return frame
+def _discard(index: dict[str, set[Connection]], key: str, conn: Connection) -> None:
+    conns = index.get(key)
+    if conns is not None:
+        conns.discard(conn)
+        if not conns:
+            del index[key]
+
+
+def _check_room(conn: Connection) -> None:
+    if len(conn.jobs) + len(conn.sessions) >= MAX_FOLLOWED:
+        raise BadInputError(
+            f"A connection follows at most {MAX_FOLLOWED} jobs and sessions; unsubscribe from finished ones."
+        )

@@ -89,7 +89,7 @@ def test_taskpane_restyles_the_open_deck_and_offers_it(live: LiveServer, page: P
     assert calls["closed"] == 1
     progress = page.evaluate("window.STANDIN_PROGRESS")
     assert "Reading the deck: 3 of 3 parts" in progress
-    # Each picture moved the bar forward (an answer to job_status may repeat a step).
+    # Each picture moved the bar forward (the state answered to subscribe may repeat a step).
     steps = [t for t in progress if t.startswith("Restyling")]
     assert [t for i, t in enumerate(steps) if i == 0 or steps[i - 1] != t] == [
         f"Restyling pictures: {n} of 4" for n in range(5)

@@ -43,9 +43,10 @@ async def create_deck(
     priority: Annotated[int, Form(ge=-10, le=10)] = 0,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> dict[str, Any]:
-    """Returns ``{"job_id"}`` at once. Progress (per distinct picture) comes over ``/v1/ws``; the
-    restyled deck is ``GET /v1/jobs/{id}/result`` once done. A deck that cannot be read (not a zip,
-    damaged, a zip bomb, hostile XML) or a bad slide range is refused here with a 4xx."""
+    """Returns ``{"job_id"}`` at once. Progress (per distinct picture) comes over ``/v1/ws`` to a
+    socket that subscribes to the job; the restyled deck is ``GET /v1/jobs/{id}/result`` once done.
+    A deck that cannot be read (not a zip, damaged, a zip bomb, hostile XML) or a bad slide range is
+    refused here with a 4xx."""
     key = idempotency(idempotency_key)
     data = await read_upload(file, ctx.settings.max_upload_bytes)
     request = DeckRequest(

@@ -3,6 +3,10 @@
 The key comes as ``?token=KEY`` (checked before the handshake is accepted) or as the first
 frame ``{"type": "auth", "token"}`` within ``AUTH_TIMEOUT`` seconds (nothing else is read or sent
 before it). Every frame is JSON ``{"type", ...}``; see docs/api.md for each type.
+
+A connection receives the events of the jobs it submitted, subscribed to or whose session it
+joined, never the whole tenant's (server/events.py says why). Whenever it starts following a job
+it is sent the job's current state at once, so a client that subscribes late misses nothing.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -19,7 +25,7 @@ from imgedit.errors import BadInputError, ImgEditError
 from server.auth import Principal
 from server.context import ServerContext, ws_ctx
 from server.edits import EditOptions, submit_edit
-from server.events import Connection, job_frame
+from server.events import FINISHED, Connection, job_frame, state_frames
 from server.routes.sessions import pick_image
 
 log = logging.getLogger("imgedit.server.ws")
@@ -63,11 +69,11 @@ async def _authenticate(websocket: WebSocket, ctx: ServerContext) -> Principal |
 async def _send_loop(websocket: WebSocket, conn: Connection) -> None:
     """The only writer of this socket: drains the connection's queue in order."""
     while True:
-        frame = await conn.queue.get()
-        if frame is None or conn.too_slow:
+        item = await conn.queue.get()
+        if item is None or conn.too_slow:
             await websocket.close(code=TRY_AGAIN_LATER, reason="client too slow")
             return
-        await websocket.send_json(frame)
+        await websocket.send_text(item.text)  # encoded once per publish, in the hub
 
 
 @router.websocket("/v1/ws")
@@ -80,11 +86,11 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     ctx.hub.add(conn)
     conn.offer({"type": "ready", "tenant": who.tenant})
     sender = asyncio.create_task(_send_loop(websocket, conn))
+    client = Client(who, conn)
     try:
         while True:
             text = await websocket.receive_text()
-            reply = await _handle(ctx, who, text)
-            if reply is not None:
+            for reply in await _handle(ctx, client, text):
                 conn.offer(reply)
     except WebSocketDisconnect:
         pass
@@ -95,27 +101,44 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         sender.cancel()
 
 
-async def _handle(ctx: ServerContext, who: Principal, text: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class Client:
+    """Who sent a frame, and the connection their answers and followed events go to."""
+
+    who: Principal
+    conn: Connection
+
+    @property
+    def tenant(self) -> str:
+        return self.who.tenant
+
+
+Frame = dict[str, Any]
+Answer = Frame | list[Frame]
+
+
+async def _handle(ctx: ServerContext, client: Client, text: str) -> list[Frame]:
     if len(text) > MAX_FRAME_CHARS:
-        return error_frame("bad_frame", f"Frames are limited to {MAX_FRAME_CHARS} characters.")
+        return [error_frame("bad_frame", f"Frames are limited to {MAX_FRAME_CHARS} characters.")]
     try:
         frame = json.loads(text)
     except ValueError:
-        return error_frame("bad_frame", "Frames must be JSON objects with a 'type'.")
+        return [error_frame("bad_frame", "Frames must be JSON objects with a 'type'.")]
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-        return error_frame("bad_frame", "Frames must be JSON objects with a 'type'.")
+        return [error_frame("bad_frame", "Frames must be JSON objects with a 'type'.")]
     kind = frame["type"]
     handler = _HANDLERS.get(kind)
     if handler is None:
-        return error_frame("bad_frame", f"Unknown frame type '{kind}'.", known=sorted(_HANDLERS))
+        return [error_frame("bad_frame", f"Unknown frame type '{kind}'.", known=sorted(_HANDLERS))]
     try:
-        ctx.limiter.check(who.key_id)
-        return await run_in_threadpool(handler, ctx, who, frame)
+        ctx.limiter.check(client.who.key_id)
+        answer = await run_in_threadpool(handler, ctx, client, frame)
     except ImgEditError as exc:
-        return {"type": "error", **exc.to_dict(), "request": kind}
+        return [{"type": "error", **exc.to_dict(), "request": kind}]
     except Exception:
         log.exception("websocket frame %s failed", kind)
-        return error_frame("internal_error", "Something went wrong on our side; it has been logged.")
+        return [error_frame("internal_error", "Something went wrong on our side; it has been logged.")]
+    return answer if isinstance(answer, list) else [answer]
 
 
 def _text(frame: dict[str, Any], key: str, *, required: bool = True, limit: int = 2000) -> str | None:
@@ -127,8 +150,25 @@ def _text(frame: dict[str, Any], key: str, *, required: bool = True, limit: int 
     return value
 
 
-def _message(ctx: ServerContext, who: Principal, frame: dict[str, Any]) -> dict[str, Any]:
-    session_id = _text(frame, "session_id", limit=64)
+def _follow(ctx: ServerContext, client: Client, job_id: str) -> list[Frame]:
+    """Subscribe ``client`` to ``job_id``, then answer its current state.
+
+    The state is read after subscribing, so any later change arrives as an event: nothing falls in
+    between, even for a job that started (or finished) before the client asked.
+    """
+    ctx.hub.subscribe(client.conn, job_id)
+    try:
+        info = ctx.queue.get(job_id, client.tenant)
+    except ImgEditError:
+        ctx.hub.unsubscribe(client.conn, job_id)
+        raise
+    if info.status in FINISHED:  # nothing more will come
+        ctx.hub.unsubscribe(client.conn, job_id)
+    return state_frames(info)
+
+
+def _message(ctx: ServerContext, client: Client, frame: Frame) -> Answer:
+    session_id = str(_text(frame, "session_id", limit=64))
     text = _text(frame, "text")
     image_ids = frame.get("image_ids") or []
     if (
@@ -139,45 +179,80 @@ def _message(ctx: ServerContext, who: Principal, frame: dict[str, Any]) -> dict[
         raise BadInputError("'image_ids' must be a list of at most 3 image ids.")
     from server.chat import submit_chat
 
-    info = submit_chat(ctx, who.tenant, str(session_id), str(text), image_ids)
+    ctx.store.get_session(session_id, tenant=client.tenant)
+    ctx.hub.join(client.conn, session_id)  # before the job exists: its first event is not missed
+    info = submit_chat(ctx, client.tenant, session_id, str(text), image_ids)
     return job_frame(info)
 
 
-def _edit(ctx: ServerContext, who: Principal, frame: dict[str, Any]) -> dict[str, Any]:
+def _edit(ctx: ServerContext, client: Client, frame: Frame) -> Answer:
     session_id = str(_text(frame, "session_id", limit=64))
     instruction = str(_text(frame, "instruction"))
-    ctx.store.get_session(session_id, tenant=who.tenant)
+    ctx.store.get_session(session_id, tenant=client.tenant)
     image = pick_image(ctx, session_id, _text(frame, "image_id", required=False, limit=64))
     head = ctx.store.head(image.id)
     seed = frame.get("seed")
     options = EditOptions(instruction=instruction, seed=seed if isinstance(seed, int) else None)
     session = {"session_id": session_id, "image_id": image.id, "parent_version_id": head.id}
-    return job_frame(submit_edit(ctx, who.tenant, options, input_blob=head.blob, session=session))
+    info = submit_edit(ctx, client.tenant, options, input_blob=head.blob, session=session)
+    return _follow(ctx, client, info.id)
 
 
-def _jobs(ctx: ServerContext, who: Principal, frame: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "jobs", "jobs": [job_frame(j) for j in ctx.queue.list(who.tenant, limit=50)]}
+def _subscribe(ctx: ServerContext, client: Client, frame: Frame) -> Answer:
+    return _follow(ctx, client, str(_text(frame, "job_id", limit=64)))
 
 
-def _job_status(ctx: ServerContext, who: Principal, frame: dict[str, Any]) -> dict[str, Any]:
-    return job_frame(ctx.queue.get(str(_text(frame, "job_id", limit=64)), who.tenant))
+def _unsubscribe(ctx: ServerContext, client: Client, frame: Frame) -> Answer:
+    job_id = str(_text(frame, "job_id", limit=64))
+    ctx.hub.unsubscribe(client.conn, job_id)
+    return {"type": "unsubscribed", "job_id": job_id}
 
 
-def _cancel(ctx: ServerContext, who: Principal, frame: dict[str, Any]) -> dict[str, Any]:
-    return job_frame(ctx.queue.cancel(str(_text(frame, "job_id", limit=64)), who.tenant))
+def _join(ctx: ServerContext, client: Client, frame: Frame) -> Answer:
+    session_id = str(_text(frame, "session_id", limit=64))
+    ctx.store.get_session(session_id, tenant=client.tenant)
+    ctx.hub.join(client.conn, session_id)
+    active = [
+        job_frame(j)
+        for j in ctx.queue.list(client.tenant, active_only=True, limit=100)
+        if j.params.get("session_id") == session_id
+    ]
+    return {"type": "joined", "session_id": session_id, "jobs": active}
 
 
-def _ping(ctx: ServerContext, who: Principal, frame: dict[str, Any]) -> dict[str, Any]:
+def _leave(ctx: ServerContext, client: Client, frame: Frame) -> Answer:
+    session_id = str(_text(frame, "session_id", limit=64))
+    ctx.hub.leave(client.conn, session_id)
+    return {"type": "left", "session_id": session_id}
+
+
+def _jobs(ctx: ServerContext, client: Client, frame: Frame) -> Answer:
+    return {"type": "jobs", "jobs": [job_frame(j) for j in ctx.queue.list(client.tenant, limit=50)]}
+
+
+def _job_status(ctx: ServerContext, client: Client, frame: Frame) -> Answer:
+    return job_frame(ctx.queue.get(str(_text(frame, "job_id", limit=64)), client.tenant))
+
+
+def _cancel(ctx: ServerContext, client: Client, frame: Frame) -> Answer:
+    return job_frame(ctx.queue.cancel(str(_text(frame, "job_id", limit=64)), client.tenant))
+
+
+def _ping(ctx: ServerContext, client: Client, frame: Frame) -> Answer:
     return {"type": "pong"}
 
 
-def _auth(ctx: ServerContext, who: Principal, frame: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "ready", "tenant": who.tenant}
+def _auth(ctx: ServerContext, client: Client, frame: Frame) -> Answer:
+    return {"type": "ready", "tenant": client.tenant}
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[[ServerContext, Client, Frame], Answer]] = {
     "message": _message,
     "edit": _edit,
+    "subscribe": _subscribe,
+    "unsubscribe": _unsubscribe,
+    "join": _join,
+    "leave": _leave,
     "jobs": _jobs,
     "job_status": _job_status,
     "cancel": _cancel,

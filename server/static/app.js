@@ -59,10 +59,18 @@ function openSocket() {
   };
 }
 
+/** Send a frame if the socket is open (after a reconnect, the "ready" handler catches up). */
+function sendFrame(frame) {
+  if (state.ws?.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(frame));
+}
+
 function onFrame(frame) {
   if (frame.type === "ready") {
     $("#conn").textContent = "connected"; $("#conn").className = "badge";
-    state.ws.send(JSON.stringify({ type: "jobs" }));
+    // The server sends only the events of followed jobs and joined sessions: (re)follow ours.
+    if (state.sessionId) sendFrame({ type: "join", session_id: state.sessionId });
+    for (const jobId of state.jobs.keys()) sendFrame({ type: "subscribe", job_id: jobId });
+    sendFrame({ type: "jobs" });
   } else if (frame.type === "progress") {
     if (frame.job_id === state.activeJob) showProgress(frame.done, frame.total, "running");
     if (frame.job_id === state.deckJob) showDeckProgress(frame.done, frame.total);
@@ -94,8 +102,8 @@ function waitForJob(jobId) {
   showProgress(0, 0, "queued");
   return new Promise((resolve) => {
     state.jobs.set(jobId, resolve);
-    // The job may have finished before we started listening: ask once.
-    if (state.ws?.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: "job_status", job_id: jobId }));
+    // Subscribing answers the job's current state at once, so a job already over is not missed.
+    sendFrame({ type: "subscribe", job_id: jobId });
   });
 }
 
@@ -112,7 +120,9 @@ async function ensureSession(fresh = false) {
     try { await refresh(); return; } catch (err) { if (err.status !== 404) throw err; }
   }
   const created = await api("/v1/sessions", { method: "POST", body: { title: "web" } });
+  if (state.sessionId) sendFrame({ type: "leave", session_id: state.sessionId });
   state.sessionId = created.id;
+  sendFrame({ type: "join", session_id: created.id });  // its jobs and replies, from any tab
   localStorage.setItem("imgedit.session", created.id);
   $("#chat").replaceChildren();
   await refresh();
@@ -241,8 +251,8 @@ async function restyleDeck(event) {
     status.textContent = "restyling…";
     const done = await new Promise((resolve) => {
       state.jobs.set(job.job_id, resolve);
-      // The job may have finished before we started listening: ask once.
-      if (state.ws?.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: "job_status", job_id: job.job_id }));
+      // Subscribing answers the job's current state at once, so a job already over is not missed.
+      sendFrame({ type: "subscribe", job_id: job.job_id });
     });
     if (done.status !== "done") throw new Error(done.error?.message || `The restyle was ${done.status}.`);
     const info = await api(`/v1/jobs/${job.job_id}`);

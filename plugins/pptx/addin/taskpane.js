@@ -160,7 +160,7 @@ function followJob(socket, jobId) {
       clearInterval(poll);
       resolve(job);
     };
-    // The answer to job_status may arrive after a newer progress frame: never move the bar back.
+    // The state answered to subscribe may repeat a progress frame: never move the bar back.
     let shown = -1;
     const step = (done, total) => {
       if (!total || done < shown) return;
@@ -174,7 +174,10 @@ function followJob(socket, jobId) {
       else if (frame.type === "job" && ["done", "failed", "cancelled"].includes(frame.status)) finish(frame);
       else if (frame.type === "job") step(frame.done, frame.total);
     };
-    socket.send(JSON.stringify({ type: "job_status", job_id: jobId }));  // in case it is already over
+    // The service sends a job's events only to sockets that follow it. Subscribing answers the
+    // job's current state (and progress) at once, so frames sent before it, or a job already over,
+    // are not missed.
+    socket.send(JSON.stringify({ type: "subscribe", job_id: jobId }));
     // If the socket drops (proxies, sleep), keep following the job over HTTP.
     const poll = setInterval(async () => {
       if (socket.readyState === WebSocket.OPEN) return;
