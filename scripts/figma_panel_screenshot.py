@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.samples import sample_photo  # noqa: E402
-from tests.figma_panel_harness import CHROMIUM, LAUNCH_ARGS, PLUGIN_DIR, image_fill, node, panel_page  # noqa: E402
+from tests.browser import CHROMIUM, LAUNCH_ARGS  # noqa: E402
+from tests.figma_panel_harness import PLUGIN_DIR, image_fill, node, panel_page  # noqa: E402
 from tests.server_harness import LiveServer, png_bytes, server_settings  # noqa: E402
 
 

@@ -16,8 +16,8 @@ from playwright.sync_api import expect, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.browser import CHROMIUM, LAUNCH_ARGS  # noqa: E402
 from tests.deck_helpers import CORPUS  # noqa: E402
-from tests.figma_panel_harness import CHROMIUM, LAUNCH_ARGS  # noqa: E402
 from tests.pptx_addin_harness import connect, open_taskpane  # noqa: E402
 from tests.server_harness import LiveServer, server_settings  # noqa: E402
 

@@ -15,17 +15,6 @@ from pathlib import Path
 from typing import Any
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1] / "plugins" / "figma_bridge" / "plugin"
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def image_fill(image_hash: str, **extra: Any) -> dict[str, Any]:

@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, FrameLocator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, FrameLocator, Page, expect
 
 from engine import Editor, EditPlan
 from engine.plan import Theme
+from tests.browser import chromium
 from tests.conftest import skimage_photo
-from tests.figma_panel_harness import CHROMIUM, LAUNCH_ARGS, PLUGIN_DIR, image_fill, node, panel_page
+from tests.figma_panel_harness import PLUGIN_DIR, image_fill, node, panel_page
 from tests.server_harness import LiveServer, png_bytes, server_settings
 
 GIF = (PLUGIN_DIR / "tests" / "fixtures" / "gradient-40x30.gif").read_bytes()
@@ -42,10 +43,8 @@ def key(live: LiveServer) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from pptx import Presentation
 
+from tests.browser import chromium
 from tests.deck_helpers import CORPUS, changed_parts
-from tests.figma_panel_harness import CHROMIUM, LAUNCH_ARGS
 from tests.pptx_addin_harness import ADDIN_DIR, connect, open_taskpane
 from tests.server_harness import LiveServer, server_settings
 
@@ -36,10 +36,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from pptx import Presentation
 from websockets.sync.client import ClientConnection, connect
 
@@ -27,8 +27,8 @@ from plugins.pptx import RestyleOptions, restyle_deck
 from server.auth import KeyStore
 from sessions import create_db_engine, create_sessionmaker
 from sessions.db import DATABASE_FILENAME
+from tests.browser import chromium
 from tests.deck_helpers import CORPUS, changed_parts, parts
-from tests.figma_panel_harness import CHROMIUM, LAUNCH_ARGS
 from tests.server_harness import LiveServer, free_port, server_settings, wait_for_job
 from tests.test_deck_bad import BILLION_LAUGHS
 from tests.test_server_faults import ServerProcess
@@ -282,8 +282,7 @@ def test_killed_server_resumes_a_deck_job_without_redoing_finished_pictures(tmp_
 
 
 def test_web_page_restyles_an_uploaded_deck_with_an_instruction(live: LiveServer, tmp_path: Path) -> None:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 860}, accept_downloads=True)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -303,7 +302,6 @@ def test_web_page_restyles_an_uploaded_deck_with_an_instruction(live: LiveServer
             link.click()
         restyled = tmp_path / "from-page.pptx"
         download_info.value.save_as(restyled)
-        browser.close()
     assert errors == []
     assert changed_parts(ECE, restyled) == ECE_PICTURES
     with live.client(live.key("local")) as client:

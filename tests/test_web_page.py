@@ -4,39 +4,25 @@ upload a photo, ask for an edit, see the edited image and the versions, undo, se
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
+from tests.browser import chromium
 from tests.conftest import skimage_photo
 from tests.server_harness import LiveServer, server_settings
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[tuple[Page, LiveServer]]:
-    with LiveServer(server_settings(tmp_path / "home")) as live, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with LiveServer(server_settings(tmp_path / "home")) as live, chromium() as browser:
         tab = browser.new_page(viewport={"width": 1280, "height": 860})
         errors: list[str] = []
         tab.on("pageerror", lambda exc: errors.append(str(exc)))
         yield tab, live
-        browser.close()
-        assert errors == []
+    assert errors == []
 
 
 def test_upload_edit_see_versions_and_undo(page: tuple[Page, LiveServer], tmp_path: Path) -> None:
