@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from engine import Editor
 from engine.samples import sample_photo
-from imgedit.config import get_settings
+from imgedit.config import Settings, get_settings
 
 
 @pytest.fixture(autouse=True)
@@ -39,3 +40,36 @@ def astronaut() -> Image.Image:
 @pytest.fixture
 def coffee() -> Image.Image:
     return skimage_photo("coffee")
+
+
+# -- the tiny Qwen-Image-Edit pipeline (tests/qwen_tiny.py), shared by engine and agent tests ------
+
+TINY_AREA = 64 * 64
+TINY_CONDITION_AREA = 56 * 56
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised pipeline saved in diffusers layout, built once per test run."""
+    from tests.qwen_tiny import save_tiny_model
+
+    return save_tiny_model(tmp_path_factory.mktemp("qwen") / "Qwen-Image-Edit-tiny")
+
+
+@pytest.fixture
+def small_pipeline_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shrink the pipeline's input areas (a speed knob of the pipeline module) for CPU tests."""
+    from diffusers.pipelines.qwenimage import pipeline_qwenimage_edit_plus as module
+
+    monkeypatch.setattr(module, "VAE_IMAGE_SIZE", TINY_AREA)
+    monkeypatch.setattr(module, "CONDITION_IMAGE_SIZE", TINY_CONDITION_AREA)
+
+
+@pytest.fixture
+def qwen_editor(tiny_model: Path, small_pipeline_inputs: None) -> Editor:
+    """An Editor on the tiny pipeline. Noise from random weights repaints everything, so the
+    local-edit area guard is lifted."""
+    settings = Settings(max_edit_area=1.0, nsfw_check=False)
+    return Editor(
+        engine="qwen", model_path=str(tiny_model), settings=settings, target_area=TINY_AREA, default_steps=2
+    )

@@ -5,38 +5,13 @@ which images and versions went in and what was recorded), and the classic engine
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PIL import Image, ImageDraw
 
 from agent import ChatAgent
 from engine import Editor
 from engine.imageio import load_image
-from imgedit.config import Settings
 from tests.agent_helpers import Step, png_bytes, run_script, scene
-from tests.qwen_tiny import save_tiny_model
-
-TINY_AREA = 64 * 64
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny_model(tmp_path_factory.mktemp("qwen") / "Qwen-Image-Edit-tiny")
-
-
-@pytest.fixture
-def qwen_editor(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Editor:
-    from diffusers.pipelines.qwenimage import pipeline_qwenimage_edit_plus as module
-
-    # The pipeline's input areas are a speed knob of the pipeline, shrunk for a CPU test.
-    monkeypatch.setattr(module, "VAE_IMAGE_SIZE", TINY_AREA)
-    monkeypatch.setattr(module, "CONDITION_IMAGE_SIZE", 56 * 56)
-    # Noise from random weights repaints everything; lift the local-edit area guard for it.
-    settings = Settings(max_edit_area=1.0, nsfw_check=False)
-    return Editor(
-        engine="qwen", model_path=str(tiny_model), settings=settings, target_area=TINY_AREA, default_steps=2
-    )
 
 
 def logo() -> Image.Image:

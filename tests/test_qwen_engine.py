@@ -29,23 +29,13 @@ from engine.qwen.prompt import name_pictures
 from engine.qwen.sizing import generation_size
 from engine.types import CancelToken, EditRequest
 from imgedit.errors import BadInputError, EditAreaExceededError, EditCancelledError, ModelNotFoundError
-from tests.qwen_tiny import save_tiny_lora, save_tiny_model
-
-TINY_AREA = 64 * 64
-TINY_CONDITION_AREA = 56 * 56
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny_model(tmp_path_factory.mktemp("qwen") / "Qwen-Image-Edit-tiny")
+from tests.conftest import TINY_AREA, TINY_CONDITION_AREA
+from tests.qwen_tiny import save_tiny_lora
 
 
 @pytest.fixture(autouse=True)
-def small_pipeline_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
-    from diffusers.pipelines.qwenimage import pipeline_qwenimage_edit_plus as module
-
-    monkeypatch.setattr(module, "VAE_IMAGE_SIZE", TINY_AREA)
-    monkeypatch.setattr(module, "CONDITION_IMAGE_SIZE", TINY_CONDITION_AREA)
+def _small_inputs(small_pipeline_inputs: None) -> None:
+    """Every test here runs the tiny pipeline at tiny input areas."""
 
 
 @pytest.fixture
