@@ -68,6 +68,10 @@ _EN_SUFFIX = re.compile(
     r"^(?:\s+(?:from\s+before|from\s+earlier|you\s+just\s+(?:made|changed|added)|from\s+edit\s+\d+))?",
     re.IGNORECASE,
 )
+#: A demonstrative ("that badge", "这个标签"): in a removal it means the most recent such thing.
+_DEMONSTRATIVE = re.compile(r"\b(?:that|this)\b|那个|这个|那|这", re.IGNORECASE)
+#: Quoted words ("'新品上市'", "“SALE”"): in a removal they pick the badge with that text.
+_QUOTED = re.compile(r"[\"'“”‘’「」『』]([^\"'“”‘’「」『』]+)[\"'“”‘’「」『』]")
 _PRONOUN = re.compile(r"(?<![A-Za-z])(it|that one|this one)(?![A-Za-z])|它|这个|那个", re.IGNORECASE)
 #: Where the thing to change ends and what to change it into begins.
 _CHANGE_SPLIT = re.compile(
@@ -159,10 +163,13 @@ class ReferenceResolver:
         text: str,
         *,
         whole_image: bool = False,
+        removal: bool = False,
         choose: EntityInfo | None = None,
         choose_span: tuple[int, int] | None = None,
     ) -> Resolution:
         """Resolve ``text``; ``whole_image`` says the edit is global (so "it" means the image);
+        ``removal`` says it takes something away ("remove that badge"): things the version being
+        edited shows come first, quoted words pick by name and "that" picks the most recent;
         ``choose`` (with the ``choose_span`` it replaces) answers an earlier "which one?"."""
         named = self.find_images(text)
         image = named[-1][1] if named else self.view.active
@@ -178,13 +185,21 @@ class ReferenceResolver:
             return self._substitute(resolution, text, choose, choose_span)
         target_part = _CHANGE_SPLIT.split(text, maxsplit=1)[0]
         nouns = [n for n in find_nouns(target_part) if n.category not in ("text",)]
+        lineage = self.lineage(resolution.from_version or self.view.heads.get(image.id))
         for noun in nouns:
             pool = [e for e in self.view.entities if category_matches(noun.category, e.category)]
+            # Something an edit in this lineage removed is gone: "that badge" means another one.
+            pool = [e for e in pool if e.removed_version_id not in lineage]
             pool = [e for e in pool if e.image_id == image.id] or pool
-            if not pool:
-                continue
             span = self._span(text, noun.start, noun.end)
             recency = bool(_RECENCY.search(text[span[0] : span[1]]) or _RECENCY.search(text))
+            if removal:
+                pool = [e for e in pool if e.version_id in lineage] or pool
+                quoted = [q.strip() for q in _QUOTED.findall(text) if q.strip()]
+                pool = [e for e in pool if any(q in e.name for q in quoted)] or pool
+                recency = recency or bool(_DEMONSTRATIVE.search(text[span[0] : span[1]]))
+            if not pool:
+                continue
             if len(pool) == 1 or recency:
                 return self._substitute(resolution, text, pool[0], span)
             resolution.candidates = [self._candidate(e) for e in pool]
@@ -196,6 +211,18 @@ class ReferenceResolver:
             if pronoun and pool:
                 return self._substitute(resolution, text, pool[0], (pronoun.start(), pronoun.end()))
         return resolution
+
+    def lineage(self, version: VersionInfo | None) -> set[str]:
+        """Ids of ``version`` and the versions it descends from (empty for None)."""
+        if version is None:
+            return set()
+        by_id = {v.id: v for versions in self.view.versions.values() for v in versions}
+        ids: set[str] = set()
+        current: VersionInfo | None = version
+        while current is not None and current.id not in ids:
+            ids.add(current.id)
+            current = by_id.get(current.parent_id) if current.parent_id else None
+        return ids
 
     def _candidate(self, entity: EntityInfo) -> Candidate:
         image = next(i for i in self.view.images if i.id == entity.image_id)

@@ -29,12 +29,13 @@ from langgraph.runtime import get_runtime
 from agent import replies
 from agent.image_roles import ImageRoles, answer_images, find_image_roles, name_images
 from agent.intents import EDIT_VERB, Intent, detect_intent
-from agent.references import REFERENCE_PATTERNS, ReferenceResolver
+from agent.references import REFERENCE_PATTERNS, ReferenceResolver, Resolution
 from agent.session_view import load_view
 from engine.parsing import parse_instruction
 from engine.plan import GEOMETRY_KINDS, WHOLE_IMAGE_KINDS
 from imgedit.errors import ImgEditError
 from tools.context import ToolContext
+from tools.entities import REMOVAL_WORDS
 
 #: Key in ``AIMessage.additional_kwargs`` for what the planner must remember between turns.
 STATE_KEY = "imgedit"
@@ -157,6 +158,7 @@ class RulesChatModel(BaseChatModel):
             if chosen is not None:
                 span = tuple(pending["span"]) if pending.get("span") else None
                 resolution = resolver.resolve(pending["text"], choose=chosen, choose_span=span)  # type: ignore[arg-type]
+                resolution = _name_removal(pending["text"], resolution)
                 return self._edit_call(pending["text"], resolution, len(view.images))
 
         if intent.kind in ("undo", "redo", "list"):
@@ -209,7 +211,10 @@ class RulesChatModel(BaseChatModel):
         roles = find_image_roles(text, resolver.view)
         if roles is not None:
             return self._multi_image_call(text, roles, language)
-        resolution = resolver.resolve(text, whole_image=_is_whole_image(text))
+        removal = bool(REMOVAL_WORDS.search(text))
+        resolution = _name_removal(
+            text, resolver.resolve(text, whole_image=_is_whole_image(text), removal=removal)
+        )
         if resolution.ambiguous:
             candidates = [
                 {"id": c.entity.id, "name": c.entity.name, "image": c.image, "version": c.version}
@@ -307,6 +312,16 @@ def _pending_state(messages: list[BaseMessage]) -> dict[str, Any]:
         if isinstance(message, AIMessage):
             return dict(message.additional_kwargs.get(STATE_KEY) or {})
     return {}
+
+
+def _name_removal(text: str, resolution: Resolution) -> Resolution:
+    """A removal of a known entity with a box reads "remove the "SALE" badge" / "把“新品上市”标签去掉":
+    the tool removes that box, and the instruction names what goes."""
+    entity = resolution.entity
+    if entity is not None and entity.box and REMOVAL_WORDS.search(text):
+        zh = replies.language_of(text) == "zh"
+        resolution.instruction = f"把{entity.name}去掉" if zh else f"remove the {entity.name}"
+    return resolution
 
 
 def _is_whole_image(text: str) -> bool:

@@ -120,6 +120,9 @@ class EntityRow(Base):
     category: Mapped[str] = mapped_column(String(100), default="")
     box: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)
     history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The version whose edit removed the object; it is still there in versions outside that
+    # version's lineage (undo the removal and it is back), so this is noted, never deleted.
+    removed_version_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

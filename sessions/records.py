@@ -131,6 +131,7 @@ class EntityInfo:
     history: list[dict[str, Any]] = field(default_factory=list)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    removed_version_id: str | None = None
 
     @classmethod
     def of(cls, row: EntityRow) -> EntityInfo:
@@ -145,6 +146,7 @@ class EntityInfo:
             history=list(row.history or []),
             created_at=row.created_at,
             updated_at=row.updated_at,
+            removed_version_id=row.removed_version_id,
         )
 
     def to_dict(self) -> dict[str, Any]:

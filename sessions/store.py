@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
@@ -381,6 +381,22 @@ class SessionStore:
                 )
                 db.add(row)
             db.flush()
+            return EntityInfo.of(row)
+
+    def mark_entity_removed(self, entity_id: str, version_id: str) -> EntityInfo:
+        """Note that the edit which made ``version_id`` removed the entity (versions outside that
+        version's lineage still show it, so nothing is deleted)."""
+        with self._tx() as db:
+            # An explicit ``updated_at`` keeps its recency: a removal is not a new mention, and
+            # after undoing it "that badge" still means the badge added last.
+            db.execute(
+                update(EntityRow)
+                .where(EntityRow.id == entity_id)
+                .values(removed_version_id=version_id, updated_at=EntityRow.updated_at)
+            )
+            row = db.get(EntityRow, entity_id, populate_existing=True)
+            if row is None:
+                raise NotFoundError(f"No entity {entity_id}.")
             return EntityInfo.of(row)
 
     def entities(self, session_id: str, *, image_id: str | None = None) -> list[EntityInfo]:

@@ -27,6 +27,15 @@ def _chinese_color_names() -> dict[str, str]:
 
 
 _ZH_COLORS = _chinese_color_names()
+#: The registry category of badges and labels an edit added (the lexicon's word for them).
+BADGE_CATEGORY = "graphic/badge"
+#: Words asking to take a thing away ("去掉", "remove"): with a known entity that has a box, the
+#: edit becomes a ``Remove`` of that box.
+REMOVAL_WORDS = re.compile(
+    r"去掉|删掉|删除|移除|拿掉|去除|除掉|清除|抹掉|\bremove\b|\bdelete\b|\berase\b|\bget rid of\b"
+    r"|\btake\s+(?:off|away|out)\b",
+    re.IGNORECASE,
+)
 _ZH_RESULT = re.compile(r"(?:换成|改成|变成|改为|换为|变为|替换成|替换为)(?P<what>[^，。,.!！？?]+)")
 _ZH_ADD = re.compile(r"(?:加上|添加|加个|加一[个件顶只]|放上|放一[个件顶只])(?P<what>[^，。,.!！？?]+)")
 _EN_RESULT = re.compile(r"\b(?:to|into|with)\s+(?:an?\s+|the\s+)?(?P<what>[^,.;!?]+)", re.IGNORECASE)
@@ -87,10 +96,15 @@ def extract_entities(
                 category = target.get("category", "")
             if category:
                 found.append(NamedEntity(phrase, category, _updates(target, category)))
-        elif kind in ("text_replace", "text_add"):
-            words = op.get("new") if kind == "text_replace" else op.get("text")
-            if words:
-                found.append(NamedEntity(f"“{words}”" if language == "zh" else f"'{words}'", "text", None))
+        elif kind == "text_replace" and op.get("new"):
+            words = op["new"]
+            found.append(NamedEntity(f"“{words}”" if language == "zh" else f"'{words}'", "text", None))
+        elif kind == "text_add" and op.get("text"):
+            # A new badge is a thing put on the picture ("remove that badge" must find it).
+            noun = op.get("style") or "badge"
+            words = op["text"]
+            name = f"“{words}”标签" if language == "zh" else f'"{words}" {noun}'
+            found.append(NamedEntity(name, BADGE_CATEGORY, None))
         elif kind == "background" and (op.get("color") or op.get("description")):
             what = op.get("description") or _color_word(op["color"], language)
             name = f"{what}背景" if language == "zh" else f"{what} background"

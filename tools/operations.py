@@ -18,7 +18,7 @@ from PIL import Image
 
 from engine.imageio import encode_image, load_image
 from engine.parsing.language import instruction_language
-from engine.plan import EditPlan, Generative, Theme
+from engine.plan import Box, EditPlan, Generative, Remove, Theme
 from engine.preserve import changed_mask
 from engine.types import EditResult
 from imgedit.errors import (
@@ -30,13 +30,16 @@ from imgedit.errors import (
 )
 from sessions import EntityInfo, ImageInfo, VersionInfo
 from tools.context import ToolContext
-from tools.entities import extract_entities
+from tools.entities import REMOVAL_WORDS, extract_entities
 from tools.outcome import ToolOutcome
 
 _PREVIOUS = {"previous", "prev", "parent", "last", "上一版", "上一个版本", "上个版本", "前一版"}
 _CURRENT = {"", "head", "current", "latest", "当前", "最新"}
 #: Pixels whose channels differ by more than this count as changed (JPEG noise stays below it).
 DIFF_THRESHOLD = 8
+#: Pixels a removed entity's box grows by on each side (at least; 1% of the shorter side on big
+#: images), so the fill also covers the badge's anti-aliased edge and shadow.
+REMOVAL_MARGIN_PX = 3
 #: Images an edit may take besides the one edited (the engine's Picture 2 and Picture 3).
 MAX_REFERENCES = 2
 #: Reference edits that repaint the whole picture (a style, a composition) rather than a part of
@@ -154,6 +157,19 @@ class SessionTools:
         source = load_image(self.store.read_version(base)).image
         inputs = self._references(references or [])
         extra = [load_image(self.store.read_version(version)).image for _, version in inputs]
+        removing = None
+        if (
+            plan is None
+            and not inputs
+            and target is not None
+            and target.box
+            and REMOVAL_WORDS.search(instruction)
+        ):
+            # "remove that badge": the registry knows where it is, so the classic engine can
+            # fill exactly that box instead of refusing a remove-by-name.
+            self._check_present(target, image, base)
+            plan = removal_plan(instruction, target.name, target.box, source.size)
+            removing = target
         plan = plan or (reference_plan(instruction) if inputs else self.ctx.editor.parse(instruction))
         seed = seed if seed is not None else self.ctx.seed
         prepared = time.perf_counter()
@@ -225,7 +241,11 @@ class SessionTools:
             resolution=resolution,
             report=report,
         )
-        recorded = self._record_entities(image, version, report["plan"], target)
+        if removing is not None:
+            self.store.mark_entity_removed(removing.id, version.id)
+            recorded: list[EntityInfo] = []
+        else:
+            recorded = self._record_entities(image, version, report["plan"], target, source, result.image)
         return ToolOutcome(
             action=action,
             message=f"Edited image {image.position}: version {version.number} from version {base.number}.",
@@ -243,6 +263,7 @@ class SessionTools:
                 "changed_area_ratio": report["changed_area_ratio"],
                 "warnings": report["warnings"],
                 "entity": resolution.get("entity"),
+                "removed_entity": resolution.get("entity") if removing is not None else None,
                 "references": pictures[1:] if inputs else [],
                 "entities": [{"id": e.id, "name": e.name, "category": e.category} for e in recorded],
                 "engine_seconds": round(engine_seconds, 6),
@@ -278,13 +299,49 @@ class SessionTools:
             hint="Name one by its id or name as describe_image lists them, or leave target_entity out.",
         )
 
+    def _check_present(self, entity: EntityInfo, image: ImageInfo, base: VersionInfo) -> None:
+        """Refuse to remove an entity the version being edited does not show: one added on
+        another branch (the user went back past it) or already removed."""
+        lineage = self._lineage(base)
+        if entity.image_id != image.id or entity.version_id not in lineage:
+            added = self.store.version(entity.version_id)
+            raise BadInputError(
+                f"The {entity.name} was added in version {added.number}, which is not in the history of "
+                f"version {base.number} (the one being edited), so there is nothing to remove.",
+                hint=f"Go back to version {added.number} (or redo) first if you want it removed there.",
+            )
+        if entity.removed_version_id is not None and entity.removed_version_id in lineage:
+            removed = self.store.version(entity.removed_version_id)
+            raise BadInputError(
+                f"The {entity.name} was already removed in version {removed.number}.",
+                hint="Undo that edit to bring it back.",
+            )
+
+    def _lineage(self, version: VersionInfo) -> set[str]:
+        """Ids of ``version`` and every version it descends from."""
+        ids = {version.id}
+        while version.parent_id is not None:
+            version = self.store.version(version.parent_id)
+            ids.add(version.id)
+        return ids
+
     def _record_entities(
-        self, image: ImageInfo, version: VersionInfo, plan: dict[str, Any], target: EntityInfo | None
+        self,
+        image: ImageInfo,
+        version: VersionInfo,
+        plan: dict[str, Any],
+        target: EntityInfo | None,
+        before: Image.Image,
+        after: Image.Image,
     ) -> list[EntityInfo]:
         language = "zh" if plan.get("language") in ("zh", "mixed") else "en"
         target_dict = {"id": target.id, "name": target.name, "category": target.category} if target else None
+        named_entities = extract_entities(plan, target=target_dict, language=language)
+        box = (
+            changed_box(before, after) if named_entities and EditPlan.model_validate(plan).is_local else None
+        )
         recorded = []
-        for named in extract_entities(plan, target=target_dict, language=language):
+        for named in named_entities:
             recorded.append(
                 self.store.record_entity(
                     self.ctx.session_id,
@@ -292,6 +349,7 @@ class SessionTools:
                     version_id=version.id,
                     name=named.name,
                     category=named.category,
+                    box=box,
                     entity_id=named.updates,
                 )
             )
@@ -456,6 +514,35 @@ def reference_plan(instruction: str) -> EditPlan:
     return EditPlan(
         instruction=instruction,
         operations=[Generative(description=instruction, source=instruction)],
+        language=instruction_language(instruction),
+    )
+
+
+def changed_box(before: Image.Image, after: Image.Image) -> dict[str, float] | None:
+    """Where a local edit changed the picture, in fractions of the image (``engine.plan.Box``
+    fields), or None when nothing changed or the size did (a geometry edit has no box)."""
+    if before.size != after.size:
+        return None
+    _, box, _ = diff_images(before.convert("RGB"), after.convert("RGB"))
+    if box is None:
+        return None
+    width, height = after.size
+    return {"x0": box[0] / width, "y0": box[1] / height, "x1": box[2] / width, "y1": box[3] / height}
+
+
+def removal_plan(instruction: str, name: str, box: dict[str, float], size: tuple[int, int]) -> EditPlan:
+    """The plan that removes a known entity: a ``Remove`` of its box grown by a few pixels."""
+    width, height = size
+    pad = max(REMOVAL_MARGIN_PX, round(0.01 * min(width, height)))
+    grown = Box(
+        x0=max(0.0, box["x0"] - pad / width),
+        y0=max(0.0, box["y0"] - pad / height),
+        x1=min(1.0, box["x1"] + pad / width),
+        y1=min(1.0, box["y1"] + pad / height),
+    )
+    return EditPlan(
+        instruction=instruction,
+        operations=[Remove(target=name, box=grown, source=instruction)],
         language=instruction_language(instruction),
     )
 

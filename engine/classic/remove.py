@@ -1,9 +1,11 @@
 """Removing things by colour or by place, filling the hole by inpainting.
 
-"Remove the red sticker" masks the red pixels (within the named place, if any); "remove the
-thing in the bottom left" separates the object in that place from its surroundings with
-GrabCut. The classic engine cannot find objects by name alone ("remove the cup"), so such a
-request is refused with a message saying how to phrase it, or to use the qwen engine.
+"Remove the red sticker" masks the red pixels (within the named place, if any); an operation
+with a ``box`` (a known object's box, e.g. a badge the agent added) fills exactly that box, since
+the caller knows where the thing is; "remove the thing in the bottom left" separates the object
+in that place from its surroundings with GrabCut. The classic engine cannot find objects by name
+alone ("remove the cup"), so such a request is refused with a message saying how to phrase it,
+or to use the qwen engine.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ def remove(image: Image.Image, op: Remove, ctx: OpContext) -> Image.Image:
             where = " in that part of the image" if region else ""
             if not mask.any():
                 raise BadInputError(f"Nothing {op.color} was found to remove{where}.")
+        elif op.box is not None and region is not None:
+            mask = np.zeros((height, width), bool)
+            mask[region.y0 : region.y1, region.x0 : region.x1] = True
         elif region is not None:
             mask = grabcut(pixels, region) > 0.5
             if not mask.any():
@@ -69,7 +74,8 @@ def remove(image: Image.Image, op: Remove, ctx: OpContext) -> Image.Image:
                 hint="Name its colour or place ('remove the red stamp', '去掉右下角的标志'), "
                 "or use the qwen engine, which understands objects.",
             )
-        mask = _grow(mask, margin)
+        if op.color or op.box is None:
+            mask = _grow(mask, margin)
     with ctx.timed("inpaint"):
         out = erase(pixels, mask)
     return Image.fromarray(out)
