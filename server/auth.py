@@ -100,13 +100,17 @@ class KeyStore:
         match = _KEY.match((key or "").strip())
         if match is None:
             return None
-        with self.db() as db:
-            row = db.get(ApiKeyRow, match.group(1))
-            if row is None or row.revoked_at is not None:
-                return None
-            if not hmac.compare_digest(row.key_hash, hash_key(key.strip() if key else "")):
-                return None
-            return Principal(tenant=row.tenant, key_id=row.id)
+        # Three columns by Core, not an ORM object: this runs on every request.
+        found = select(ApiKeyRow.tenant, ApiKeyRow.key_hash, ApiKeyRow.revoked_at).where(
+            ApiKeyRow.id == match.group(1)
+        )
+        with self.db.kw["bind"].connect() as connection:
+            row = connection.execute(found).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        if not hmac.compare_digest(row.key_hash, hash_key(key.strip() if key else "")):
+            return None
+        return Principal(tenant=row.tenant, key_id=match.group(1))
 
 
 def _info(row: ApiKeyRow) -> KeyInfo:

@@ -34,5 +34,11 @@ def principal(
     return who
 
 
+async def request_ctx(request: Request) -> ServerContext:
+    """``get_ctx`` as an async dependency: FastAPI runs a plain ``def`` dependency in a worker
+    thread, and that hop (for one attribute read) cost more than the read on every request."""
+    return get_ctx(request)
+
+
 Caller = Annotated[Principal, Depends(principal)]
-Ctx = Annotated[ServerContext, Depends(get_ctx)]
+Ctx = Annotated[ServerContext, Depends(request_ctx)]

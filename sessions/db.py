@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session as DbSession
 from imgedit.config import Settings, get_settings
 
 DATABASE_FILENAME = "imgedit.db"
+#: SQLite connections kept open per engine (see ``create_db_engine``).
+SQLITE_POOL_SIZE = 48
 
 
 class Base(DeclarativeBase):
@@ -62,7 +64,13 @@ def create_db_engine(target: str | Path | None = None, *, create_tables: bool = 
     """An engine for ``target`` (URL or SQLite path; default ``IMGEDIT_HOME/imgedit.db``)."""
     url = database_url(target)
     if url.startswith("sqlite"):
-        engine = sa_create_engine(url, connect_args={"check_same_thread": False})
+        # A pool as large as the server's thread pool (anyio's 40 threads plus the job workers):
+        # with the default 5 (+10 overflow) connections, every burst of requests opened and
+        # closed SQLite connections, and each open ran the PRAGMAs below (~6 % of the server's
+        # CPU in bench/server_load.py). An idle SQLite connection costs a file handle.
+        in_memory = ":memory:" in url or url.rstrip("/") == "sqlite:"
+        pool = {} if in_memory else {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 16}
+        engine = sa_create_engine(url, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = sa_create_engine(url, pool_pre_ping=True)

@@ -28,9 +28,9 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, Table, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
@@ -72,7 +72,12 @@ class JobContext:
 Runner = Callable[[JobInfo, JobContext], JobOutcome]
 
 
-def job_info(row: JobRow) -> JobInfo:
+#: The jobs table, for reads that need a row's values but not an ORM object (see ``get``).
+JOBS = cast(Table, JobRow.__table__)
+
+
+def job_info(row: Any) -> JobInfo:
+    """A snapshot of a job from a ``JobRow`` or a Core row of the jobs table (same names)."""
     return JobInfo(
         id=row.id,
         tenant=row.tenant,
@@ -153,6 +158,8 @@ class LocalJobQueue(JobQueue):
         step_delay: float = 0.0,
     ) -> None:
         self.db = db
+        # Core statements run on a connection: a Session around them cost as much as the query.
+        self.engine: Engine = db.kw["bind"]
         self.runners = runners
         self.slots = {pool: count for pool, count in slots.items() if count > 0}
         self.step_delay = step_delay
@@ -217,31 +224,36 @@ class LocalJobQueue(JobQueue):
             if existing is not None:
                 return existing
         cached = self._cached_result(spec)
-        row = JobRow(
-            seq=next(self._seq),
-            tenant=spec.tenant,
-            kind=spec.kind,
-            pool=spec.pool,
-            priority=spec.priority,
-            params=spec.params,
-            input_blob=spec.input_blob,
-            cache_key=spec.cache_key,
-            idempotency_key=spec.idempotency_key,
-        )
+        values: dict[str, Any] = {
+            "seq": next(self._seq),
+            "tenant": spec.tenant,
+            "kind": spec.kind,
+            "pool": spec.pool,
+            "priority": spec.priority,
+            "params": spec.params,
+            "input_blob": spec.input_blob,
+            "cache_key": spec.cache_key,
+            "idempotency_key": spec.idempotency_key,
+        }
         if cached is not None:
             now = utcnow()
-            row.status, row.cached = "done", 1
-            row.result_blob, row.result_format, row.result = (
-                cached.result_blob,
-                cached.result_format,
-                cached.result,
+            values.update(
+                status="done",
+                cached=1,
+                result_blob=cached.result_blob,
+                result_format=cached.result_format,
+                result=cached.result,
+                progress_done=cached.progress_total,
+                progress_total=cached.progress_total,
+                started_at=now,
+                finished_at=now,
+                seconds=0.0,
             )
-            row.progress_done = row.progress_total = cached.progress_total
-            row.started_at = row.finished_at = now
-            row.seconds = 0.0
+        # A Core INSERT ... RETURNING (the columns' defaults apply as with the ORM), without the
+        # unit of work a mapped object goes through.
         try:
-            with self.db.begin() as db:
-                db.add(row)
+            with self.engine.begin() as db:
+                row = db.execute(insert(JOBS).values(**values).returning(*JOBS.c)).one()
             info = job_info(row)
         except IntegrityError:
             # Two requests with one idempotency key raced; the other one won.
@@ -259,19 +271,21 @@ class LocalJobQueue(JobQueue):
         return info
 
     def get(self, job_id: str, tenant: str) -> JobInfo:
-        with self.db() as db:
-            row = db.get(JobRow, job_id)
-            if row is None or row.tenant != tenant:
-                raise NotFoundError(f"No job '{job_id}'.")
-            return self._latest(job_info(row))
+        # A Core read: the ORM's identity map and object loading cost more than the query
+        # itself, and the row is turned into a snapshot at once anyway.
+        with self.engine.connect() as db:
+            row = db.execute(select(JOBS).where(JOBS.c.id == job_id)).first()
+        if row is None or row.tenant != tenant:
+            raise NotFoundError(f"No job '{job_id}'.")
+        return self._latest(job_info(row))
 
     def list(self, tenant: str, *, active_only: bool = False, limit: int = 100) -> list[JobInfo]:
-        query = select(JobRow).where(JobRow.tenant == tenant)
+        query = select(JOBS).where(JobRow.tenant == tenant)
         if active_only:
             query = query.where(JobRow.status.in_(("queued", "running")))
-        with self.db() as db:
-            rows = db.scalars(query.order_by(JobRow.seq.desc()).limit(limit)).all()
-            return [self._latest(job_info(row)) for row in rows]
+        with self.engine.connect() as db:
+            rows = db.execute(query.order_by(JobRow.seq.desc()).limit(limit)).all()
+        return [self._latest(job_info(row)) for row in rows]
 
     def cancel(self, job_id: str, tenant: str) -> JobInfo:
         info = self.get(job_id, tenant)
@@ -337,13 +351,18 @@ class LocalJobQueue(JobQueue):
 
     def _run(self, job_id: str, token: CancelToken) -> None:
         taken = time.perf_counter()
-        with self.db.begin() as db:
-            row = db.get(JobRow, job_id)
-            if row is None or row.status != "queued":
+        # One UPDATE ... RETURNING claims the job (only if still queued) and reads it back.
+        # On the table, not the mapped class: the ORM's bulk-update path costs more than the query.
+        claim = (
+            update(JOBS)
+            .where(JOBS.c.id == job_id, JOBS.c.status == "queued")
+            .values(status="running", started_at=utcnow(), attempts=JOBS.c.attempts + 1, error=None)
+            .returning(*JOBS.c)
+        )
+        with self.engine.begin() as db:
+            row = db.execute(claim).first()
+            if row is None:
                 return
-            row.status, row.started_at, row.attempts = "running", utcnow(), row.attempts + 1
-            row.error = None
-            db.flush()
             info = job_info(row)
         self._emit(JobEvent("job", info))
         started = time.perf_counter()
@@ -404,20 +423,30 @@ class LocalJobQueue(JobQueue):
     ) -> JobInfo:
         with self._cond:
             latest = self._progress.pop(job_id, None)
-        with self.db.begin() as db:
-            row = db.get(JobRow, job_id)
-            assert row is not None
-            row.status, row.finished_at, row.seconds, row.error = status, utcnow(), seconds, error
+        values: dict[str, Any] = {
+            "status": status,
+            "finished_at": utcnow(),
+            "seconds": seconds,
+            "error": error,
+        }
+        if latest is not None:
+            values["progress_done"], values["progress_total"] = latest
+        if outcome is not None:
+            values.update(
+                result_blob=outcome.result_blob, result_format=outcome.result_format, result=outcome.result
+            )
+            # A finished job shows all its steps done.
             if latest is not None:
-                row.progress_done, row.progress_total = latest
-            if outcome is not None:
-                row.result_blob, row.result_format, row.result = (
-                    outcome.result_blob,
-                    outcome.result_format,
-                    outcome.result,
+                values["progress_done"] = max(latest)
+            else:
+                values["progress_done"] = case(
+                    (JOBS.c.progress_total > JOBS.c.progress_done, JOBS.c.progress_total),
+                    else_=JOBS.c.progress_done,
                 )
-                row.progress_done = max(row.progress_done, row.progress_total)
-            db.flush()
+        # One UPDATE ... RETURNING instead of loading the row, changing it and flushing it.
+        finish = update(JOBS).where(JOBS.c.id == job_id).values(**values).returning(*JOBS.c)
+        with self.engine.begin() as db:
+            row = db.execute(finish).one()
             info = job_info(row)
         self._emit(JobEvent("job", info))
         with self._cond:
@@ -445,18 +474,19 @@ class LocalJobQueue(JobQueue):
             row = db.scalar(select(JobRow).where(JobRow.tenant == tenant, JobRow.idempotency_key == key))
             return job_info(row) if row is not None else None
 
-    def _cached_result(self, spec: JobSpec) -> JobRow | None:
+    def _cached_result(self, spec: JobSpec) -> Any:
+        """The result columns of the newest finished job with ``spec``'s cache key, or ``None``."""
         if not spec.cache_key:
             return None
-        with self.db() as db:
-            return db.scalar(
-                select(JobRow)
+        with self.engine.connect() as db:
+            return db.execute(
+                select(JobRow.result_blob, JobRow.result_format, JobRow.result, JobRow.progress_total)
                 .where(
                     JobRow.tenant == spec.tenant, JobRow.cache_key == spec.cache_key, JobRow.status == "done"
                 )
                 .order_by(JobRow.seq.desc())
                 .limit(1)
-            )
+            ).first()
 
     def _emit(self, event: JobEvent) -> None:
         with self._cond:
