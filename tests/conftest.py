@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
@@ -11,6 +12,9 @@ from PIL import Image
 from engine import Editor
 from engine.samples import sample_photo
 from imgedit.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from agent import ChatAgent
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +44,22 @@ def astronaut() -> Image.Image:
 @pytest.fixture
 def coffee() -> Image.Image:
     return skimage_photo("coffee")
+
+
+# -- the chat agent on the classic engine, shared by the agent tests ------------------------------
+
+
+@pytest.fixture(scope="module")
+def classic() -> Editor:
+    return Editor(engine="classic")
+
+
+@pytest.fixture
+def agent(classic: Editor) -> ChatAgent:
+    """A fresh agent (its own session store under this test's IMGEDIT_HOME) on the classic engine."""
+    from agent import ChatAgent
+
+    return ChatAgent(editor=classic)
 
 
 # -- the tiny Qwen-Image-Edit pipeline (tests/qwen_tiny.py), shared by engine and agent tests ------

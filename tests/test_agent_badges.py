@@ -12,22 +12,11 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from agent import ChatAgent
-from engine import Editor
 from engine.imageio import load_image
 from engine.samples import sample_photo
 from sessions import EntityInfo, SessionStore
 from sessions.db import create_db_engine
 from tests.agent_helpers import Step, png_bytes, run_script
-
-
-@pytest.fixture(scope="module")
-def classic() -> Editor:
-    return Editor(engine="classic")
-
-
-@pytest.fixture
-def agent(classic: Editor) -> ChatAgent:
-    return ChatAgent(editor=classic)
 
 
 def attach_photo(agent: ChatAgent) -> str:

@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from agent import ChatAgent
 from engine import Editor
@@ -16,16 +15,6 @@ from engine.imageio import load_image
 from engine.samples import sample_photo
 from sessions import SessionStore
 from tests.agent_helpers import Step, png_bytes, run_script, scene
-
-
-@pytest.fixture(scope="module")
-def classic() -> Editor:
-    return Editor(engine="classic")
-
-
-@pytest.fixture
-def agent(classic: Editor) -> ChatAgent:
-    return ChatAgent(editor=classic)
 
 
 def attach_scene(agent: ChatAgent) -> str:
