@@ -63,6 +63,9 @@ def serve_command(
         port=port,
         log_level=log_level,
         ws_max_size=1024 * 1024,
+        # Frames are short JSON (ids, states, steps): compressing each one cost both ends more CPU
+        # than it saved bytes (bench/server_load.py).
+        ws_per_message_deflate=False,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
     )

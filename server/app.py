@@ -33,7 +33,7 @@ from server.events import EventHub
 from server.metrics import Metrics, MetricsMiddleware
 from server.ratelimit import RateLimiter
 from server.routes import catalog, health, jobs, sessions, ws
-from server.runners import Editors, EditRunner
+from server.runners import EDIT_QUIET_SECONDS, Editors, EditRunner
 from server.scheduler import LocalJobQueue
 from server.scheduler.local import Runner
 from server.uploads import UploadLimitMiddleware
@@ -89,7 +89,9 @@ def create_app(
         "figma": figma.FigmaRunner(editors, store, settings, db),
         "chat": ChatRunner(lambda: (agent_factory or default_agent_factory)(store, chat_editor(), settings)),
     }
-    queue = LocalJobQueue(db, runners, slots, step_delay=settings.job_step_delay)
+    queue = LocalJobQueue(
+        db, runners, slots, step_delay=settings.job_step_delay, quiet_seconds={"edit": EDIT_QUIET_SECONDS}
+    )
     ctx = ServerContext(
         settings=settings,
         db_engine=db_engine,

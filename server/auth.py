@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
@@ -49,6 +49,13 @@ class NewKey:
     id: str
     tenant: str
     key: str
+
+
+#: The key check runs on every request: three columns by Core, and the statement built once
+#: (building it cost more than running it; see server/scheduler/local.py).
+_KEY_ROW = select(ApiKeyRow.tenant, ApiKeyRow.key_hash, ApiKeyRow.revoked_at).where(
+    ApiKeyRow.id == bindparam("key_id")
+)
 
 
 def hash_key(key: str) -> str:
@@ -100,12 +107,8 @@ class KeyStore:
         match = _KEY.match((key or "").strip())
         if match is None:
             return None
-        # Three columns by Core, not an ORM object: this runs on every request.
-        found = select(ApiKeyRow.tenant, ApiKeyRow.key_hash, ApiKeyRow.revoked_at).where(
-            ApiKeyRow.id == match.group(1)
-        )
         with self.db.kw["bind"].connect() as connection:
-            row = connection.execute(found).first()
+            row = connection.execute(_KEY_ROW, {"key_id": match.group(1)}).first()
         if row is None or row.revoked_at is not None:
             return None
         if not hmac.compare_digest(row.key_hash, hash_key(key.strip() if key else "")):

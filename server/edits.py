@@ -41,22 +41,6 @@ def normalise_instruction(text: str) -> str:
     return " ".join(text.split())
 
 
-def resolve_pool(ctx: ServerContext, options: EditOptions) -> str:
-    """Which worker pool runs the edit; raises the engine's own error if no engine can do it."""
-    name = options.engine or ctx.settings.engine
-    editor = ctx.editors.get(name)
-    plan = editor.parse(options.instruction)
-    if name == "qwen":
-        return "qwen"
-    missing = editor.backend("classic").unsupported(plan)
-    if not missing:
-        return "classic"
-    if name == "auto" and editor.qwen_available():
-        return "qwen"
-    editor.choose_backend(plan)  # raises UnsupportedOperationError naming what is missing
-    return "classic"  # pragma: no cover - choose_backend raised
-
-
 def submit_edit(
     ctx: ServerContext,
     tenant: str,
@@ -73,7 +57,7 @@ def submit_edit(
     if options.max_edit_area is not None and not 0.0 < options.max_edit_area <= 1.0:
         raise BadInputError("max_edit_area must be a fraction in (0, 1].")
     options = replace(options, instruction=normalise_instruction(options.instruction))
-    pool = resolve_pool(ctx, options)
+    pool = ctx.editors.pool_for(options.engine or ctx.settings.engine, options.instruction)
     params: dict[str, Any] = {
         "instruction": options.instruction,
         "engine": pool,

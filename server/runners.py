@@ -7,6 +7,7 @@ for the user's mistakes and let the scheduler record everything else as our fail
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from typing import Any
@@ -19,20 +20,53 @@ from server.scheduler import JobInfo
 from server.scheduler.local import JobContext, JobOutcome
 from sessions import SessionStore, VersionInfo
 
+#: The steps of an edit job's first quarter second are recorded (``GET /v1/jobs/{id}`` shows them,
+#: the final ``job`` frame carries the count) but not announced as ``progress`` events: a progress
+#: bar for an edit that is over by then would only flicker, and each event costs the server a
+#: hop to the event loop and a frame per follower (bench/server_load.py). A qwen edit's steps,
+#: about a second each, are all announced after the first.
+EDIT_QUIET_SECONDS = 0.25
+
+
+#: How many ``(engine, instruction) -> pool`` answers ``Editors`` remembers.
+POOL_CACHE_SIZE = 1024
+
 
 class Editors:
-    """One ``Editor`` per engine name, built on first use and shared by the workers."""
+    """One ``Editor`` per engine name, built on first use and shared by the workers.
+
+    It also says which worker pool runs an instruction (``pool_for``) and remembers the answers, as the
+    same instructions come again and again (theme buttons, the page's suggestions, scripts), and
+    parsing one to pick the pool took 0.1-0.6 ms of each upload (bench/server_load.py).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._editors: dict[str, Editor] = {}
         self._lock = threading.Lock()
+        # Per instance (tests build several apps); errors are raised each time, never cached.
+        self.pool_for = functools.lru_cache(maxsize=POOL_CACHE_SIZE)(self._pool_for)
 
     def get(self, engine: str) -> Editor:
         with self._lock:
             if engine not in self._editors:
                 self._editors[engine] = Editor(engine=engine, settings=self.settings)
             return self._editors[engine]
+
+    def _pool_for(self, engine: str, instruction: str) -> str:
+        """The pool (``classic`` or ``qwen``) that runs ``instruction`` when ``engine`` is asked
+        for; raises the engine's own error if no engine here can do it."""
+        editor = self.get(engine)
+        plan = editor.parse(instruction)
+        if engine == "qwen":
+            return "qwen"
+        missing = editor.backend("classic").unsupported(plan)
+        if not missing:
+            return "classic"
+        if engine == "auto" and editor.qwen_available():
+            return "qwen"
+        editor.choose_backend(plan)  # raises UnsupportedOperationError naming what is missing
+        return "classic"  # pragma: no cover - choose_backend raised
 
 
 class EditRunner:
