@@ -252,7 +252,13 @@ class EditWorker:
 
     @property
     def alive(self) -> bool:
-        return self.process.is_alive()
+        """Running, and still holding its end of the pipe.
+
+        The pipe is checked too because a killed worker's exit reaches ``is_alive`` through the
+        forkserver, a moment later; an idle worker never has anything to say, so a readable pipe
+        means its end closed. Lending such a worker failed the next job with a broken pipe.
+        """
+        return self.process.is_alive() and not self.conn.poll()
 
     def run(self, task: EditTask, progress: Progress, cancel: CancelToken) -> EditProduct:
         """Run ``task`` in the worker, forwarding its progress; returns once the worker has answered.

@@ -6,7 +6,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 import server.models
+from imgedit.errors import NotFoundError
 from server.scheduler import JobInfo, JobSpec, LocalJobQueue
 from server.scheduler.local import JobContext, JobOutcome
 from sessions import create_db_engine, create_sessionmaker
@@ -120,3 +123,56 @@ def test_progress_is_shown_at_once_and_stored_with_the_final_status(tmp_path: Pa
     reopened = make_queue(tmp_path, runner)  # a fresh process sees only what was committed
     final = reopened.get(job.id, "a")
     assert (final.status, final.progress_done, final.progress_total) == ("done", 3, 3)
+
+
+def test_quiet_kinds_announce_only_the_steps_after_their_first_seconds(tmp_path: Path) -> None:
+    """An edit over within its quiet time sends no progress events; a longer one sends the later
+    steps; the final state carries the steps either way."""
+    events: list[tuple[str, str, int]] = []
+
+    def runner(job: JobInfo, ctx: JobContext) -> JobOutcome:
+        ctx.progress(1, 3)
+        if job.params.get("slow"):
+            time.sleep(0.4)
+        ctx.progress(2, 3)
+        ctx.progress(3, 3)
+        return JobOutcome(result={"ran": True})
+
+    db = create_sessionmaker(create_db_engine(tmp_path / "jobs.db"))
+    queue = LocalJobQueue(db, {"edit": runner}, {"classic": 1}, quiet_seconds={"edit": 0.25})
+    queue.subscribe(lambda event: events.append((event.type, event.job.id, event.job.progress_done)))
+    queue.start()
+    try:
+        fast = queue.submit(JobSpec(tenant="a", kind="edit", pool="classic"))
+        assert queue.wait(fast.id, 5)
+        slow = queue.submit(JobSpec(tenant="a", kind="edit", pool="classic", params={"slow": True}))
+        assert queue.wait(slow.id, 5)
+    finally:
+        queue.stop()
+    assert [e for e in events if e[:2] == ("progress", fast.id)] == []
+    assert [done for kind, job_id, done in events if (kind, job_id) == ("progress", slow.id)] == [2, 3]
+    for job in (fast, slow):
+        final = queue.get(job.id, "a")
+        assert (final.status, final.progress_done, final.progress_total) == ("done", 3, 3)
+
+
+def test_get_answers_the_committed_state_and_hides_other_tenants_jobs(tmp_path: Path) -> None:
+    """``get`` answers from memory what was committed: the same as a fresh process reads."""
+
+    def runner(job: JobInfo, ctx: JobContext) -> JobOutcome:
+        ctx.progress(1, 1)
+        return JobOutcome(result={"ran": True})
+
+    queue = make_queue(tmp_path, runner)
+    queue.start()
+    try:
+        job = queue.submit(JobSpec(tenant="a", kind="edit", pool="classic"))
+        assert queue.wait(job.id, 5)
+        remembered = queue.get(job.id, "a")
+        with pytest.raises(NotFoundError):
+            queue.get(job.id, "b")
+    finally:
+        queue.stop()
+    fresh = make_queue(tmp_path, runner).get(job.id, "a")
+    assert remembered == fresh
+    assert remembered.status == "done" and remembered.result == {"ran": True}
