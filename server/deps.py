@@ -21,7 +21,7 @@ async def principal(
     """The tenant behind the ``Authorization: Bearer`` key; 401 without a valid one, 429 over the limit.
 
     ``async``, so the check runs on the event loop: it is one primary-key read of a pooled SQLite
-    connection (~0.16 ms, and a WAL reader never waits for writers), while a plain ``def``
+    connection (~0.1 ms, and a WAL reader never waits for writers), while a plain ``def``
     dependency is run in a worker thread, and that hop cost ~0.6 ms of CPU per request under load
     (bench/server_load.py). The pool is larger than the threads that can hold a connection
     (sessions/db.py), so taking one here never waits.

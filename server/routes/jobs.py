@@ -91,7 +91,8 @@ def list_jobs(ctx: Ctx, who: Caller, active: bool = False) -> dict[str, Any]:
 
 @router.get("/jobs/{job_id}", summary="A job's status, progress, error and result URL")
 async def get_job(job_id: str, ctx: Ctx, who: Caller) -> dict[str, Any]:
-    """``async``: one primary-key read, cheaper on the event loop than a thread hop (server/deps.py)."""
+    """``async``: memory or one primary-key read, cheaper on the event loop than a thread hop
+    (server/deps.py)."""
     return job_json(ctx.queue.get(job_id, who.tenant))
 
 
