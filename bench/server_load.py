@@ -462,6 +462,11 @@ def report_load(phase: Phase, direct: Direct, total: int) -> None:
         f"load generator {phase.cpu['client'] * per_edit:.1f} ms; "
         f"other processes {phase.cpu['other'] * per_edit:.1f} ms"
     )
+    alone, together = server_cpu / direct_cpu, (server_cpu + workers_cpu) / direct_cpu - 1
+    print(
+        f"  overhead (target < 10 %): the server process alone {alone:.1%} of a direct call's CPU; "
+        f"server + workers against a direct call {together:+.1%}"
+    )
 
 
 def report_server_side(phase: Phase) -> None:
