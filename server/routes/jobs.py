@@ -126,13 +126,9 @@ async def job_result(job_id: str, ctx: Ctx, who: Caller) -> Response:
     media_type = MEDIA_TYPES.get(fmt, "application/octet-stream")
     headers = {"Content-Disposition": content_disposition(disposition, filename)}
     path = ctx.store.blobs.path(info.result_blob)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise NotFoundError(f"The result of job {job_id} is missing from the blob store.") from None
-    if size > INLINE_RESULT_BYTES:
+    if path.is_file() and path.stat().st_size > INLINE_RESULT_BYTES:
         return FileResponse(path, media_type=media_type, headers=headers)
-    return Response(path.read_bytes(), media_type=media_type, headers=headers)
+    return Response(ctx.store.blobs.get(info.result_blob), media_type=media_type, headers=headers)
 
 
 def content_disposition(disposition: str, filename: str) -> str:

@@ -45,7 +45,7 @@ from sessions.db import utcnow
 
 log = logging.getLogger("imgedit.server.scheduler")
 
-#: Seconds between progress writes of one job (steps in between are only announced).
+#: Seconds between progress writes of one job (steps in between are kept in memory).
 PROGRESS_WRITE_INTERVAL = 0.5
 #: How many job snapshots ``get`` answers from memory (see ``LocalJobQueue._remember``).
 SNAPSHOTS = 2048
@@ -493,8 +493,8 @@ class LocalJobQueue(JobQueue):
         with self._cond:
             self._progress.pop(job_id, None)
             self._snapshots.pop(job_id, None)
-        with self.db.begin() as db:
-            db.execute(update(JobRow).where(JobRow.id == job_id).values(status="queued"))
+        with self.engine.begin() as db:
+            db.execute(_UPDATE, {"job_id": job_id, "status": "queued"})
 
     def _remember(self, info: JobInfo) -> None:
         """Keep ``info``, just committed, for ``get``.
