@@ -4,6 +4,8 @@ package comparison."""
 from __future__ import annotations
 
 import io
+import os
+import subprocess
 import threading
 import zipfile
 from pathlib import Path
@@ -15,7 +17,27 @@ from engine import Editor
 from engine.types import EditResult
 from imgedit.config import Settings
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pptx"
+
+def corpus_dir() -> Path:
+    """The shared .pptx corpus: ``IMGEDIT_CORPUS_DIR``, else ``shared/corpus/pptx`` beside this
+    checkout, else beside the checkout it was cloned from (a ``git clone`` into a temporary
+    folder, as a new contributor or CI makes one, has no ``shared/`` of its own)."""
+    if os.environ.get("IMGEDIT_CORPUS_DIR"):
+        return Path(os.environ["IMGEDIT_CORPUS_DIR"])
+    root = Path(__file__).resolve().parents[1]
+    bases = [root.parent]
+    origin = subprocess.run(
+        ["git", "-C", str(root), "config", "--get", "remote.origin.url"], capture_output=True, text=True
+    ).stdout.strip()
+    if origin and Path(origin).is_dir():
+        bases.append(Path(origin).resolve().parent)
+    for base in bases:
+        if (base / "shared" / "corpus" / "pptx").is_dir():
+            return base / "shared" / "corpus" / "pptx"
+    return bases[0] / "shared" / "corpus" / "pptx"
+
+
+CORPUS = corpus_dir()
 MALFORMED = {"fuzzed-broken-zip.pptx", "missing-blip-fill.pptx"}
 GOOD_DECKS = sorted(p.name for p in CORPUS.glob("*.pptx") if p.name not in MALFORMED)
 

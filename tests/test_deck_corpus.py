@@ -72,7 +72,9 @@ def restyled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Restyled]:
 
 
 def test_the_corpus_is_there() -> None:
-    assert set(GOOD_DECKS) == set(EXPECTED_CHANGES), f"corpus at {CORPUS} is not the expected one"
+    assert set(GOOD_DECKS) == set(EXPECTED_CHANGES), (
+        f"corpus at {CORPUS} is not the expected one (set IMGEDIT_CORPUS_DIR to shared/corpus/pptx)"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_CHANGES))
