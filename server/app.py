@@ -111,6 +111,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         queue.start()
+        decks.remove_leftover_folders(queue.unfinished())
         try:
             yield
         finally:

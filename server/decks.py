@@ -175,6 +175,20 @@ class DeckRunner:
         result = {"filename": restyled_filename(name), "report": report_json}
         return JobOutcome(result_blob=digest, result_format="PPTX", result=result)
 
+    def remove_leftover_folders(self, unfinished: set[str]) -> list[str]:
+        """Remove the folders of deck jobs that are over; return their job ids.
+
+        A folder goes in ``on_job_event`` once its job is over, but a server killed between the
+        job's final commit and that clean-up leaves it behind; the next start calls this.
+        """
+        jobs = self.settings.home_dir / "jobs"
+        removed = []
+        for folder in sorted(jobs.iterdir()) if jobs.is_dir() else []:
+            if folder.is_dir() and folder.name not in unfinished:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
+        return removed
+
     def on_job_event(self, event: JobEvent) -> None:
         """Remove a deck job's folder once the job is over (a re-queued job keeps it to resume)."""
         job = event.job

@@ -86,3 +86,17 @@ def wait_for_job(client: httpx.Client, job_id: str, timeout: float = 60) -> dict
         if time.monotonic() > deadline:
             raise TimeoutError(f"job {job_id} still {job['status']} after {timeout} s")
         time.sleep(0.05)
+
+
+def removed_soon(path: Path, timeout: float = 10) -> bool:
+    """Whether ``path`` is gone within ``timeout`` seconds.
+
+    A finished job's clean-up runs in the job listeners, just after the job's final state is
+    committed, so a client that has seen the job finish may look a moment before it is done.
+    """
+    deadline = time.monotonic() + timeout
+    while path.exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

@@ -101,6 +101,10 @@ class JobQueue(abc.ABC):
         """The tenant's newest jobs."""
 
     @abc.abstractmethod
+    def unfinished(self) -> set[str]:
+        """The ids of all tenants' queued and running jobs (to tell left-over work folders)."""
+
+    @abc.abstractmethod
     def cancel(self, job_id: str, tenant: str) -> JobInfo:
         """Cancel a queued job now, or ask a running one to stop at its next step."""
 

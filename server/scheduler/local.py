@@ -366,6 +366,11 @@ class LocalJobQueue(JobQueue):
 
         return unsubscribe
 
+    def unfinished(self) -> set[str]:
+        with self.engine.connect() as db:
+            query = select(JobRow.id).where(JobRow.status.in_(("queued", "running")))
+            return set(db.scalars(query))
+
     def stats(self) -> dict[str, int]:
         with self._cond:
             return {"queued": sum(len(q) for q in self._ready.values()), "running": len(self._running)}
