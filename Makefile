@@ -46,6 +46,7 @@ bench: setup
 	$(PY) bench/agent_overhead.py
 	$(PY) bench/figma_bridge.py
 	$(PY) bench/server_load.py
+	$(PY) bench/server_requests.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
