@@ -278,6 +278,28 @@ def job_timings(base: str, key: str, job_ids: list[str]) -> list[dict[str, float
         return [http.get(f"/v1/jobs/{job_id}").json()["result"]["timings"] for job_id in job_ids]
 
 
+def server_env(home: Path, *, worker_processes: bool = True) -> tuple[dict[str, str], str]:
+    """The environment of a benchmark's ``imgedit serve`` (classic engine, no NSFW check, no rate
+    limit, data in ``home``) and an API key created in it."""
+    env = {
+        **os.environ,
+        "IMGEDIT_HOME": str(home),
+        "IMGEDIT_ENGINE": "classic",
+        "IMGEDIT_NSFW_CHECK": "0",
+        "IMGEDIT_RATE_LIMIT_PER_MINUTE": "0",
+        "IMGEDIT_CLASSIC_PROCESSES": "1" if worker_processes else "0",
+        "HF_HUB_OFFLINE": "1",
+    }
+    created = subprocess.run(
+        [sys.executable, "-c", "from cli.main import main; main()", "keys", "create", "--tenant", "bench"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return env, created.stdout.strip()
+
+
 def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     run = [sys.executable, "-c", "from cli.main import main; main()"]
     with log.open("wb") as handle:
@@ -372,23 +394,7 @@ def main() -> None:
     args = parser.parse_args()
     workers = os.cpu_count() or 1
     home = Path(tempfile.mkdtemp(prefix="imgedit-bench-"))
-    env = {
-        **os.environ,
-        "IMGEDIT_HOME": str(home),
-        "IMGEDIT_ENGINE": "classic",
-        "IMGEDIT_NSFW_CHECK": "0",
-        "IMGEDIT_RATE_LIMIT_PER_MINUTE": "0",
-        "IMGEDIT_CLASSIC_PROCESSES": "0" if args.server_threads else "1",
-        "HF_HUB_OFFLINE": "1",
-    }
-    created = subprocess.run(
-        [sys.executable, "-c", "from cli.main import main; main()", "keys", "create", "--tenant", "bench"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    key = created.stdout.strip()
+    env, key = server_env(home, worker_processes=not args.server_threads)
     makers = {"trivial": trivial_workload, "realistic": realistic_workload, "large": large_workload}
     workloads = [makers[name]() for name in args.workload]
     total = args.clients * args.edits_per_client

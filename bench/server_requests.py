@@ -25,7 +25,6 @@ import io
 import itertools
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +39,7 @@ from websockets.sync.client import ClientConnection, connect
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.server_load import free_port, realistic_workload, start_server  # noqa: E402
+from bench.server_load import free_port, realistic_workload, server_env, start_server  # noqa: E402
 
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
@@ -111,19 +110,7 @@ def main() -> None:
     small = buffer.getvalue()
 
     home = Path(tempfile.mkdtemp(prefix="imgedit-bench-"))
-    env = {
-        **os.environ,
-        "IMGEDIT_HOME": str(home),
-        "IMGEDIT_ENGINE": "classic",
-        "IMGEDIT_NSFW_CHECK": "0",
-        "IMGEDIT_RATE_LIMIT_PER_MINUTE": "0",
-        "IMGEDIT_CLASSIC_PROCESSES": "1",
-        "HF_HUB_OFFLINE": "1",
-    }
-    run = [sys.executable, "-c", "from cli.main import main; main()"]
-    key = subprocess.run(
-        [*run, "keys", "create", "--tenant", "bench"], env=env, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    env, key = server_env(home)
     port = free_port()
     server = start_server(env, port, home / "server.log")
     pid = server.pid
