@@ -10,6 +10,7 @@ done. The folder goes when the job reaches a final status.
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import tempfile
@@ -26,6 +27,8 @@ from server.scheduler import JobEvent, JobInfo, JobSpec
 from server.scheduler.base import FINISHED
 from server.scheduler.local import JobContext, JobOutcome
 from sessions import SessionStore
+
+log = logging.getLogger(__name__)
 
 ZIP_MAGIC = b"PK\x03\x04"
 _UNSAFE = re.compile(r"[^\w.\- ]+")
@@ -175,19 +178,20 @@ class DeckRunner:
         result = {"filename": restyled_filename(name), "report": report_json}
         return JobOutcome(result_blob=digest, result_format="PPTX", result=result)
 
-    def remove_leftover_folders(self, unfinished: set[str]) -> list[str]:
-        """Remove the folders of deck jobs that are over; return their job ids.
+    def remove_leftover_folders(self, unfinished: set[str]) -> None:
+        """Remove the folders of deck jobs that are over (or unknown), and log how many went.
 
         A folder goes in ``on_job_event`` once its job is over, but a server killed between the
         job's final commit and that clean-up leaves it behind; the next start calls this.
         """
         jobs = self.settings.home_dir / "jobs"
-        removed = []
-        for folder in sorted(jobs.iterdir()) if jobs.is_dir() else []:
-            if folder.is_dir() and folder.name not in unfinished:
-                shutil.rmtree(folder, ignore_errors=True)
-                removed.append(folder.name)
-        return removed
+        if not jobs.is_dir():
+            return
+        leftovers = [folder for folder in jobs.iterdir() if folder.is_dir() and folder.name not in unfinished]
+        for folder in leftovers:
+            shutil.rmtree(folder, ignore_errors=True)
+        if leftovers:
+            log.info("removed %d work folder(s) of deck jobs that were over", len(leftovers))
 
     def on_job_event(self, event: JobEvent) -> None:
         """Remove a deck job's folder once the job is over (a re-queued job keeps it to resume)."""
