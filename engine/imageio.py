@@ -39,14 +39,17 @@ class LoadedImage:
 
 
 def check_dimensions(
-    width: int, height: int, *, max_pixels: int = DEFAULT_MAX_PIXELS, what: str = "image"
+    width: int, height: int, *, max_pixels: int = DEFAULT_MAX_PIXELS, what: str = "The image"
 ) -> None:
-    """Refuse sizes we will not decode: too many pixels in all, or a side too long."""
+    """Refuse sizes we will not decode: too many pixels in all, or a side too long.
+
+    ``what`` opens the message: "The image", or the file's name.
+    """
     if width <= 0 or height <= 0:
-        raise BadInputError(f"The {what} has no pixels ({width}x{height}).")
+        raise BadInputError(f"{what} has no pixels ({width}x{height}).")
     if width * height > max_pixels or max(width, height) > MAX_SIDE:
         raise ImageTooLargeError(
-            f"The {what} is {width}x{height} pixels; the limit is {max_pixels:,} pixels "
+            f"{what} is {width}x{height} pixels; the limit is {max_pixels:,} pixels "
             f"and {MAX_SIDE:,} pixels a side.",
             hint="Resize it first, or raise IMGEDIT_MAX_IMAGE_PIXELS.",
         )
@@ -81,12 +84,15 @@ def decode_checked(
     formats: Collection[str] = SUPPORTED_FORMATS,
     accepted: str = "imgedit reads PNG, JPEG and WebP",
     readable: str = "PNG, JPEG or WebP",
+    header_only: bool = False,
 ) -> Image.Image:
     """Decode ``data`` after refusing, from the header alone, other formats and oversized images.
 
-    Shared by ``load_image`` and the deck codec (which keeps the stored pixel grid, so it skips
-    EXIF orientation); ``accepted`` and ``readable`` word the refusals for the caller's formats.
-    The returned image keeps its ``format`` and ``info`` (colour profile, resolution).
+    Shared by ``load_image``, the deck codec (which keeps the stored pixel grid, so it skips
+    EXIF orientation) and the server's upload check (``header_only``: the checks without the
+    decode, for uploads that a job decodes later); ``accepted`` and ``readable`` word the
+    refusals for the caller's formats. The returned image keeps its ``format`` and ``info``
+    (colour profile, resolution).
     """
     try:
         with warnings.catch_warnings():
@@ -96,7 +102,8 @@ def decode_checked(
             if fmt not in formats:
                 raise BadInputError(f"{label} is {fmt or 'not an image'}; {accepted}.")
             check_dimensions(opened.width, opened.height, max_pixels=max_pixels, what=label)
-            opened.load()
+            if not header_only:
+                opened.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLargeError(f"{label} is too large to decode safely ({exc}).") from exc
     except UnidentifiedImageError as exc:

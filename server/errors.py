@@ -7,6 +7,7 @@ shape and no traceback (the traceback goes to the log).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -68,10 +69,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body') or 'request'}: {err.get('msg')}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(_problem(err) for err in exc.errors())
         return JSONResponse(
             {"code": "invalid_request", "message": f"The request is not valid: {problems}."},
             status_code=422,
@@ -91,3 +89,14 @@ def install_error_handlers(app: FastAPI) -> None:
             {"code": "internal_error", "message": "Something went wrong on our side; it has been logged."},
             status_code=500,
         )
+
+
+def _problem(error: dict[str, Any]) -> str:
+    """One validation error as ``field: what is wrong``.
+
+    A form field sent empty reaches validation as missing (FastAPI drops empty form values), so
+    "Field required" would puzzle someone who did send it: the message says "missing or empty".
+    """
+    where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "request"
+    what = "missing or empty" if error.get("type") == "missing" else error.get("msg")
+    return f"{where}: {what}"

@@ -8,14 +8,12 @@ the image header by ``engine.imageio.load_image`` before any pixel is decoded.
 
 from __future__ import annotations
 
-import io
 import json
 
 from fastapi import UploadFile
-from PIL import Image, UnidentifiedImageError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.imageio import SUPPORTED_FORMATS, LoadedImage, check_dimensions, load_image
+from engine.imageio import LoadedImage, decode_checked, load_image
 from imgedit.errors import BadInputError
 from server.errors import PayloadTooLargeError
 
@@ -113,12 +111,4 @@ def check_image_header(data: bytes, *, name: str, max_pixels: int) -> None:
     bench/server_load.py; a file whose pixels turn out unreadable fails its job with
     ``bad_input`` instead.
     """
-    label = name or "uploaded file"
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            fmt, width, height = (opened.format or "").upper(), opened.width, opened.height
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise BadInputError(f"{label} is not a readable PNG, JPEG or WebP image ({exc}).") from exc
-    if fmt not in SUPPORTED_FORMATS:
-        raise BadInputError(f"{label} is {fmt or 'not an image'}; imgedit reads PNG, JPEG and WebP.")
-    check_dimensions(width, height, max_pixels=max_pixels, what=label)
+    decode_checked(data, name or "uploaded file", max_pixels=max_pixels, header_only=True).close()

@@ -107,6 +107,8 @@ def test_bad_instructions_are_4xx_json_not_500(live: LiveServer, key: str, photo
         assert generative.json()["code"] == "unsupported_operation" and generative.json()["hint"]
         empty = post_edit(client, photo, "   ")
         assert empty.status_code == 400 and empty.json()["code"] == "bad_input"
+        blank = post_edit(client, photo, "")  # a form field sent empty arrives as missing
+        assert blank.status_code == 422 and blank.json()["message"].endswith("instruction: missing or empty.")
         missing = client.get("/v1/jobs/job_doesnotexist")
         assert missing.status_code == 404 and missing.json()["code"] == "not_found"
 
@@ -224,6 +226,27 @@ def test_upload_limits(live: LiveServer, key: str) -> None:
         Image.new("RGB", (8, 8)).save(gif, "GIF")
         assert client.post(url, files={"file": ("a.gif", gif.getvalue(), "image/gif")}).status_code == 400
         assert client.get(f"/v1/sessions/{session_id}").json()["images"] == []
+
+
+def test_one_shot_edit_uploads_are_refused_from_their_header(live: LiveServer) -> None:
+    """``POST /v1/edits`` checks format and size from the header only (the job decodes later):
+    the refusals read as the full decode's do and name the user's file, nothing internal."""
+    with live.client(live.key("uploader")) as client:
+        for name, data, status, message in [
+            ("wide.png", _png_with_header_size(50_000, 10), 413, "wide.png is 50000x10 pixels; the limit is"),
+            (
+                "notes.png",
+                b"just some text, not a picture",
+                400,
+                "notes.png is not a readable PNG, JPEG or WebP image.",
+            ),
+        ]:
+            refused = client.post(
+                "/v1/edits", files={"file": (name, data)}, data={"instruction": "make it brighter"}
+            )
+            assert refused.status_code == status and refused.json()["message"].startswith(message)
+            assert "BytesIO" not in refused.text
+        assert client.get("/v1/jobs").json()["jobs"] == []  # nothing was queued
 
 
 def test_cors_allows_plugin_origins(live: LiveServer) -> None:
