@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     themes_dir: Path | None = Field(default=None, description="Extra theme TOML files.")
     # The service (server/).
     max_upload_bytes: int = Field(default=50_000_000, gt=0, description="Largest upload the server reads.")
+    inline_upload_bytes: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        description="Edit uploads up to this size are stored on the event loop, not in a thread "
+        "(cheaper); 0 where syncing a file to disk takes milliseconds (network block storage).",
+    )
     rate_limit_per_minute: int = Field(default=600, ge=0, description="Requests per API key; 0 = no limit.")
     classic_workers: int | None = Field(default=None, description="Classic job slots; default CPU cores.")
     classic_processes: bool | None = Field(

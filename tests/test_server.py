@@ -81,6 +81,24 @@ def test_edit_job_runs_and_returns_the_edited_image(live: LiveServer, key: str, 
         assert mean_brightness(result.content) > mean_brightness(photo) + 5
 
 
+def test_uploads_stored_in_a_thread_give_the_same_edit(
+    live: LiveServer, key: str, photo: bytes, tmp_path: Path
+) -> None:
+    """IMGEDIT_INLINE_UPLOAD_BYTES=0 (for disks whose sync is slow) stores every upload from a
+    worker thread instead of the event loop; the edit is the same, byte for byte."""
+
+    def edited(server: LiveServer, api_key: str) -> bytes:
+        with server.client(api_key) as client:
+            created = post_edit(client, photo, "make it warmer", seed="7")
+            assert created.status_code == 202, created.text
+            job = wait_for_job(client, created.json()["job_id"])
+            assert job["status"] == "done", job
+            return client.get(job["result_url"]).content
+
+    with LiveServer(server_settings(tmp_path / "home", inline_upload_bytes=0)) as threaded:
+        assert edited(threaded, threaded.key()) == edited(live, key)
+
+
 def test_repeated_edit_is_answered_from_the_cache(live: LiveServer, key: str, photo: bytes) -> None:
     with live.client(key) as client:
         first = wait_for_job(client, post_edit(client, photo, "increase contrast").json()["job_id"])

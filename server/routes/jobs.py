@@ -18,12 +18,6 @@ router = APIRouter(prefix="/v1", tags=["jobs"])
 
 #: Results up to this size are sent from memory, larger ones streamed from their file.
 INLINE_RESULT_BYTES = 8 * 1024 * 1024
-#: Uploads up to this size are checked, stored and queued on the event loop: under a millisecond
-#: (a header read, the blob written and synced with the GIL released, the instruction parsed by
-#: the rules once per distinct text, two SQLite statements), less than the hop to a worker thread
-#: costs (1 ms of the server's CPU per edit less in bench/server_load.py). Larger uploads, whose
-#: hashing and writing take longer, go to a thread.
-INLINE_SUBMIT_BYTES = 1024 * 1024
 
 MEDIA_TYPES = {
     "PNG": "image/png",
@@ -78,8 +72,13 @@ async def create_edit(
         info = submit_edit(ctx, who.tenant, options, input_blob=digest, idempotency_key=key)
         return {"job_id": info.id, "status": info.status, "cached": info.cached}
 
-    # With IMGEDIT_LLM=openai, a new instruction is parsed by a remote model: never on the loop.
-    if len(data) <= INLINE_SUBMIT_BYTES and ctx.settings.llm == "rules":
+    # Uploads up to IMGEDIT_INLINE_UPLOAD_BYTES (1 MB) are checked, stored and queued on the event
+    # loop: under a millisecond here (a header read, the blob written and synced, the instruction
+    # parsed by the rules once per distinct text, two SQLite statements), less than the hop to a
+    # worker thread costs (1 ms of the server's CPU per edit less in bench/server_load.py). The
+    # sync holds the loop meanwhile: where it takes milliseconds, the setting is 0. Larger
+    # uploads, and any whose instruction a remote model parses (IMGEDIT_LLM=openai), use a thread.
+    if len(data) <= ctx.settings.inline_upload_bytes and ctx.settings.llm == "rules":
         return submit()
     return await run_in_threadpool(submit)
 
