@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cli.common import command, print_json, stderr
-from imgedit.config import get_settings
+from imgedit.config import Settings, get_settings
 from imgedit.errors import BadInputError
 
 if TYPE_CHECKING:
@@ -114,6 +114,35 @@ def keys_revoke(
     typer.echo(f"revoked {info.id} (tenant {info.tenant})")
 
 
+#: The settings an operator of the service reaches for first, listed by ``imgedit serve --help``.
+SERVICE_SETTINGS = (
+    "home",
+    "engine",
+    "max_upload_bytes",
+    "max_image_pixels",
+    "inline_upload_bytes",
+    "rate_limit_per_minute",
+    "classic_workers",
+    "classic_processes",
+    "gpu_workers",
+    "cors_origins",
+)
+
+
+def settings_epilog() -> str:
+    """The service's settings with their defaults, read from ``Settings`` so the help stays true."""
+    lines = [
+        "Settings come from IMGEDIT_* environment variables, or the same keys in lower case in "
+        "imgedit.toml (IMGEDIT_CONFIG names another file); docs/api.md and docs/qwen.md describe them. "
+        "For the service:"
+    ]
+    for name in SERVICE_SETTINGS:
+        field = Settings.model_fields[name]
+        default = "" if field.default is None else f" (default {field.default})"
+        lines.append(f"IMGEDIT_{name.upper()}{default}: {field.description}")
+    return "\n\n".join(lines)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("serve")(serve_command)
+    app.command("serve", epilog=settings_epilog())(serve_command)
     app.add_typer(keys_app, name="keys")

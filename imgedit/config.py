@@ -31,7 +31,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IMGEDIT_", extra="ignore")
 
     home: Path = Field(default=Path("~/.imgedit"), description="Data folder: database, blobs, logs.")
-    engine: Literal["auto", "classic", "qwen"] = "auto"
+    engine: Literal["auto", "classic", "qwen"] = Field(
+        default="auto",
+        description="classic (CPU), qwen (GPU, needs IMGEDIT_QWEN_MODEL), or auto: qwen when its model "
+        "folder is set and CUDA is present, else classic.",
+    )
     qwen_model: str | None = Field(default=None, description="Local Qwen-Image-Edit-2509 folder.")
     qwen_device: str | None = Field(default=None, description="torch device; default cuda when present.")
     qwen_cpu_offload: bool = False

@@ -70,3 +70,11 @@ def test_help_lists_the_commands() -> None:
     proc = run_cli("--help")
     assert proc.returncode == 0
     assert "edit" in proc.stdout
+
+
+def test_serve_help_lists_the_service_settings_with_their_defaults() -> None:
+    proc = run_cli("serve", "--help", env={"COLUMNS": "200"})  # one setting per line
+    assert proc.returncode == 0
+    assert "IMGEDIT_MAX_UPLOAD_BYTES (default 50000000): Largest upload the server reads." in proc.stdout
+    assert "IMGEDIT_INLINE_UPLOAD_BYTES (default 1048576)" in proc.stdout
+    assert "IMGEDIT_CLASSIC_WORKERS: Classic job slots" in proc.stdout  # no "(default None)"
