@@ -26,13 +26,13 @@ from typing import Any
 
 from imgedit.errors import BadInputError
 from server.scheduler import JobEvent, JobInfo
+from server.scheduler.base import FINISHED
 
 log = logging.getLogger("imgedit.server.ws")
 
 SEND_QUEUE_SIZE = 256
 #: Jobs and sessions one connection may follow at once (each costs a little memory in the hub).
 MAX_FOLLOWED = 1000
-FINISHED = ("done", "failed", "cancelled")
 
 
 def job_frame(info: JobInfo) -> dict[str, Any]:

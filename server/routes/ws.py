@@ -25,8 +25,9 @@ from imgedit.errors import BadInputError, ImgEditError
 from server.auth import Principal
 from server.context import ServerContext, ws_ctx
 from server.edits import EditOptions, submit_edit
-from server.events import FINISHED, Connection, job_frame, state_frames
+from server.events import Connection, job_frame, state_frames
 from server.routes.sessions import pick_image
+from server.scheduler.base import FINISHED
 
 log = logging.getLogger("imgedit.server.ws")
 router = APIRouter()

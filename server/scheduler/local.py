@@ -325,7 +325,7 @@ class LocalJobQueue(JobQueue):
     def list(self, tenant: str, *, active_only: bool = False, limit: int = 100) -> list[JobInfo]:
         query = select(JOBS).where(JobRow.tenant == tenant)
         if active_only:
-            query = query.where(JobRow.status.in_(("queued", "running")))
+            query = query.where(JobRow.status.not_in(FINISHED))
         with self.engine.connect() as db:
             rows = db.execute(query.order_by(JobRow.seq.desc()).limit(limit)).all()
         return [self._latest(job_info(row)) for row in rows]
@@ -368,7 +368,7 @@ class LocalJobQueue(JobQueue):
 
     def unfinished(self) -> set[str]:
         with self.engine.connect() as db:
-            query = select(JobRow.id).where(JobRow.status.in_(("queued", "running")))
+            query = select(JobRow.id).where(JobRow.status.not_in(FINISHED))
             return set(db.scalars(query))
 
     def stats(self) -> dict[str, int]:
