@@ -10,7 +10,7 @@ import typer
 from cli.common import command, print_json, progress_bar, stderr
 from imgedit.errors import BadInputError
 from plugins.pptx import DeckReport, RestyleOptions, restyle_deck
-from plugins.pptx.options import DEFAULT_MIN_SIZE
+from plugins.pptx.options import DEFAULT_MIN_SIZE, parse_pictures
 
 deck_app = typer.Typer(help="Restyle PowerPoint decks: every picture, nothing else.", no_args_is_help=True)
 
@@ -38,8 +38,20 @@ def restyle_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the pictures that would change and estimate the time.")
     ] = False,
+    pictures: Annotated[
+        str | None,
+        typer.Option(
+            help="photos: only photographs (logos, charts, diagrams keep their colours); all: every "
+            "picture. Default: photos for a theme, all for a prompt.",
+        ),
+    ] = None,
+    theme_colors: Annotated[
+        bool,
+        typer.Option("--theme-colors", help="Also grade the deck's own colour scheme with the theme."),
+    ] = False,
     preview: Annotated[
-        Path | None, typer.Option(help="Also write a before/after contact sheet PNG here.")
+        Path | None,
+        typer.Option(help="Also write a PNG of the changed slides, before and after (needs LibreOffice)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -52,6 +64,8 @@ def restyle_command(
         slides=slides,
         min_size=min_size,
         workers=workers,
+        pictures=parse_pictures(pictures),
+        theme_colors=theme_colors,
     )
     if output is None and not dry_run:
         raise BadInputError("Say where to write the restyled deck with -o OUT.pptx (or use --dry-run).")
@@ -73,15 +87,15 @@ def _slides_text(numbers: list[int]) -> str:
 
 def _print_dry_run(report: DeckReport) -> None:
     out = typer.echo
-    would = [image for image in report.images if image.status == "edit"]
     out(
-        f"{report.input}: {report.slide_count} slides; {len(would)} picture part(s) would change "
-        f"with {report.engine} ('{report.instruction}'), about {report.estimated_seconds:.1f} s"
+        f"{report.input}: {report.slide_count} slides, {report.engine} ('{report.instruction}'), "
+        f"about {report.estimated_seconds:.1f} s: {report.summary_text}"
     )
     for image in report.images:
         mark = "edit" if image.status == "edit" else "skip"
         size = f"{image.width}x{image.height}" if image.width else "-"
-        line = f"  {mark} {image.name} {image.format or '?'} {size} on {_slides_text(image.slides)}"
+        kind = f" {image.kind}" if image.kind else ""
+        line = f"  {mark} {image.name} {image.format or '?'} {size}{kind} on {_slides_text(image.slides)}"
         line += f" via {', '.join(image.used_by)}"
         if image.reason:
             line += f" ({image.reason})"
@@ -91,16 +105,17 @@ def _print_dry_run(report: DeckReport) -> None:
 
 
 def _print_summary(report: DeckReport, preview: Path | None) -> None:
-    changed = report.count("edited", "reused", "resumed")
     stderr.print(
-        f"wrote {report.output}: {changed} picture part(s) restyled with {report.engine} "
-        f"({report.engine_calls} edited, {report.count('skipped')} kept, {report.count('failed')} failed) "
-        f"in {report.seconds:.1f}s",
+        f"wrote {report.output}: {report.summary_text} ({report.engine}, {report.seconds:.1f}s)",
         soft_wrap=True,
     )
     for image in report.images:
-        if image.status in ("skipped", "failed"):
+        if image.status in ("skipped", "failed") and image.kept_because != "thumbnail":
             stderr.print(f"  kept {image.name}: {image.reason}", soft_wrap=True)
+    for color in report.theme_colors:
+        stderr.print(
+            f"  colour {color.slot} of {color.part}: {color.before} -> {color.after}", soft_wrap=True
+        )
     for warning in report.warnings:
         stderr.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
     if preview is not None:

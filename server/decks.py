@@ -21,6 +21,7 @@ from typing import Any
 
 from imgedit.config import Settings
 from imgedit.errors import BadInputError
+from plugins.pptx.options import parse_pictures
 from server.context import ServerContext
 from server.runners import Editors
 from server.scheduler import JobEvent, JobInfo, JobSpec
@@ -44,6 +45,8 @@ class DeckRequest:
     seed: int = 0
     slides: str | None = None
     priority: int = 0
+    pictures: str | None = None  # photos | all (default: photos for a theme, all for a prompt)
+    theme_colors: bool = False
 
 
 def deck_filename(name: str | None) -> str:
@@ -105,6 +108,8 @@ def submit_deck(
         engine=request.engine or ctx.settings.engine,
         seed=request.seed,
         slides=request.slides,
+        pictures=parse_pictures(request.pictures),
+        theme_colors=request.theme_colors,
     )
     editor = ctx.editors.get(options.engine or "classic")
     backend = editor.choose_backend(build_plan(editor, options))  # 4xx now for a bad theme or prompt
@@ -115,6 +120,8 @@ def submit_deck(
         "engine": backend.name,
         "seed": request.seed,
         "slides": request.slides,
+        "pictures": options.which_pictures,
+        "theme_colors": request.theme_colors,
         "filename": name,
         "slide_count": slide_count,
     }
@@ -155,6 +162,8 @@ class DeckRunner:
             engine=params.get("engine"),
             seed=int(params.get("seed") or 0),
             slides=params.get("slides"),
+            pictures=parse_pictures(params.get("pictures")),
+            theme_colors=bool(params.get("theme_colors")),
         )
         folder = job_folder(self.settings, job.id)
         folder.mkdir(parents=True, exist_ok=True)

@@ -82,3 +82,38 @@ def open_image(data: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(data))
     image.load()
     return image
+
+
+#: Content types of the picture formats python-pptx cannot add itself (it knows PNG, JPEG, GIF,
+#: TIFF, BMP and WMF): such a picture goes in as a PNG stand-in and its part is then given these
+#: bytes, name and type, as PowerPoint itself stores them.
+_SWAPPED_TYPES = {
+    "webp": "image/webp",
+    "svg": "image/svg+xml",
+    "pdf": "application/pdf",
+    "emf": "image/x-emf",
+}
+
+
+def build_deck(path: Path, pictures: list[tuple[str, bytes]]) -> Path:
+    """A real deck (python-pptx) with one slide per ``(extension, bytes)`` picture."""
+    from pptx import Presentation
+    from pptx.opc.packuri import PackURI
+    from pptx.util import Inches
+
+    deck = Presentation()
+    stand_in = io.BytesIO()
+    Image.new("RGB", (8, 8), "white").save(stand_in, "PNG")
+    for index, (extension, data) in enumerate(pictures, start=1):
+        slide = deck.slides.add_slide(deck.slide_layouts[6])
+        swapped = extension in _SWAPPED_TYPES
+        # a distinct stand-in per picture, so that python-pptx does not share one part between them
+        blob = stand_in.getvalue() + bytes([index]) if swapped else data
+        picture = slide.shapes.add_picture(io.BytesIO(blob), Inches(1), Inches(1), width=Inches(4))
+        if swapped:
+            part = slide.part.related_part(picture._element.blipFill.blip.rEmbed)
+            part._blob = data
+            part.partname = PackURI(f"/ppt/media/picture{index}.{extension}")
+            part._content_type = _SWAPPED_TYPES[extension]
+    deck.save(str(path))
+    return path

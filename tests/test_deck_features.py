@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -75,19 +74,6 @@ def test_dry_run_lists_and_writes_nothing(tmp_path: Path) -> None:
     assert planned["ppt/media/image5.png"].slides == [9]
     assert (planned["ppt/media/image5.png"].width, planned["ppt/media/image5.png"].format) == (1070, "PNG")
     assert report.estimated_seconds > 0
-
-
-def test_preview_contact_sheet(tmp_path: Path) -> None:
-    preview = tmp_path / "sheet.png"
-    restyle_deck(
-        CORPUS / "backgrounds.pptx",
-        tmp_path / "out.pptx",
-        RestyleOptions(prompt="make it warmer"),
-        editor=CountingEditor(tmp_path),
-        preview=preview,
-    )
-    with Image.open(preview) as sheet:
-        assert sheet.format == "PNG" and sheet.height > 5 * 180  # five before/after rows
 
 
 def test_progress_cancel_and_resume(tmp_path: Path) -> None:
@@ -176,7 +162,8 @@ def test_cli_dry_run_lists_usage(tmp_path: Path) -> None:
         app, ["deck", "restyle", str(ECE), "--prompt", "make it warmer", "--dry-run", "--slides", "14-17"]
     )
     assert result.exit_code == 0, result.output
-    assert "edit ppt/media/image5.png PNG 1046x682 on slides 17 via slide 17" in result.stdout
+    assert "edit ppt/media/image5.png PNG 1046x682 graphic on slides 17 via slide 17" in result.stdout
+    assert " s: 3 pictures to restyle, 2 pictures on other slides kept" in result.stdout
     assert "skip ppt/media/image1.png" in result.stdout and "shared with slides outside" in result.stdout
 
 
@@ -227,9 +214,11 @@ def test_cli_broken_deck_is_a_message_not_a_traceback(tmp_path: Path) -> None:
 
 
 def test_theme_by_chinese_name_restyles_every_picture(tmp_path: Path) -> None:
+    """aptia's pictures are drawn backgrounds (kept by a theme by default): ``all`` restyles them."""
     output = tmp_path / "valentine.pptx"
     editor = CountingEditor(tmp_path)
-    report = restyle_deck(CORPUS / "aptia.pptx", output, RestyleOptions(theme="情人节"), editor=editor)
+    options = RestyleOptions(theme="情人节", pictures="all")
+    report = restyle_deck(CORPUS / "aptia.pptx", output, options, editor=editor)
     assert report.instruction == "theme:valentine"
     assert report.plan["operations"][0] == {
         **report.plan["operations"][0],
@@ -246,9 +235,9 @@ def test_theme_by_chinese_name_restyles_every_picture(tmp_path: Path) -> None:
 
 
 def test_one_theme_gives_one_look_across_decks(tmp_path: Path) -> None:
-    """layouts.pptx and shapes.pptx carry the same photo; themed in two runs it comes out identical,
-    and transparency survives the theme."""
-    options = RestyleOptions(theme="retro")
+    """layouts.pptx and shapes.pptx carry the same picture; themed in two runs it comes out
+    identical, and transparency survives the theme (all pictures: these are clip art and a logo)."""
+    options = RestyleOptions(theme="retro", pictures="all")
     for name in ("layouts.pptx", "shapes.pptx", "54542_cropped_bitmap.pptx"):
         restyle_deck(CORPUS / name, tmp_path / name, options, editor=CountingEditor(tmp_path))
     a = parts(tmp_path / "layouts.pptx")["ppt/media/image1.jpg"]
@@ -265,5 +254,5 @@ def test_cli_theme(tmp_path: Path) -> None:
         app, ["deck", "restyle", str(CORPUS / "backgrounds.pptx"), "--theme", "cyberpunk", "-o", str(output)]
     )
     assert result.exit_code == 0, result.output
-    assert "5 picture part(s) restyled with classic" in " ".join(result.stderr.split())
+    assert "5 pictures restyled (classic" in " ".join(result.stderr.split())
     assert len(changed_parts(CORPUS / "backgrounds.pptx", output)) == 5

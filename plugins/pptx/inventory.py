@@ -24,8 +24,15 @@ from plugins.pptx.xml import local_name, rel_attribute
 
 IMAGE_REL = "image"
 THUMBNAIL_REL = "thumbnail"
-VECTOR_FORMATS = frozenset({"EMF", "WMF", "SVG"})
-_VECTOR_EXTENSIONS = {".emf": "EMF", ".wmf": "WMF", ".svg": "SVG", ".emz": "EMF", ".wmz": "WMF"}
+VECTOR_FORMATS = frozenset({"EMF", "WMF", "SVG", "PDF"})
+_VECTOR_EXTENSIONS = {
+    ".emf": "EMF",
+    ".wmf": "WMF",
+    ".svg": "SVG",
+    ".emz": "EMF",
+    ".wmz": "WMF",
+    ".pdf": "PDF",
+}
 
 
 @dataclass

@@ -6,19 +6,29 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from engine import Editor, EditPlan
 from engine.plan import Theme
 from imgedit.errors import BadInputError
 
 DEFAULT_MIN_SIZE = 64
+Pictures = Literal["photos", "all"]
+PICTURES: tuple[Pictures, ...] = ("photos", "all")
 _RANGE_PART = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 
 @dataclass(frozen=True)
 class RestyleOptions:
     """``theme`` or ``prompt`` (exactly one); ``slides`` like "1-5,8"; ``seed`` is shared by every
-    image so one deck gets one look."""
+    image so one deck gets one look.
+
+    ``pictures``: ``photos`` restyles photographs only (logos, charts, diagrams and screenshots
+    keep their colours), ``all`` every picture; unset, a theme means ``photos`` (a theme is a look
+    for photographs) and a prompt ``all`` (the user asked for that edit everywhere).
+    ``theme_colors`` also grades the deck's own colour scheme (``ppt/theme/theme*.xml``) with the
+    theme's colours; it needs a theme.
+    """
 
     theme: str | None = None
     prompt: str | None = None
@@ -27,6 +37,8 @@ class RestyleOptions:
     slides: str | None = None
     min_size: int = DEFAULT_MIN_SIZE
     workers: int | None = None
+    pictures: Pictures | None = None
+    theme_colors: bool = False
 
     def __post_init__(self) -> None:
         if (self.theme is None) == (self.prompt is None):
@@ -35,6 +47,33 @@ class RestyleOptions:
             raise BadInputError("--min-size must be at least 1 pixel.")
         if self.workers is not None and self.workers < 1:
             raise BadInputError("--workers must be at least 1.")
+        if self.pictures is not None and self.pictures not in PICTURES:
+            raise BadInputError(f"--pictures is 'photos' or 'all', not '{self.pictures}'.")
+        if self.theme_colors and self.theme is None:
+            raise BadInputError(
+                "--theme-colors recolours the deck's colour scheme with a theme; give --theme NAME."
+            )
+
+    @property
+    def which_pictures(self) -> Pictures:
+        """``pictures``, or its default: photos for a theme, all for a prompt."""
+        return self.pictures or ("photos" if self.theme is not None else "all")
+
+    @property
+    def language(self) -> Literal["zh", "en"]:
+        """The language the user wrote the theme or prompt in, for the report's sentences."""
+        from engine.parsing.language import reply_language
+
+        return reply_language(self.prompt or self.theme or "")
+
+
+def parse_pictures(value: str | None) -> Pictures | None:
+    """``photos`` or ``all`` as typed on a command line or sent in a form; empty means the default."""
+    if not value:
+        return None
+    if value not in PICTURES:
+        raise BadInputError(f"--pictures is 'photos' or 'all', not '{value}'.")
+    return "photos" if value == "photos" else "all"
 
 
 def parse_slide_range(spec: str | None, slide_count: int) -> frozenset[int] | None:
@@ -80,6 +119,7 @@ def build_plan(editor: Editor, options: RestyleOptions) -> EditPlan:
 def plan_fingerprint(plan: EditPlan, options: RestyleOptions, engine_name: str) -> str:
     """Identifies 'the same restyle', so finished images can be reused when a job resumes."""
     payload = json.dumps(
-        {"plan": plan.model_dump(mode="json"), "seed": options.seed, "engine": engine_name}, sort_keys=True
+        {"plan": plan.model_dump(mode="json"), "seed": options.seed, "engine": engine_name},
+        sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -25,7 +25,7 @@ from typing import Literal
 from engine import Editor, EditPlan
 from engine.types import CancelToken
 from imgedit.errors import EditCancelledError, EngineError, ImgEditError
-from plugins.pptx.codec import decode_part, encode_like
+from plugins.pptx.codec import decode_part, encode_frames
 
 Mode = Literal["serial", "thread", "process"]
 #: Below this many distinct images a process pool costs more to start than it saves.
@@ -50,24 +50,28 @@ class Outcome:
 def restyle_image(
     editor: Editor, plan: EditPlan, seed: int, job: ImageJob, *, cancel: CancelToken | None = None
 ) -> Outcome:
-    """Decode, edit with the deck's plan, encode in the same format. A problem with this one image
-    (unreadable, refused by the engine) is an outcome, not an exception: the deck goes on."""
+    """Decode, edit every frame with the deck's plan (an animation keeps each frame's timing),
+    encode in the same format. A problem with this one image (unreadable, refused by the engine)
+    is an outcome, not an exception: the deck goes on."""
     started = time.perf_counter()
+    warnings: list[str] = []
     try:
         decoded = decode_part(job.data, job.name, max_pixels=editor.settings.max_image_pixels)
-        result = editor.edit(
-            image=decoded.image, prompt=plan.instruction, plan=plan, seed=seed, cancel=cancel
-        )
-        if result.image.size != decoded.image.size:
-            raise EngineError(
-                f"The engine returned {result.image.size} for {job.name}, which is {decoded.image.size}."
-            )
-        data = encode_like(result.image, decoded)
+        frames = []
+        for frame in decoded.frames:
+            result = editor.edit(image=frame, prompt=plan.instruction, plan=plan, seed=seed, cancel=cancel)
+            if result.image.size != frame.size:
+                raise EngineError(
+                    f"The engine returned {result.image.size} for {job.name}, which is {frame.size}."
+                )
+            frames.append(result.image)
+            warnings.extend(w for w in result.report.warnings if w not in warnings)
+        data = encode_frames(frames, decoded)
     except EditCancelledError:
         raise
     except ImgEditError as exc:
         return Outcome(None, time.perf_counter() - started, error=str(exc))
-    return Outcome(data, time.perf_counter() - started, warnings=list(result.report.warnings))
+    return Outcome(data, time.perf_counter() - started, warnings=warnings)
 
 
 def default_workers() -> int:

@@ -16,14 +16,18 @@ from typing import Any, Literal, get_args
 from engine import Editor
 from engine.types import CancelToken, ProgressCallback
 from imgedit.errors import BadInputError
-from plugins.pptx.inventory import DeckInventory, ImagePart, scan_package
+from plugins.pptx.codec import DECK_FORMATS
+from plugins.pptx.inventory import VECTOR_FORMATS, DeckInventory, ImagePart, scan_package
+from plugins.pptx.kinds import PictureKind, classify_part
 from plugins.pptx.options import RestyleOptions, build_plan, parse_slide_range, plan_fingerprint
 from plugins.pptx.package import read_package
 from plugins.pptx.pool import ImageJob, Mode, Outcome, choose_mode, default_workers, run_jobs
-from plugins.pptx.preview import contact_sheet
+from plugins.pptx.preview import require_libreoffice, slide_preview
 from plugins.pptx.resume import ResumeStore
 from plugins.pptx.safezip import DeckZip
-from plugins.pptx.selection import Decision, Selection, select_images
+from plugins.pptx.scheme import THEME_PART, SchemeColor, recolor_theme_part
+from plugins.pptx.selection import Decision, KeptBecause, Selection, select_images
+from plugins.pptx.summary import summary_text
 from plugins.pptx.writer import write_deck
 
 Status = Literal["edit", "edited", "reused", "resumed", "skipped", "failed"]
@@ -45,6 +49,8 @@ class ImageReport:
     status: Status
     reason: str = ""
     seconds: float = 0.0
+    kind: str = ""  # photo, graphic (logo, chart, diagram, screenshot), vector; "" if not known
+    kept_because: KeptBecause = ""
 
 
 @dataclass
@@ -64,13 +70,35 @@ class DeckReport:
     seconds: float = 0.0
     estimated_seconds: float = 0.0
     dry_run: bool = False
+    pictures: str = "all"  # photos | all: which pictures were restyled
+    theme_colors: list[SchemeColor] = field(default_factory=list)  # scheme colours changed
+    language: str = "en"  # the user's language (of the theme or prompt), for summary_text
 
     def count(self, *statuses: Status) -> int:
         return sum(1 for image in self.images if image.status in statuses)
 
+    def kept(self, because: KeptBecause) -> int:
+        return sum(1 for image in self.images if image.status == "skipped" and image.kept_because == because)
+
+    @property
+    def summary_text(self) -> str:
+        """ "14 pictures restyled, 3 logos and charts kept, 1 vector kept", in the user's language."""
+        return summary_text(self)
+
+    @property
+    def changed_slides(self) -> list[int]:
+        """Slides that look different: those showing a restyled picture; every slide when the
+        colour scheme changed."""
+        if self.theme_colors and not self.dry_run:
+            return list(range(1, self.slide_count + 1))
+        done = ("edited", "reused", "resumed")
+        return sorted({n for image in self.images if image.status in done for n in image.slides})
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["summary"] = {status: self.count(status) for status in get_args(Status) if self.count(status)}
+        data["summary_text"] = self.summary_text
+        data["changed_slides"] = self.changed_slides
         return data
 
 
@@ -99,12 +127,21 @@ def restyle_deck(
     plan = build_plan(editor, options)
     engine_name = editor.choose_backend(plan).name
     workers = options.workers or default_workers()
+    if preview is not None and not dry_run:
+        require_libreoffice()  # refused now, not after the whole deck is restyled
 
     with DeckZip(source) as deck:
         package = read_package(deck)
         inventory = scan_package(deck, package)
         slides = parse_slide_range(options.slides, inventory.slide_count)
-        selection = select_images(inventory.images, min_size=options.min_size, slides=slides)
+        kinds = _classify(deck, inventory, editor.settings.max_image_pixels)
+        selection = select_images(
+            inventory.images,
+            min_size=options.min_size,
+            slides=slides,
+            pictures=options.which_pictures,
+            kinds=kinds,
+        )
         report = DeckReport(
             input=str(source),
             output=None if dry_run or output is None else str(output),
@@ -117,11 +154,15 @@ def restyle_deck(
             warnings=[*inventory.warnings, *inventory.external_images],
             workers=workers,
             dry_run=dry_run,
+            pictures=options.which_pictures,
+            language=options.language,
         )
+        scheme_parts = _recolor_scheme(deck, options, report) if options.theme_colors else {}
         report.estimated_seconds = round(_estimate(selection, engine_name, workers), 1)
         if dry_run:
             report.images = [
-                _image_report(d, "edit" if d.edit else "skipped", d.reason) for d in selection.decisions
+                _image_report(d, "edit" if d.edit else "skipped", d.reason, kinds)
+                for d in selection.decisions
             ]
             report.seconds = round(time.perf_counter() - started, 3)
             return report
@@ -170,32 +211,27 @@ def restyle_deck(
         )
         report.engine_calls = len(jobs)
 
-        replacements: dict[str, bytes] = {}
+        replacements: dict[str, bytes] = dict(scheme_parts)
         for decision in selection.decisions:
             if not decision.edit:
-                report.images.append(_image_report(decision, "skipped", decision.reason))
+                report.images.append(_image_report(decision, "skipped", decision.reason, kinds))
                 continue
             key = decision.image.sha256
             outcome = outcomes[key]
             if outcome.data is None:
-                report.images.append(_image_report(decision, "failed", outcome.error or ""))
+                report.images.append(_image_report(decision, "failed", outcome.error or "", kinds))
                 report.warnings.append(f"{decision.image.name} was left as it was: {outcome.error}")
                 continue
             replacements[decision.image.name] = outcome.data
             status: Status = "reused" if decision.duplicate_of else statuses[key]
             reason = f"same picture as {decision.duplicate_of}" if decision.duplicate_of else ""
-            report.images.append(_image_report(decision, status, reason, outcome.seconds))
+            report.images.append(_image_report(decision, status, reason, kinds, outcome.seconds))
             report.warnings.extend(f"{decision.image.name}: {w}" for w in outcome.warnings)
         if cancel is not None:
             cancel.raise_if_cancelled()
         write_deck(deck, replacements, output)
-        if preview is not None:
-            pairs = [
-                (d.image.name, originals[d.image.sha256], outcomes[d.image.sha256].data or b"")
-                for d in distinct
-                if outcomes[d.image.sha256].data is not None
-            ]
-            contact_sheet(pairs, preview)
+    if preview is not None:
+        slide_preview(source, output, report.changed_slides, preview)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -206,7 +242,9 @@ def inspect_deck(source: Path) -> DeckInventory:
         return scan_package(deck, read_package(deck))
 
 
-def _image_report(decision: Decision, status: Status, reason: str, seconds: float = 0.0) -> ImageReport:
+def _image_report(
+    decision: Decision, status: Status, reason: str, kinds: dict[str, PictureKind], seconds: float = 0.0
+) -> ImageReport:
     image: ImagePart = decision.image
     return ImageReport(
         name=image.name,
@@ -219,7 +257,36 @@ def _image_report(decision: Decision, status: Status, reason: str, seconds: floa
         status=status,
         reason=reason,
         seconds=round(seconds, 4),
+        kind="vector" if image.format in VECTOR_FORMATS else kinds.get(image.name, ""),
+        kept_because=decision.kept_because if status == "skipped" else "",
     )
+
+
+def _classify(deck: DeckZip, inventory: DeckInventory, max_pixels: int) -> dict[str, PictureKind]:
+    """Photo or graphic, for every raster picture shown on a slide (see ``kinds.py``)."""
+    kinds: dict[str, PictureKind] = {}
+    for image in inventory.images:
+        if image.missing or image.error or image.only_thumbnail or image.format not in DECK_FORMATS:
+            continue
+        kind = classify_part(deck.read(image.name), max_pixels=max_pixels)
+        if kind is not None:
+            kinds[image.name] = kind
+    return kinds
+
+
+def _recolor_scheme(deck: DeckZip, options: RestyleOptions, report: DeckReport) -> dict[str, bytes]:
+    """The deck's theme parts with their colour schemes graded by the theme; noted in ``report``."""
+    from engine.themes import get_theme
+
+    recipe = get_theme((options.theme or "").strip()).recipe
+    changed: dict[str, bytes] = {}
+    for name in deck.names:
+        if THEME_PART.match(name):
+            data, colors = recolor_theme_part(deck.read(name), name, recipe)
+            if colors:
+                changed[name] = data
+                report.theme_colors.extend(colors)
+    return changed
 
 
 def _estimate(selection: Selection, engine_name: str, workers: int) -> float:

@@ -1,17 +1,25 @@
 """Deciding, image by image, what is restyled and what is kept, with the reason for each.
 
-The rules are the user's expectations of a deck: vector art (EMF/WMF/SVG) and formats with
-animation or palettes (GIF, BMP, TIFF) are kept, icons and bullets too small to restyle are
-kept, and with ``--slides`` an image part shared with slides outside the range is kept because
-changing the part would restyle those slides too.
+The rules are the user's expectations of a deck: vector art (EMF, WMF, SVG, PDF) is kept as
+drawn, icons and bullets too small to restyle are kept, with ``--pictures photos`` logos, charts,
+diagrams and screenshots keep their colours, and with ``--slides`` an image part shared with
+slides outside the range is kept because changing the part would restyle those slides too.
+Every raster format Pillow writes back in its own format (PNG, JPEG, GIF, TIFF, BMP, WebP) is
+restyled.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
-from plugins.pptx.codec import EDITABLE_FORMATS
+from plugins.pptx.codec import DECK_FORMATS
 from plugins.pptx.inventory import VECTOR_FORMATS, ImagePart
+from plugins.pptx.kinds import PictureKind
+from plugins.pptx.options import Pictures
+
+#: Why a picture was kept, for the report's counts ("3 logos and charts kept, 1 vector kept").
+KeptBecause = Literal["", "graphic", "vector", "small", "format", "slides", "thumbnail", "unreadable"]
 
 
 @dataclass
@@ -19,6 +27,7 @@ class Decision:
     image: ImagePart
     edit: bool
     reason: str = ""
+    kept_because: KeptBecause = ""
     duplicate_of: str | None = None  # same bytes as an image that is edited: reuse its result
 
 
@@ -41,8 +50,28 @@ class Selection:
         return [d for d in self.decisions if not d.edit]
 
 
-def select_images(images: list[ImagePart], *, min_size: int, slides: frozenset[int] | None) -> Selection:
-    decisions = [Decision(image, *_decide(image, min_size, slides)) for image in images]
+def select_images(
+    images: list[ImagePart],
+    *,
+    min_size: int,
+    slides: frozenset[int] | None,
+    pictures: Pictures = "all",
+    kinds: dict[str, PictureKind] | None = None,
+) -> Selection:
+    """Decide for each image; ``kinds`` (photo or graphic, by part name) matters with ``photos``."""
+    kinds = kinds or {}
+    decisions = []
+    for image in images:
+        because, reason = _decide(image, min_size, slides)
+        if not because and pictures == "photos" and kinds.get(image.name) == "graphic":
+            because, reason = (
+                "graphic",
+                (
+                    "a logo, chart, diagram or screenshot (few colours, flat areas, hard edges): "
+                    "it keeps its colours (--pictures all restyles it too)"
+                ),
+            )
+        decisions.append(Decision(image, not because, reason, because))
     selection = Selection(decisions)
     for decision in selection.to_edit:
         group = selection.groups.setdefault(decision.image.sha256, [])
@@ -52,30 +81,30 @@ def select_images(images: list[ImagePart], *, min_size: int, slides: frozenset[i
     return selection
 
 
-def _decide(image: ImagePart, min_size: int, slides: frozenset[int] | None) -> tuple[bool, str]:
+def _decide(image: ImagePart, min_size: int, slides: frozenset[int] | None) -> tuple[KeptBecause, str]:
     if image.missing:
-        return False, "the part is missing from the package"
+        return "unreadable", "the part is missing from the package"
     if image.only_thumbnail:
-        return False, "the file's preview thumbnail, not shown on any slide"
+        return "thumbnail", "the file's preview thumbnail, not shown on any slide"
     if image.format in VECTOR_FORMATS:
-        return False, f"vector image ({image.format}): kept as drawn"
+        return "vector", f"vector picture ({image.format}): kept as drawn (restyling would turn it to pixels)"
     if image.error:
-        return False, image.error
-    if image.format not in EDITABLE_FORMATS:
-        return False, f"{image.format} image: kept as it is (only PNG and JPEG are restyled)"
+        return "unreadable", image.error
+    if image.format not in DECK_FORMATS:
+        return "format", f"{image.format} picture: kept as it is (Pillow cannot write {image.format} back)"
     if min(image.width, image.height) < min_size:
-        return False, f"tiny image ({image.width}x{image.height}, under {min_size} px a side)"
+        return "small", f"tiny image ({image.width}x{image.height}, under {min_size} px a side)"
     if slides is not None:
         shown = set(image.slides)
         if not shown & slides:
-            return False, "not shown on the chosen slides"
+            return "slides", "not shown on the chosen slides"
         outside = sorted(shown - slides)
         if outside:
-            return False, (
+            return "slides", (
                 f"shared with slides outside the chosen range ({_compact(outside)}); editing the part "
                 "would restyle those too"
             )
-    return True, ""
+    return "", ""
 
 
 def _compact(numbers: list[int]) -> str:

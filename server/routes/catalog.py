@@ -41,12 +41,16 @@ async def create_deck(
     seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 0,
     slides: Annotated[str | None, Form(max_length=200)] = None,
     priority: Annotated[int, Form(ge=-10, le=10)] = 0,
+    pictures: Annotated[str | None, Form(pattern="^(photos|all)$")] = None,
+    theme_colors: Annotated[bool, Form()] = False,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> dict[str, Any]:
     """Returns ``{"job_id"}`` at once. Progress (per distinct picture) comes over ``/v1/ws`` to a
     socket that subscribes to the job; the restyled deck is ``GET /v1/jobs/{id}/result`` once done.
     A deck that cannot be read (not a zip, damaged, a zip bomb, hostile XML) or a bad slide range is
-    refused here with a 4xx."""
+    refused here with a 4xx. ``pictures``: ``photos`` (logos, charts and diagrams keep their
+    colours; the default for a theme) or ``all`` (the default for a prompt); ``theme_colors`` also
+    grades the deck's colour scheme with the theme."""
     key = idempotency(idempotency_key)
     data = await read_upload(file, ctx.settings.max_upload_bytes)
     request = DeckRequest(
@@ -56,6 +60,8 @@ async def create_deck(
         seed=seed,
         slides=slides or None,
         priority=priority,
+        pictures=pictures,
+        theme_colors=theme_colors,
     )
 
     def submit() -> dict[str, Any]:
