@@ -78,6 +78,8 @@ def test_taskpane_restyles_the_open_deck_and_offers_it(live: LiveServer, page: P
     connect(page, live.key())
     expect(page.locator("#conn")).to_have_text("connected")
     page.select_option("#theme", "valentine")
+    page.select_option("#pictures", "all")  # the deck's pictures are diagrams and drawn backgrounds
+    page.check("#theme-colors")
     page.click("#restyle")
     expect(page.locator("#download")).to_be_visible(timeout=60_000)
 
@@ -93,7 +95,9 @@ def test_taskpane_restyles_the_open_deck_and_offers_it(live: LiveServer, page: P
         f"Restyling pictures: {n} of 4" for n in range(5)
     ]
     expect(page.locator("#progress .bar")).to_have_attribute("aria-valuenow", "100")
-    expect(page.locator("#result-text")).to_have_text("5 pictures restyled: Capstone-restyled.pptx")
+    expect(page.locator("#result-text")).to_have_text(
+        "5 pictures restyled, 20 theme colours changed: Capstone-restyled.pptx"
+    )
     expect(page.locator("#error")).to_be_hidden()
 
     with page.expect_download() as download_info:
@@ -103,7 +107,7 @@ def test_taskpane_restyles_the_open_deck_and_offers_it(live: LiveServer, page: P
     restyled = tmp_path / download.suggested_filename
     download.save_as(restyled)
     assert len(Presentation(str(restyled)).slides) == 24
-    assert changed_parts(ECE, restyled) == ECE_PICTURES
+    assert changed_parts(ECE, restyled) == ECE_PICTURES | {"ppt/theme/theme1.xml", "ppt/theme/theme2.xml"}
 
     expect(page.locator("#insert")).to_be_visible()
     page.click("#insert")

@@ -104,6 +104,34 @@ def test_deck_job_streams_progress_per_picture_and_returns_the_restyled_deck(liv
             assert stranger.get(f"/v1/jobs/{job_id}/result").status_code == 404
 
 
+def test_deck_job_takes_pictures_and_theme_colors(live: LiveServer) -> None:
+    """A theme keeps ececapstone's diagrams and chart by default; ``theme_colors`` recolours its
+    scheme; ``pictures=all`` restyles every picture; the report says so in a sentence."""
+    with live.client(live.key()) as client:
+        themed = upload(client, ECE, theme="retro", theme_colors="true")
+        assert themed.status_code == 202, themed.text
+        job = wait_for_job(client, themed.json()["job_id"])
+        report = job["result"]["report"]
+        assert report["pictures"] == "photos" and report["theme_colors"]
+        assert report["summary_text"].startswith("no picture restyled, 5 logos and charts kept, ")
+        restyled = live.app.state.ctx.settings.home_dir / "themed.pptx"
+        restyled.write_bytes(client.get(job["result_url"]).content)
+        assert changed_parts(ECE, restyled) == {"ppt/theme/theme1.xml", "ppt/theme/theme2.xml"} & set(
+            parts(ECE)
+        )
+
+        everything = upload(client, ECE, theme="复古", pictures="all")
+        report = wait_for_job(client, everything.json()["job_id"])["result"]["report"]
+        assert report["summary_text"] == "已重新设计 5 张图片" and report["theme_colors"] == []
+        refused = upload(client, ECE, theme="retro", pictures="some")
+        assert refused.status_code == 422
+        colours_of_a_prompt = upload(client, ECE, prompt="make it warmer", theme_colors="true")
+        assert (
+            colours_of_a_prompt.status_code == 400
+            and "--theme-colors" in colours_of_a_prompt.json()["message"]
+        )
+
+
 def test_a_running_deck_job_can_be_cancelled(tmp_path: Path) -> None:
     home = tmp_path / "home"
     with LiveServer(server_settings(home, job_step_delay=5.0)) as live:

@@ -94,6 +94,7 @@ function onModeChange() {
   $("theme").hidden = !byTheme;
   $("theme-description").hidden = !byTheme;
   $("prompt").hidden = byTheme;
+  $("theme-colors-choice").hidden = !byTheme;  // a scheme is recoloured with a theme only
 }
 
 // -- reading the open deck -----------------------------------------------------------------------
@@ -195,8 +196,11 @@ async function restyle(event) {
   showError("");
   $("result").hidden = true;
   const form = new FormData();
-  if (mode() === "theme") form.append("theme", $("theme").value);
-  else {
+  if ($("pictures").value) form.append("pictures", $("pictures").value);
+  if (mode() === "theme") {
+    form.append("theme", $("theme").value);
+    if ($("theme-colors").checked) form.append("theme_colors", "true");
+  } else {
     const prompt = $("prompt").value.trim();
     if (!prompt) { showError("Write an instruction first, e.g. “make it warmer”."); return; }
     form.append("prompt", prompt);
@@ -232,17 +236,15 @@ async function restyle(event) {
 async function offerResult(jobId) {
   const job = await (await api(`/v1/jobs/${jobId}`)).json();
   const blob = await (await api(`/v1/jobs/${jobId}/result`)).blob();
-  const summary = job.result?.report?.summary || {};
-  const changed = (summary.edited || 0) + (summary.reused || 0) + (summary.resumed || 0);
   showProgress(1, 1, `Done in ${(job.seconds || 0).toFixed(1)} s`);
   if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
   state.resultUrl = URL.createObjectURL(blob);
   const link = $("download");
   link.href = state.resultUrl;
   link.download = job.result?.filename || "restyled.pptx";
-  $("result-text").textContent =
-    `${changed} picture${changed === 1 ? "" : "s"} restyled` +
-    (summary.skipped ? `, ${summary.skipped} kept as they were` : "") + `: ${link.download}`;
+  // The report's own sentence ("14 pictures restyled, 3 logos and charts kept, 1 vector kept"),
+  // in the language the theme or instruction was written in.
+  $("result-text").textContent = `${job.result?.report?.summary_text || "Restyled"}: ${link.download}`;
   state.resultBase64 = await blobToBase64(blob);
   $("insert").hidden = !canInsertSlides();
   $("result").hidden = false;
