@@ -16,7 +16,15 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from engine.types import ProgressCallback
 from imgedit.errors import ImgEditError
@@ -67,17 +75,22 @@ def command(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextmanager
-def progress_bar(description: str, *, disable: bool) -> Iterator[ProgressCallback]:
+def progress_bar(description: str, *, disable: bool, estimate: bool = False) -> Iterator[ProgressCallback]:
     """A transient progress bar on stderr, fed by the ``progress(done, total)`` callback yielded.
 
     Pass ``disable`` for JSON output and when stderr is not a terminal, so that pipes and logs
-    get no control sequences.
+    get no control sequences; ``estimate`` adds the time left (for many similar steps: a batch).
     """
-    with Progress(
+    columns: list[ProgressColumn] = [
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+    ]
+    if estimate:
+        columns.append(TimeRemainingColumn())
+    with Progress(
+        *columns,
         console=stderr,
         transient=True,
         disable=disable or not stderr.is_terminal,

@@ -1,0 +1,98 @@
+"""``--dry-run``: for every row, what would be done and what would be refused, editing nothing.
+
+Each picture is read and decoded (a corrupt or oversized one would be refused), its instruction
+planned (placeholders filled, parsed, the engine chosen), and a translation's phrases looked up
+in the glossary (OCR runs; the model is not asked, the phrases it would be asked for are named).
+Duplicates and items an earlier run finished are shown as such. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from batch.items import open_inputs
+from batch.journal import JOURNAL_NAME, Journal
+from batch.output import OutputTarget
+from batch.pool import default_workers
+from batch.report import BatchReport, ItemReport, Translated
+from batch.runner import BatchOptions, _check_shared_instruction, edit_key
+from batch.work import ItemEditor, WorkerConfig, untranslated_message
+from engine.imageio import BATCH_FORMATS, load_image
+from engine.translation import load_glossary
+from imgedit.errors import ImgEditError
+
+
+def plan_batch(source: Path, output: Path | None, options: BatchOptions) -> BatchReport:
+    started = time.perf_counter()
+    source = Path(source)
+    glossary = load_glossary(options.glossary) if options.glossary else None
+    config = WorkerConfig(
+        engine=options.engine,
+        glossary=glossary.pairs if glossary else (),
+        seed=options.seed,
+        theme=options.theme,
+    )
+    skip = [output, OutputTarget.state_for(output)] if output else []
+    earlier = {}
+    if output is not None and (OutputTarget.state_for(output) / JOURNAL_NAME).is_file():
+        earlier = Journal(OutputTarget.state_for(output)).load()
+    with open_inputs(source, prompt=options.prompt, theme=options.theme, skip=skip) as inputs:
+        _check_shared_instruction(inputs, options, config)
+        editor = ItemEditor(config)
+        report = BatchReport(
+            input=str(source),
+            output=str(output) if output else None,
+            workers=min(options.workers or default_workers(), len(inputs.items)),
+            dry_run=True,
+        )
+        first: dict[str, str] = {}
+        for item in inputs.items:
+            entry = ItemReport(
+                name=item.name, output=item.output, instruction=item.instruction, row=item.row, status="edit"
+            )
+            report.items.append(entry)
+            if item.error is not None:
+                entry.status, entry.reason, entry.exit_code = "refuse", item.error, 2
+                continue
+            try:
+                data = inputs.read(item)
+                key = edit_key(data, item, options, glossary.digest if glossary else "")
+                if key in first:
+                    entry.status, entry.same_as = "reuse", first[key]
+                    continue
+                first[key] = item.name
+                if key in earlier and earlier[key].status != "failed":
+                    entry.status = "resume"
+                    continue
+                loaded = load_image(
+                    data,
+                    max_pixels=editor.editor.settings.max_image_pixels,
+                    name=item.name,
+                    formats=BATCH_FORMATS,
+                )
+                planned = editor.plan(loaded.image, item.instruction, ask_model=False)
+                translation = planned.translation
+                if translation is not None:
+                    entry.translated = [Translated(t.source, t.target, t.by) for t in translation.translated]
+                    if editor.model_configured:
+                        entry.warnings = [
+                            f"the model would be asked to translate '{p}'" for p in translation.untranslated
+                        ]
+                    else:
+                        entry.untranslated = list(translation.untranslated)
+                if planned.plan is None:
+                    if entry.untranslated:
+                        entry.status, entry.exit_code = "refuse", 2
+                        entry.reason = untranslated_message(item.instruction, entry.untranslated)
+                    else:
+                        entry.reason = "no text to translate was found; written unchanged"
+                    continue
+                entry.operations = planned.plan.kinds
+                entry.engine = editor.editor.choose_backend(planned.plan).name
+                if entry.untranslated:
+                    entry.reason = untranslated_message(item.instruction, entry.untranslated)
+            except ImgEditError as exc:
+                entry.status, entry.reason, entry.exit_code = "refuse", str(exc), exc.exit_code
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report

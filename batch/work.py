@@ -1,0 +1,160 @@
+"""One item's edit, as a worker does it: decode, plan, edit, encode in kind, write atomically.
+
+``ItemEditor`` is built once per worker (the ``Editor`` and its models, the glossary) and reused
+for every item. Writing the result in the worker, not the parent, keeps pictures off the pipe;
+only the outcome crosses back. A problem with this one item is an outcome, never an exception:
+the batch goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from PIL import Image
+
+from batch.output import write_atomic
+from engine import Editor, EditPlan
+from engine.imageio import BATCH_FORMATS, encode_image, load_image
+from engine.parsing.language import reply_language
+from engine.plan import Theme
+from engine.translation import Glossary, TranslationPlan, plan_translation, translation_target
+from engine.translation.model import model_configured
+from imgedit.errors import EditCancelledError, ImgEditError
+
+OutcomeStatus = Literal["edited", "unchanged", "partial", "failed"]
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What every item of a batch shares; it crosses to each worker process once."""
+
+    engine: str | None = None
+    glossary: tuple[tuple[str, str], ...] = ()
+    seed: int = 0
+    theme: str | None = None
+
+
+@dataclass(frozen=True)
+class EditTask:
+    key: str
+    name: str
+    data: bytes
+    instruction: str  # empty: the batch's theme
+    output_path: str
+    output_format: str | None = None  # None: the input's own format
+
+
+@dataclass
+class EditOutcome:
+    key: str
+    status: OutcomeStatus
+    reason: str = ""
+    exit_code: int = 0
+    engine: str = ""
+    operations: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    translated: list[dict[str, str]] = field(default_factory=list)
+    untranslated: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PlannedEdit:
+    """An item's plan; ``plan`` is ``None`` when there is nothing to do (no text to translate)."""
+
+    plan: EditPlan | None
+    translation: TranslationPlan | None = None
+
+
+def theme_plan(name: str) -> EditPlan:
+    from engine.themes import get_theme
+
+    spec = get_theme(name.strip())  # NotFoundError names the themes there are
+    return EditPlan(instruction=f"theme:{spec.name}", operations=[Theme(name=spec.name)])
+
+
+def untranslated_message(instruction: str, phrases: list[str]) -> str:
+    quoted = ", ".join(f"'{phrase}'" for phrase in phrases)
+    if reply_language(instruction) == "zh":
+        return f"这些文字没有译文，未作猜测：{quoted}（请加入术语表 --glossary，或配置 IMGEDIT_LLM=openai）"
+    return (
+        f"no translation for {quoted}; nothing was guessed "
+        "(add them to the --glossary, or configure IMGEDIT_LLM=openai)"
+    )
+
+
+class ItemEditor:
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        self.editor = Editor(engine=config.engine)
+        self.glossary = Glossary(config.glossary)
+
+    def plan(self, image: Image.Image, instruction: str, *, ask_model: bool = True) -> PlannedEdit:
+        """The item's plan: the theme, a translation of the picture's text, or the parsed instruction."""
+        if not instruction and self.config.theme is not None:
+            return PlannedEdit(theme_plan(self.config.theme))
+        target = translation_target(instruction)
+        if target is None:
+            return PlannedEdit(self.editor.parse(instruction))
+        settings = self.editor.settings
+        if not ask_model:
+            settings = settings.model_copy(update={"llm": "rules"})
+        translation = plan_translation(image, instruction, target, self.glossary, settings)
+        return PlannedEdit(translation.plan, translation)
+
+    @property
+    def model_configured(self) -> bool:
+        return model_configured(self.editor.settings)
+
+    def edit(self, task: EditTask) -> EditOutcome:
+        started = time.perf_counter()
+        outcome = EditOutcome(key=task.key, status="edited")
+        try:
+            loaded = load_image(
+                task.data,
+                max_pixels=self.editor.settings.max_image_pixels,
+                name=task.name,
+                formats=BATCH_FORMATS,
+            )
+            planned = self.plan(loaded.image, task.instruction)
+            translation = planned.translation
+            if translation is not None:
+                outcome.translated = [
+                    {"source": t.source, "target": t.target, "by": t.by} for t in translation.translated
+                ]
+                outcome.untranslated = list(translation.untranslated)
+            if planned.plan is None:
+                if outcome.untranslated:
+                    outcome.status, outcome.exit_code = "failed", 2
+                    outcome.reason = untranslated_message(task.instruction, outcome.untranslated)
+                else:
+                    write_atomic(Path(task.output_path), task.data)
+                    outcome.status = "unchanged"
+                    zh = reply_language(task.instruction) == "zh"
+                    outcome.reason = "图中没有需要翻译的文字" if zh else "no text to translate was found"
+                return outcome
+            result = self.editor.edit(
+                image=loaded.image, prompt=planned.plan.instruction, plan=planned.plan, seed=self.config.seed
+            )
+            write_atomic(
+                Path(task.output_path), encode_image(result.image, task.output_format or loaded.format)
+            )
+            outcome.engine = result.report.engine
+            outcome.operations = planned.plan.kinds
+            outcome.warnings = list(result.report.warnings)
+            if outcome.untranslated:
+                outcome.status = "partial"
+                outcome.reason = untranslated_message(task.instruction, outcome.untranslated)
+        except EditCancelledError:
+            raise
+        except ImgEditError as exc:
+            outcome.status, outcome.exit_code, outcome.reason = "failed", exc.exit_code, str(exc)
+        except Exception as exc:  # a failure of ours: named for this item, the batch goes on
+            outcome.status, outcome.exit_code = "failed", 1
+            outcome.reason = f"internal error: {type(exc).__name__}: {exc}"
+        finally:
+            outcome.seconds = round(time.perf_counter() - started, 4)
+        return outcome
