@@ -72,13 +72,13 @@ def _folder_items(folder: Path, instruction: str, skip: list[Path]) -> list[Batc
 def _zip_items(archive: zipfile.ZipFile, label: str, instruction: str) -> list[BatchItem]:
     items = []
     for info in archive.infolist():
-        if info.is_dir() or not _is_picture(PurePosixPath(info.filename)):
+        if info.is_dir() or PurePosixPath(info.filename).suffix.lower() not in IMAGE_SUFFIXES:
             continue
         safe = safe_member_name(info.filename)
         if safe is None:
             reason = f"the entry '{info.filename}' in {label} would be written outside the output"
             items.append(BatchItem(info.filename, info.filename, instruction, error=reason))
-        else:
+        elif _is_picture(PurePosixPath(safe)):
             items.append(BatchItem(info.filename, safe, instruction))
     return sorted(items, key=lambda item: item.name)
 
@@ -108,7 +108,8 @@ def _refuse_shared_outputs(items: list[BatchItem]) -> list[BatchItem]:
             reason = f"{item.output} is already written by {where}; add an 'output' column to keep both"
             kept.append(replace(item, error=reason))
             continue
-        first.setdefault(key, item)
+        if item.error is None:
+            first.setdefault(key, item)
         kept.append(item)
     return kept
 
