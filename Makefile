@@ -30,7 +30,7 @@ lint: setup-dev
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup-dev
-	$(VENV)/bin/mypy imgedit engine sessions tools agent plugins server cli
+	$(VENV)/bin/mypy imgedit engine sessions tools agent plugins server cli batch
 
 unit: setup-dev
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q

@@ -16,23 +16,16 @@ from batch.journal import JOURNAL_NAME, Journal
 from batch.output import OutputTarget
 from batch.pool import default_workers
 from batch.report import BatchReport, ItemReport, Translated
-from batch.runner import BatchOptions, _check_shared_instruction, edit_key
-from batch.work import ItemEditor, WorkerConfig, untranslated_message
+from batch.runner import BatchOptions, _check_shared_instruction, edit_key, glossary_digest, worker_config
+from batch.work import ItemEditor, nothing_to_translate, untranslated_message
 from engine.imageio import BATCH_FORMATS, load_image
-from engine.translation import load_glossary
 from imgedit.errors import ImgEditError
 
 
 def plan_batch(source: Path, output: Path | None, options: BatchOptions) -> BatchReport:
     started = time.perf_counter()
     source = Path(source)
-    glossary = load_glossary(options.glossary) if options.glossary else None
-    config = WorkerConfig(
-        engine=options.engine,
-        glossary=glossary.pairs if glossary else (),
-        seed=options.seed,
-        theme=options.theme,
-    )
+    config = worker_config(options)
     skip = [output, OutputTarget.state_for(output)] if output else []
     earlier = {}
     if output is not None and (OutputTarget.state_for(output) / JOURNAL_NAME).is_file():
@@ -57,7 +50,7 @@ def plan_batch(source: Path, output: Path | None, options: BatchOptions) -> Batc
                 continue
             try:
                 data = inputs.read(item)
-                key = edit_key(data, item, options, glossary.digest if glossary else "")
+                key = edit_key(data, item, options, glossary_digest(config))
                 if key in first:
                     entry.status, entry.same_as = "reuse", first[key]
                     continue
@@ -86,7 +79,7 @@ def plan_batch(source: Path, output: Path | None, options: BatchOptions) -> Batc
                         entry.status, entry.exit_code = "refuse", 2
                         entry.reason = untranslated_message(item.instruction, entry.untranslated)
                     else:
-                        entry.reason = "no text to translate was found; written unchanged"
+                        entry.reason = nothing_to_translate(item.instruction)
                     continue
                 entry.operations = planned.plan.kinds
                 entry.engine = editor.editor.choose_backend(planned.plan).name

@@ -13,25 +13,20 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from batch.work import EditOutcome
 
 JOURNAL_NAME = "journal.jsonl"
 
 
 @dataclass
-class JournalEntry:
-    key: str
-    status: str  # edited, unchanged, partial or failed
-    output: str  # the relative path the result was written to ("" when failed)
-    reason: str = ""
-    engine: str = ""
-    operations: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
-    translated: list[dict[str, str]] = field(default_factory=list)
-    untranslated: list[str] = field(default_factory=list)
+class JournalEntry(EditOutcome):
+    """An item's outcome and the relative path its result was written to ("" when failed)."""
+
+    output: str = ""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JournalEntry:

@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from batch.pool import WorkerPool, default_workers
 from batch.report import BatchReport, ItemReport, Translated
 from batch.work import EditOutcome, EditTask, ItemEditor, WorkerConfig, theme_plan
 from engine.imageio import format_for_path
-from engine.translation import load_glossary, translation_target
+from engine.translation import Glossary, load_glossary, translation_target
 from engine.types import ProgressCallback
 from imgedit.config import get_settings
 from imgedit.errors import BadInputError, ImgEditError
@@ -73,6 +73,21 @@ def edit_key(data: bytes, item: BatchItem, options: BatchOptions, glossary_diges
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
 
 
+def worker_config(options: BatchOptions) -> WorkerConfig:
+    """What every worker is given, the glossary read (and refused if it is not one) up front."""
+    glossary = load_glossary(options.glossary) if options.glossary else None
+    return WorkerConfig(
+        engine=options.engine,
+        glossary=glossary.pairs if glossary else (),
+        seed=options.seed,
+        theme=options.theme,
+    )
+
+
+def glossary_digest(config: WorkerConfig) -> str:
+    return Glossary(config.glossary).digest if config.glossary else ""
+
+
 def _check_shared_instruction(inputs: Inputs, options: BatchOptions, config: WorkerConfig) -> None:
     """One instruction for every picture: refuse it once, up front, rather than once per picture."""
     if inputs.kind == "manifest":
@@ -105,12 +120,12 @@ def _item_report(item: BatchItem, **fields: Any) -> ItemReport:
     )
 
 
-def _from_outcome(item: BatchItem, outcome: EditOutcome | JournalEntry, status: str) -> ItemReport:
+def _from_outcome(item: BatchItem, outcome: EditOutcome, status: str) -> ItemReport:
     return _item_report(
         item,
         status=status,
         reason=outcome.reason,
-        exit_code=getattr(outcome, "exit_code", 2 if outcome.status == "failed" else 0),
+        exit_code=outcome.exit_code,
         engine=outcome.engine,
         operations=list(outcome.operations),
         seconds=outcome.seconds,
@@ -143,20 +158,8 @@ class _Run:
         item = self.inputs.items[index]
         outcome = future.result()
         if outcome.exit_code != 1:  # failures of ours are retried by the next run
-            self.journal.append(
-                JournalEntry(
-                    key=outcome.key,
-                    status=outcome.status,
-                    output=item.output if outcome.status != "failed" else "",
-                    reason=outcome.reason,
-                    engine=outcome.engine,
-                    operations=outcome.operations,
-                    seconds=outcome.seconds,
-                    warnings=outcome.warnings,
-                    translated=outcome.translated,
-                    untranslated=outcome.untranslated,
-                )
-            )
+            written = item.output if outcome.status != "failed" else ""
+            self.journal.append(JournalEntry(**asdict(outcome), output=written))
         self.report.engine_calls += 1
         self.finish(index, _from_outcome(item, outcome, outcome.status), progress)
 
@@ -195,20 +198,14 @@ def run_batch(
     """
     started = time.perf_counter()
     source, output = Path(source), Path(output)
-    glossary = load_glossary(options.glossary) if options.glossary else None
-    config = WorkerConfig(
-        engine=options.engine,
-        glossary=glossary.pairs if glossary else (),
-        seed=options.seed,
-        theme=options.theme,
-    )
+    config = worker_config(options)
     skip = [output, OutputTarget.state_for(output)]
     with open_inputs(source, prompt=options.prompt, theme=options.theme, skip=skip) as inputs:
         _check_shared_instruction(inputs, options, config)
         workers = min(options.workers or default_workers(), len(inputs.items))
         report = BatchReport(input=str(source), output=str(output), workers=workers)
         run = _Run(inputs, OutputTarget(output), options, report)
-        digest = glossary.digest if glossary else ""
+        digest = glossary_digest(config)
         if progress is not None:
             progress(0, len(inputs.items))
         try:

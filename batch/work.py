@@ -86,6 +86,11 @@ def untranslated_message(instruction: str, phrases: list[str]) -> str:
     )
 
 
+def nothing_to_translate(instruction: str) -> str:
+    zh = reply_language(instruction) == "zh"
+    return "图中没有需要翻译的文字，原样写出" if zh else "no text to translate was found; written as it was"
+
+
 class ItemEditor:
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
@@ -133,8 +138,7 @@ class ItemEditor:
                 else:
                     write_atomic(Path(task.output_path), task.data)
                     outcome.status = "unchanged"
-                    zh = reply_language(task.instruction) == "zh"
-                    outcome.reason = "图中没有需要翻译的文字" if zh else "no text to translate was found"
+                    outcome.reason = nothing_to_translate(task.instruction)
                 return outcome
             result = self.editor.edit(
                 image=loaded.image, prompt=planned.plan.instruction, plan=planned.plan, seed=self.config.seed

@@ -9,9 +9,8 @@ rebuilt from the session's registry on every turn.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -20,65 +19,26 @@ from agent import ChatAgent, SamplingOptions
 from engine import Editor
 from imgedit.config import get_settings
 from tests.agent_helpers import png_bytes, scene
+from tests.openai_standin import ChatCompletionsServer
 
 
-class ScriptedServer:
+class ScriptedServer(ChatCompletionsServer):
     """Answers chat completions from a script; records every request body."""
 
     def __init__(self, script: list[dict[str, Any]]) -> None:
         self.script = list(script)
         self.requests: list[dict[str, Any]] = []
         self.parse_requests = 0
-        outer = self
+        super().__init__(self._respond)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if "tools" not in body:
-                    # The engine's instruction parser asks the same server (IMGEDIT_LLM=openai); an
-                    # answer without a plan makes it fall back to its rules, as with a weak model.
-                    outer.parse_requests += 1
-                    message: dict[str, Any] = say("I am not sure.")
-                else:
-                    outer.requests.append(
-                        {"path": self.path, "auth": self.headers.get("Authorization"), **body}
-                    )
-                    message = outer.script.pop(0)
-                answer = {
-                    "id": f"chatcmpl-{len(outer.requests)}",
-                    "object": "chat.completion",
-                    "created": 0,
-                    "model": body["model"],
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": message,
-                            "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
-                        }
-                    ],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-                }
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> ScriptedServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def _respond(self, body: dict[str, Any], request: BaseHTTPRequestHandler) -> dict[str, Any]:
+        if "tools" not in body:
+            # The engine's instruction parser asks the same server (IMGEDIT_LLM=openai); an
+            # answer without a plan makes it fall back to its rules, as with a weak model.
+            self.parse_requests += 1
+            return say("I am not sure.")
+        self.requests.append({"path": request.path, "auth": request.headers.get("Authorization"), **body})
+        return self.script.pop(0)
 
 
 def tool_call(name: str, args: dict[str, Any], call_id: str) -> dict[str, Any]:

@@ -4,9 +4,7 @@ an OpenAI-compatible model (a small local HTTP server started by the test) for w
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ from PIL import Image
 from engine.translation import Glossary, load_glossary, translation_target
 from imgedit.errors import BadInputError
 from tests.batch_helpers import ocr_texts, product, run_batch_cli, save_as
+from tests.openai_standin import ChatCompletionsServer
 
 
 def _glossary(path: Path, rows: str) -> Path:
@@ -60,43 +59,25 @@ def test_glossary_turns_chinese_banners_into_english_and_names_what_it_lacks(tmp
     assert (out / "plain.png").read_bytes() == (source / "plain.png").read_bytes()
 
 
-class TranslationServer:
-    """An OpenAI-compatible chat-completions endpoint that translates from a fixed table; it
-    records what it was asked."""
+class TranslationServer(ChatCompletionsServer):
+    """Translates from a fixed table, as a model would; keeps what it was asked."""
 
     def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
         self.requests: list[dict[str, Any]] = []
-        outer = self
+        super().__init__(self._respond)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append(body)
-                phrases = json.loads(body["messages"][-1]["content"])
-                content = json.dumps({p: table[p] for p in phrases if p in table}, ensure_ascii=False)
-                answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+    def _respond(self, body: dict[str, Any], request: object) -> dict[str, Any]:
+        self.requests.append(body)
+        phrases = json.loads(body["messages"][-1]["content"])
+        content = json.dumps({p: self.table[p] for p in phrases if p in self.table}, ensure_ascii=False)
+        return {"role": "assistant", "content": content}
 
 
 @pytest.fixture
 def translation_server() -> Iterator[TranslationServer]:
-    server = TranslationServer({"新品上市": "New Arrival"})
-    server.thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    with TranslationServer({"新品上市": "New Arrival"}) as server:
+        yield server
 
 
 def test_a_configured_model_translates_what_the_glossary_lacks(
