@@ -19,8 +19,13 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 	scripts/system-deps.sh run
 
-setup-dev: $(VENV)/.installed
+setup-dev: $(VENV)/.installed node_modules/.package-lock.json
 	scripts/system-deps.sh test
+
+# axe-core for the web page's accessibility test (tests/test_web_page.py), pinned by package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	scripts/system-deps.sh test
+	npm ci --no-audit --no-fund
 
 run: setup
 	$(VENV)/bin/imgedit serve --host $(HOST) --port $(PORT)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages imgedit needs, only those that are missing.
 #   scripts/system-deps.sh run    fonts (CJK text rendering)
-#   scripts/system-deps.sh test   the above, plus LibreOffice (deck checks), Chromium (page tests), Node
+#   scripts/system-deps.sh test   the above, plus LibreOffice (deck checks), Chromium (page tests), Node, npm
 set -euo pipefail
 mode=${1:-run}
 
@@ -14,6 +14,7 @@ if [ "$mode" = test ]; then
   command -v soffice >/dev/null 2>&1 || need+=(libreoffice-impress)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v node >/dev/null 2>&1 || need+=(nodejs)  # the Figma plugin's code.js tests
+  command -v npm >/dev/null 2>&1 || need+=(npm)  # npm ci: axe-core for the web page's test
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 

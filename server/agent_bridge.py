@@ -1,7 +1,10 @@
 """Adapts the agent package (``agent.ChatAgent``) to the server's chat runner.
 
 Over HTTP ``image_path`` (a file path on the server in the CLI's turn) becomes the version's
-image URL: a client cannot open the server's files, and the path would reveal its layout.
+image URL: a client cannot open the server's files, and the path would reveal its layout. A turn
+whose edit was refused also carries ``refusal`` (``code``, ``message``, ``hint``, ``suggestions``),
+so that a client can show it as a refusal with its suggestions as buttons rather than parse the
+reply sentence.
 """
 
 from __future__ import annotations
@@ -36,7 +39,14 @@ def make_turn_function(store: SessionStore, editor: Editor, settings: Settings) 
         with locks[session_id]:
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            data = agent.send(session_id, text, image_ids=image_ids or None).to_json()
+            turn_result = agent.send(session_id, text, image_ids=image_ids or None)
+        data = turn_result.to_json()
+        refused = [o["error"] for o in turn_result.outcomes if not o.get("ok", True) and o.get("error")]
+        if refused:
+            error = refused[-1]
+            data["refusal"] = {
+                key: error[key] for key in ("code", "message", "hint", "suggestions") if key in error
+            }
         if data.get("version_id"):
             data["image_path"] = f"/v1/versions/{data['version_id']}/image"
         return data

@@ -7,10 +7,13 @@ from reaching for the network (background updates, QUIC) that this machine does 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -34,3 +37,34 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def _checkouts() -> list[Path]:
+    """This checkout, then the one its git worktree belongs to (a worktree shares its
+    ``node_modules`` only through the main checkout)."""
+    root = Path(__file__).resolve().parents[1]
+    common = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--path-format=absolute", "--git-common-dir"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return [root, *([Path(common).parent] if common else [])]
+
+
+def axe_script() -> Path:
+    """axe-core's browser script, installed by ``npm ci`` from package.json (``make setup-dev``)."""
+    for checkout in _checkouts():
+        script = checkout / "node_modules" / "axe-core" / "axe.min.js"
+        if script.is_file():
+            return script
+    raise AssertionError("axe-core is not installed: run `npm ci` in the checkout (make setup-dev does).")
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2 A/AA violations on the page as it is now."""
+    page.add_script_tag(path=str(axe_script()))
+    result: dict[str, Any] = page.evaluate(
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', "
+        "'best-practice']}})"
+    )
+    return list(result["violations"])

@@ -1,10 +1,16 @@
 // imgedit web page: plain JavaScript over the REST API and the /v1/ws WebSocket.
 // Image bytes come over HTTP with the API key header (turned into object URLs); frames carry ids.
+// Words come from i18n.js (English or Chinese, following the browser until the user switches).
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
+const t = (...args) => i18n.t(...args);
 const state = { key: localStorage.getItem("imgedit.key") || "", sessionId: localStorage.getItem("imgedit.session"),
-  session: null, imageId: null, ws: null, jobs: new Map(), blobs: new Map(), activeJob: null, deckJob: null };
+  session: null, imageId: null, ws: null, jobs: new Map(), blobs: new Map(), activeJob: null, deckJob: null,
+  themes: [], conn: "offline" };
+/** Error codes that mean "not like that": shown as a refusal with suggestions, not as a failure. */
+const REFUSALS = new Set(["needs_clarification", "unsupported_operation", "edit_area_exceeded", "unsafe_content",
+  "bad_input", "not_found"]);
 
 async function api(path, options = {}) {
   const headers = { Authorization: `Bearer ${state.key}`, ...(options.headers || {}) };
@@ -12,16 +18,23 @@ async function api(path, options = {}) {
   if (body && !(body instanceof FormData)) { headers["Content-Type"] = "application/json"; body = JSON.stringify(body); }
   const response = await fetch(path, { ...options, headers, body });
   const data = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
-  if (!response.ok) { const err = new Error(data?.message || response.statusText); err.code = data?.code; err.status = response.status; throw err; }
+  if (!response.ok) {
+    const err = new Error(data?.message || response.statusText);
+    Object.assign(err, { code: data?.code, status: response.status, hint: data?.hint, suggestions: data?.suggestions });
+    throw err;
+  }
   return data;
 }
 
+/** The bytes at ``path`` (with the key), as they were served. */
+async function fetchBlob(path) {
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${state.key}` } });
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return response.blob();
+}
+
 async function imageUrl(path) {
-  if (!state.blobs.has(path)) {
-    state.blobs.set(path, fetch(path, { headers: { Authorization: `Bearer ${state.key}` } })
-      .then((r) => { if (!r.ok) throw new Error(`image ${r.status}`); return r.blob(); })
-      .then((b) => URL.createObjectURL(b)));
-  }
+  if (!state.blobs.has(path)) state.blobs.set(path, fetchBlob(path).then((b) => URL.createObjectURL(b)));
   return state.blobs.get(path);
 }
 
@@ -29,19 +42,63 @@ function say(role, text, image) {
   const li = document.createElement("li");
   li.className = role;
   li.textContent = text;
-  if (image) { const img = document.createElement("img"); img.alt = role === "user" ? "uploaded image" : "edited image"; imageUrl(image).then((u) => { img.src = u; }); li.append(img); }
+  if (image) {
+    const img = document.createElement("img");
+    img.alt = role === "user" ? "" : t("after");  // the bubble's text says what it is
+    imageUrl(image).then((u) => { img.src = u; });
+    li.append(img);
+  }
   $("#chat").append(li);
   li.scrollIntoView({ block: "end" });
   return li;
 }
 
+/** A refusal: what was wrong, then each suggestion as a chip that sends it. The hint is left out
+ * when there are chips: it only says to try them. */
+function refuse({ message, hint, suggestions }) {
+  const list = typeof suggestions === "string" ? suggestions.split(/;\s*/) : suggestions || [];
+  const li = document.createElement("li");
+  li.className = "refusal";
+  const title = document.createElement("strong");
+  title.textContent = t("refused");
+  const text = document.createElement("p");
+  text.textContent = message;
+  li.append(title, text);
+  if (hint && !list.length) { const p = document.createElement("p"); p.className = "hint"; p.textContent = hint; li.append(p); }
+  if (list.length) {
+    const label = document.createElement("p");
+    label.textContent = t("tryThese");
+    const chips = document.createElement("div");
+    chips.className = "chips";
+    for (const suggestion of list.filter(Boolean)) {
+      const chip = document.createElement("button");
+      chip.type = "button"; chip.className = "chip"; chip.textContent = suggestion;
+      chip.onclick = () => send(suggestion);
+      chips.append(chip);
+    }
+    li.append(label, chips);
+  }
+  $("#chat").append(li);
+  li.scrollIntoView({ block: "end" });
+}
+
+function showFailure(err) {
+  if (REFUSALS.has(err.code)) refuse(err); else say("error", err.message);
+}
+
 // -- connection ---------------------------------------------------------------------------
 
+function setConn(status) {
+  state.conn = status;
+  $("#conn").textContent = t(status);
+  $("#conn").className = status === "connected" ? "badge" : "badge off";
+}
+
 async function connect() {
-  if (!state.key) { $("#conn").textContent = "no key"; return; }
+  if (!state.key) { setConn("noKey"); return; }
   try {
     await api("/v1/sessions");
-  } catch (err) { $("#conn").textContent = err.status === 401 ? "bad key" : "offline"; $("#conn").className = "badge off"; return; }
+  } catch (err) { setConn(err.status === 401 ? "badKey" : "offline"); return; }
   await ensureSession();
   openSocket();
   loadThemes();
@@ -54,7 +111,7 @@ function openSocket() {
   ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: state.key }));
   ws.onmessage = (event) => onFrame(JSON.parse(event.data));
   ws.onclose = () => {
-    $("#conn").textContent = "offline"; $("#conn").className = "badge off";
+    setConn("offline");
     if (state.ws === ws) setTimeout(openSocket, 2000);  // reconnect, then ask for job states
   };
 }
@@ -66,7 +123,7 @@ function sendFrame(frame) {
 
 function onFrame(frame) {
   if (frame.type === "ready") {
-    $("#conn").textContent = "connected"; $("#conn").className = "badge";
+    setConn("connected");
     // The server sends only the events of followed jobs and joined sessions: (re)follow ours.
     if (state.sessionId) sendFrame({ type: "join", session_id: state.sessionId });
     for (const jobId of state.jobs.keys()) sendFrame({ type: "subscribe", job_id: jobId });
@@ -81,17 +138,19 @@ function onFrame(frame) {
   }
 }
 
+const FINISHED = ["done", "failed", "cancelled"];
+
 function onJob(frame) {
   const waiter = state.jobs.get(frame.job_id);
   // A job of this session that someone (this tab, another tab) started: follow its progress.
   if (!state.activeJob && frame.session_id === state.sessionId && ["queued", "running"].includes(frame.status)) {
     state.activeJob = frame.job_id;
   }
-  if (frame.job_id === state.activeJob && !waiter && ["done", "failed", "cancelled"].includes(frame.status)) {
+  if (frame.job_id === state.activeJob && !waiter && FINISHED.includes(frame.status)) {
     state.activeJob = null; $("#progress").hidden = true; return;
   }
   if (frame.job_id === state.activeJob) showProgress(frame.done, frame.total, frame.status);
-  if (!waiter || !["done", "failed", "cancelled"].includes(frame.status)) return;
+  if (!waiter || !FINISHED.includes(frame.status)) return;
   state.jobs.delete(frame.job_id);
   if (frame.job_id === state.activeJob) { state.activeJob = null; $("#progress").hidden = true; }
   waiter(frame);
@@ -110,7 +169,8 @@ function waitForJob(jobId) {
 function showProgress(done, total, status) {
   $("#progress").hidden = false;
   $("#progress-fill").style.width = total ? `${Math.round((100 * done) / total)}%` : status === "done" ? "100%" : "4%";
-  $("#progress-text").textContent = total ? `${status} ${done}/${total}` : status;
+  const word = t("status")[status] || status;
+  $("#progress-text").textContent = total ? `${word} ${done}/${total}` : word;
 }
 
 // -- session and images -------------------------------------------------------------------
@@ -135,53 +195,109 @@ async function refresh() {
   if (!$("#chat").children.length) {
     for (const m of state.session.messages) say(m.role === "user" ? "user" : "bot", m.text);
   }
-  render();
+  await render();
 }
 
 function currentImage() { return state.session?.images.find((i) => i.id === state.imageId) || null; }
 
+function headVersion(image) { return image?.versions.find((v) => v.id === image.head_version_id) || null; }
+
 async function render() {
   const image = currentImage();
   const compare = $("#compare");
-  $("#undo").disabled = !image; $("#redo").disabled = !image || !image.can_redo;
+  const head = headVersion(image);
+  const parent = head && image.versions.find((v) => v.id === head.parent_id);
+  $("#undo").disabled = !parent; $("#redo").disabled = !image || !image.can_redo;
+  $("#download").disabled = !head; $("#download-menu").classList.toggle("disabled", !head);
+  $("#slider-row").hidden = !parent;
+  if (!image) { compare.className = "empty"; $("#version-label").textContent = ""; $("#timeline").replaceChildren(); return; }
+  $("#version-label").textContent = t("versionLabel", image.position, head.number, image.versions.length - 1);
+  $("#after-img").src = await imageUrl(head.image_url);
+  $("#after-img").alt = parent ? t("after") : t("versionName", head.number);
+  if (parent) {
+    $("#before-img").src = await imageUrl(parent.image_url);
+    $("#before-img").alt = t("before");
+    compare.className = "has-before";
+  } else {
+    $("#before-img").src = $("#after-img").src; $("#before-img").alt = ""; compare.className = "";
+  }
+  renderTree(image, head);
+}
+
+/**
+ * The versions as a tree, in rows: a version's first child continues its row, every other child
+ * (an edit made after an undo) starts a new row, one column to the right of its parent, with a
+ * connector up to the parent. So "v1 undone, then v2" shows v2 on its own branch from the original.
+ */
+function renderTree(image, head) {
+  const children = new Map();
+  for (const v of image.versions) {
+    if (!children.has(v.parent_id)) children.set(v.parent_id, []);
+    children.get(v.parent_id).push(v);
+  }
+  for (const list of children.values()) list.sort((a, b) => a.number - b.number);
+  const byId = new Map(image.versions.map((v) => [v.id, v]));
+  const cells = [];
+  let rows = 0;
+  const place = (v, depth, row, parentRow) => {
+    cells.push({ v, depth, row, up: row - parentRow });
+    (children.get(v.id) || []).forEach((child, i) => place(child, depth + 1, i === 0 ? row : ++rows, row));
+  };
+  for (const root of children.get(null) || []) place(root, 0, rows, rows);
   const timeline = $("#timeline");
   timeline.replaceChildren();
-  if (!image) { compare.className = "empty"; $("#version-label").textContent = ""; return; }
-  const head = image.versions.find((v) => v.id === image.head_version_id);
-  const parent = head && image.versions.find((v) => v.id === head.parent_id);
-  $("#undo").disabled = !parent;
-  $("#version-label").textContent = `image ${image.position} · version ${head.number} of ${image.versions.length - 1}`;
-  $("#after-img").src = await imageUrl(head.image_url);
-  if (parent) { $("#before-img").src = await imageUrl(parent.image_url); compare.className = "has-before"; }
-  else { $("#before-img").src = $("#after-img").src; compare.className = ""; }
-  for (const v of image.versions) {
+  for (const { v, depth, row, up } of cells) {
     const li = document.createElement("li");
-    li.className = v.id === head.id ? "head" : "";
+    li.style.gridColumn = String(depth + 1);
+    li.style.gridRow = String(row + 1);
+    li.style.setProperty("--up", String(up));
+    li.className = [v.id === head.id ? "head" : "", depth ? "child" : "", up ? "branch" : ""].join(" ").trim();
     li.dataset.versionId = v.id;
-    li.title = v.instruction || "original";
+    const button = document.createElement("button");
+    button.type = "button";
+    const parent = byId.get(v.parent_id);
+    const name = t("versionName", v.number);
+    const parts = [name];
+    if (up) parts.push(t("branchFrom", t("versionName", parent.number)));
+    if (v.instruction) parts.push(v.instruction);
+    if (v.id === head.id) { parts.push(t("current")); button.setAttribute("aria-current", "true"); }
+    button.setAttribute("aria-label", parts.join(", "));
+    button.title = v.instruction || t("original");
     const img = document.createElement("img");
-    img.alt = `version ${v.number}`;
+    img.alt = "";
     imageUrl(`${v.image_url}?max_side=192`).then((u) => { img.src = u; });
-    li.append(img, v.number === 0 ? "original" : `v${v.number}`);
-    li.onclick = () => act("revert", { version_id: v.id });
+    const label = document.createElement("span");
+    label.textContent = v.number === 0 ? t("original") : t("version", v.number);
+    button.append(img, label);
+    button.onclick = () => act("revert", { version_id: v.id });
+    li.append(button);
     timeline.append(li);
   }
 }
 
 async function upload(file) {
   if (!file) return;
+  hint("");
   const form = new FormData();
   form.append("file", file, file.name);
   try {
     const added = await api(`/v1/sessions/${state.sessionId}/images`, { method: "POST", body: form });
     state.imageId = added.image_id;
     await refresh();
-    say("user", `Uploaded ${file.name}`, `/v1/versions/${added.version_id}/image?max_side=480`);
-  } catch (err) { say("error", err.message); }
+    say("user", t("uploaded", file.name), `/v1/versions/${added.version_id}/image?max_side=480`);
+  } catch (err) { showFailure(err); }
+}
+
+/** Feedback next to the message box (an empty message); "" clears it. */
+function hint(text) {
+  $("#message-hint").textContent = text;
+  $("#message").toggleAttribute("aria-invalid", Boolean(text));
+  if (text) $("#message").focus();
 }
 
 async function send(text) {
-  if (!text.trim()) return;
+  if (!text.trim()) { hint(t("emptyMessage")); return; }
+  hint("");
   say("user", text);
   const image = currentImage();
   try {
@@ -195,16 +311,20 @@ async function send(text) {
     }
     if (reply.image_id) state.imageId = reply.image_id;
     await refresh();
-    say("bot", reply.reply || "Done.", reply.version_id ? `/v1/versions/${reply.version_id}/image?max_side=480` : null);
-  } catch (err) { say("error", err.message); }
+    if (reply.refusal) refuse(reply.refusal);
+    else say("bot", reply.reply || t("done", text), reply.version_id ? `/v1/versions/${reply.version_id}/image?max_side=480` : null);
+  } catch (err) { showFailure(err); }
 }
 
 async function directEdit(instruction, image) {
-  if (!image) throw new Error("Upload an image first.");
+  if (!image) throw Object.assign(new Error(t("noImageYet")), { code: "bad_input" });
   const job = await api(`/v1/sessions/${state.sessionId}/edits`, { method: "POST", body: { instruction, image_id: image.id } });
   const done = await waitForJob(job.job_id);
-  if (done.status !== "done") throw new Error(done.error?.message || `The edit was ${done.status}.`);
-  return { reply: `Done: ${instruction}`, image_id: image.id, version_id: done.version_id };
+  if (done.status !== "done") {
+    const error = done.error || {};
+    throw Object.assign(new Error(error.message || t("editWas", done.status)), error);
+  }
+  return { reply: t("done", instruction), image_id: image.id, version_id: done.version_id };
 }
 
 async function act(action, body = {}) {
@@ -213,6 +333,35 @@ async function act(action, body = {}) {
   try {
     await api(`/v1/sessions/${state.sessionId}/${action}`, { method: "POST", body: { image_id: image.id, ...body } });
     await refresh();
+  } catch (err) { showFailure(err); }
+}
+
+// -- downloads ----------------------------------------------------------------------------
+
+const EXTENSIONS = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "application/json": "json" };
+
+/** Save ``blob`` as ``name`` through a temporary link. */
+function saveAs(blob, name) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
+
+/** The current version's image (its stored bytes) or its audit record, named after the upload. */
+async function download(what) {
+  const image = currentImage();
+  const head = headVersion(image);
+  if (!head) return;
+  $("#download-menu").open = false;
+  try {
+    const blob = await fetchBlob(what === "audit" ? `/v1/versions/${head.id}` : head.image_url);
+    const stem = (image.name || `image-${image.position}`).replace(/\.[^.]+$/, "");
+    const ext = EXTENSIONS[blob.type.split(";")[0]] || "bin";
+    saveAs(blob, `${stem}-v${head.number}${what === "audit" ? "-audit" : ""}.${ext}`);
   } catch (err) { say("error", err.message); }
 }
 
@@ -220,17 +369,25 @@ async function act(action, body = {}) {
 
 async function loadThemes() {
   try {
-    const { themes } = await api("/v1/themes");
-    const box = $("#themes"); const select = $("#deck-theme");
-    box.replaceChildren(); select.replaceChildren();
-    for (const t of themes) {
-      const b = document.createElement("button");
-      b.type = "button"; b.textContent = `${t.name_en} · ${t.name_zh}`; b.title = t.description;
-      b.onclick = () => send(`apply the ${t.name} theme`);
-      box.append(b);
-      select.append(new Option(`${t.name_en} · ${t.name_zh}`, t.name));
-    }
+    state.themes = (await api("/v1/themes")).themes;
+    renderThemes();
   } catch (err) { $("#themes").textContent = err.message; }
+}
+
+/** Theme buttons in the page's language; each sends its instruction in that language too. */
+function renderThemes() {
+  const box = $("#themes"); const select = $("#deck-theme");
+  const chosen = select.value;
+  box.replaceChildren(); select.replaceChildren();
+  for (const theme of state.themes) {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = t("themeLabel", theme); b.title = theme.description;
+    b.dataset.theme = theme.name;
+    b.onclick = () => send(t("themeInstruction", theme));
+    box.append(b);
+    select.append(new Option(t("themeLabel", theme), theme.name));
+  }
+  if (chosen) select.value = chosen;
 }
 
 async function restyleDeck(event) {
@@ -238,31 +395,35 @@ async function restyleDeck(event) {
   const file = $("#deck-file").files[0];
   const status = $("#deck-status");
   status.className = "";
-  if (!file) { status.textContent = "Choose a .pptx deck first."; return; }
+  if (!file) { status.textContent = t("chooseDeck"); return; }
   const prompt = $("#deck-prompt").value.trim();
   const form = new FormData();
   form.append("file", file, file.name);
-  if (prompt) form.append("prompt", prompt); else form.append("theme", $("#deck-theme").value);
+  if (prompt) form.append("prompt", prompt);
+  else {
+    form.append("theme", $("#deck-theme").value);
+    if ($("#deck-theme-colors").checked) form.append("theme_colors", "true");
+  }
+  if ($("#deck-pictures").value) form.append("pictures", $("#deck-pictures").value);
   try {
-    status.textContent = "uploading…";
+    status.textContent = t("uploading");
     const job = await api("/v1/decks", { method: "POST", body: form });
     state.deckJob = job.job_id;
     showDeckProgress(0, 0);
-    status.textContent = "restyling…";
+    status.textContent = t("restyling");
     const done = await new Promise((resolve) => {
       state.jobs.set(job.job_id, resolve);
       // Subscribing answers the job's current state at once, so a job already over is not missed.
       sendFrame({ type: "subscribe", job_id: job.job_id });
     });
-    if (done.status !== "done") throw new Error(done.error?.message || `The restyle was ${done.status}.`);
+    if (done.status !== "done") throw new Error(done.error?.message || t("restyleWas", done.status));
     const info = await api(`/v1/jobs/${job.job_id}`);
     const link = document.createElement("a");
     link.href = await imageUrl(done.result_url);
     link.download = info.result?.filename || "restyled.pptx";
-    link.textContent = `Download ${link.download}`;
-    const summary = info.result?.report?.summary || {};
-    const changed = (summary.edited || 0) + (summary.reused || 0) + (summary.resumed || 0);
-    status.replaceChildren(link, ` · ${changed} picture${changed === 1 ? "" : "s"} restyled`);
+    link.textContent = t("downloadFile", link.download);
+    // The report's own sentence, in the language of the theme or instruction.
+    status.replaceChildren(link, ` · ${info.result?.report?.summary_text || ""}`);
   } catch (err) { status.textContent = err.message; status.className = "bad"; }
   finally { state.deckJob = null; $("#deck-progress").hidden = true; }
 }
@@ -270,24 +431,44 @@ async function restyleDeck(event) {
 function showDeckProgress(done, total) {
   $("#deck-progress").hidden = false;
   $("#deck-progress-fill").style.width = total ? `${Math.round((100 * done) / total)}%` : "4%";
-  if (total) $("#deck-status").textContent = `restyling pictures: ${done} of ${total}`;
+  if (total) $("#deck-status").textContent = t("restylingProgress", done, total);
 }
 
 // -- wiring -------------------------------------------------------------------------------
 
+/** Words that depend on state (connection, versions, themes) follow a language switch too. */
+function relabel() {
+  i18n.apply();
+  setConn(state.conn);
+  renderThemes();
+  render();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  i18n.apply();
+  setConn("offline");
   $("#api-key").value = state.key;
+  $("#lang").onclick = () => { i18n.set(i18n.lang === "zh" ? "en" : "zh"); relabel(); };
   $("#key-form").onsubmit = (e) => { e.preventDefault(); state.key = $("#api-key").value.trim();
     localStorage.setItem("imgedit.key", state.key); connect(); };
   $("#new-session").onclick = () => ensureSession(true);
-  $("#composer").onsubmit = (e) => { e.preventDefault(); const t = $("#message").value; $("#message").value = ""; send(t); };
+  $("#composer").onsubmit = (e) => { e.preventDefault(); const text = $("#message").value; $("#message").value = ""; send(text); };
+  $("#message").oninput = () => { if ($("#message").value.trim()) hint(""); };
   $("#file-input").onchange = (e) => upload(e.target.files[0]);
   const drop = $("#drop");
+  // The file pickers are labels (their text follows the page's language): keys open them too.
+  for (const [label, input] of [["#drop", "#file-input"], ["#deck-pick", "#deck-file"]]) {
+    $(label).onkeydown = (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $(input).click(); } };
+  }
+  $("#deck-file").onchange = (e) => { $("#deck-file-name").textContent = e.target.files[0]?.name || ""; };
   drop.ondragover = (e) => { e.preventDefault(); drop.classList.add("over"); };
   drop.ondragleave = () => drop.classList.remove("over");
   drop.ondrop = (e) => { e.preventDefault(); drop.classList.remove("over"); upload(e.dataTransfer.files[0]); };
   $("#undo").onclick = () => act("undo");
   $("#redo").onclick = () => act("redo");
+  $("#download").onclick = () => download("image");
+  $("#download-image").onclick = () => download("image");
+  $("#download-audit").onclick = () => download("audit");
   $("#slider").oninput = (e) => $("#compare").style.setProperty("--cut", `${e.target.value}%`);
   $("#cancel-job").onclick = () => state.activeJob && api(`/v1/jobs/${state.activeJob}`, { method: "DELETE" });
   $("#deck-form").onsubmit = restyleDeck;
