@@ -162,7 +162,7 @@ def test_cli_dry_run_lists_usage(tmp_path: Path) -> None:
         app, ["deck", "restyle", str(ECE), "--prompt", "make it warmer", "--dry-run", "--slides", "14-17"]
     )
     assert result.exit_code == 0, result.output
-    assert "edit ppt/media/image5.png PNG 1046x682 graphic on slides 17 via slide 17" in result.stdout
+    assert "edit ppt/media/image5.png PNG 1046x682 on slides 17 via slide 17" in result.stdout
     assert " s: 3 pictures to restyle, 2 pictures on other slides kept" in result.stdout
     assert "skip ppt/media/image1.png" in result.stdout and "shared with slides outside" in result.stdout
 
