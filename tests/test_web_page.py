@@ -252,3 +252,27 @@ def test_a_returning_user_sees_the_session_in_either_language_and_size(
     assert_accessible(page)
     page.screenshot(path=f"/tmp/imgedit-page-{name}.png", full_page=True)
     tab.close()
+
+
+def test_without_a_chat_agent_edits_go_direct_and_refusals_still_offer_suggestions(
+    browser: Browser, photo: Path, tmp_path: Path
+) -> None:
+    """A server whose agent cannot start: the page sends edits as edit jobs, and a refused job's
+    error (its suggestions joined in one string) is shown as a refusal with chips all the same."""
+
+    def no_agent(*_: object) -> Any:
+        raise RuntimeError("no language model configured")
+
+    with LiveServer(server_settings(tmp_path / "home"), agent_factory=no_agent) as bare:
+        tab = Tab(browser, bare, locale="en-US", viewport=DESKTOP)
+        page = tab.open(bare.key("bare"))
+        page.set_input_files("#file-input", str(photo))
+        expect(page.locator("#timeline li")).to_have_count(1)
+        page.fill("#message", "make it nicer")
+        page.click("#send")
+        refusal = page.locator("#chat li.refusal")
+        expect(refusal.locator("strong")).to_have_text("Can't do that as asked", timeout=30_000)
+        refusal.locator("button.chip", has_text="more contrast").click()
+        expect(page.locator("#timeline li")).to_have_count(2, timeout=30_000)
+        expect(page.locator("#chat li.bot").last).to_have_text("Done: more contrast")
+        tab.close()
