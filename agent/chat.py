@@ -8,7 +8,6 @@ did, and returned as a ``Turn`` (the CLI's ``--json`` line and the HTTP reply).
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,8 +18,8 @@ from langchain.agents.middleware import ModelRequest, dynamic_prompt
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.sqlite import SqliteSaver
 
+from agent.checkpoints import default_checkpointer
 from agent.planners import SamplingOptions, build_planner
 from agent.prompts import build_system_prompt
 from agent.rules import RulesChatModel
@@ -30,8 +29,6 @@ from engine.imageio import load_image
 from imgedit.config import Settings, get_settings
 from sessions import DEFAULT_TENANT, ImageInfo, SessionStore, VersionInfo
 from tools import ToolContext, all_tools
-
-CHECKPOINT_FILENAME = "agent-checkpoints.db"
 
 
 @dataclass
@@ -62,17 +59,6 @@ def session_prompt(request: ModelRequest) -> str:
     return build_system_prompt(load_view(ctx.store, ctx.session_id))
 
 
-def sqlite_checkpointer(path: str | Path) -> SqliteSaver:
-    """A persistent checkpointer on a SQLite file (WAL, shared by the threads of this process)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(str(path), check_same_thread=False)
-    connection.execute("PRAGMA journal_mode=WAL")
-    saver = SqliteSaver(connection)
-    saver.setup()
-    return saver
-
-
 class ChatAgent:
     """Hold conversations about images: ``attach`` images, ``send`` messages, get ``Turn``s."""
 
@@ -93,7 +79,7 @@ class ChatAgent:
         if planner is None or isinstance(planner, str):
             planner = build_planner(planner, settings=self.settings, sampling=sampling)
         self.planner = planner
-        self.checkpointer = checkpointer or sqlite_checkpointer(self.settings.home_dir / CHECKPOINT_FILENAME)
+        self.checkpointer = checkpointer or default_checkpointer(self.store.engine, self.settings)
         self.seed = seed
         # The rules planner reads the session itself and never reads a system prompt; building
         # one from the store before each of its calls would be wasted queries.

@@ -67,7 +67,7 @@ class ChatSession:
                 if self.language == "zh"
                 else f"Attached image {image.position} ({version.width}x{version.height})."
             )
-            self._emit(_turn(reply, image.id, version.id, str(self.agent.store.version_path(version))))
+            self._emit(_turn(reply, image.id, version.id, self.agent.store.version_location(version)))
         elif name in ("/undo", "/redo", "/history"):
             outcome = {"/undo": tools.undo, "/redo": tools.redo, "/history": tools.list_versions}[name]()
             self._outcome(outcome, {})

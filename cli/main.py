@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import batch, chat, deck, edit, serve, themes
+from cli import batch, chat, db, deck, edit, serve, themes
 
 app = typer.Typer(
     name="imgedit",
@@ -30,7 +30,8 @@ themes.register(app)
 serve.register(app)  # serve and keys
 deck.register(app)
 batch.register(app)
-# Command groups register here, one line each (themes, chat, deck, serve, keys).
+db.register(app)
+# Command groups register here, one line each (themes, chat, deck, serve, keys, batch, db).
 
 
 def main() -> None:

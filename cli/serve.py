@@ -18,14 +18,11 @@ keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help
 
 
 def _key_store() -> KeyStore:
-    """The API key store over the data folder's database (the server's modules load only here)."""
-    import server.models  # noqa: F401  (the server's tables, before create_all)
+    """The API key store over the configured database (the server's modules load only here)."""
     from server.auth import KeyStore
     from sessions import create_db_engine, create_sessionmaker
-    from sessions.db import DATABASE_FILENAME
 
-    engine = create_db_engine(get_settings().home_dir / DATABASE_FILENAME)
-    return KeyStore(create_sessionmaker(engine))
+    return KeyStore(create_sessionmaker(create_db_engine(settings=get_settings())))
 
 
 @command
@@ -56,7 +53,12 @@ def serve_command(
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise BadInputError("Give both --ssl-certfile and --ssl-keyfile, or neither.")
     scheme = "https" if ssl_certfile else "http"
-    stderr.print(f"imgedit serving on [bold]{scheme}://{host}:{port}/[/] (data in {settings.home_dir})")
+    where = app.state.ctx.db_engine.url.render_as_string(hide_password=True)
+    stderr.print(
+        f"imgedit serving on [bold]{scheme}://{host}:{port}/[/] "
+        f"(database {where}, blobs {app.state.ctx.store.blobs.url})",
+        soft_wrap=True,
+    )
     uvicorn.run(
         app,
         host=host,
@@ -117,6 +119,10 @@ def keys_revoke(
 #: The settings an operator of the service reaches for first, listed by ``imgedit serve --help``.
 SERVICE_SETTINGS = (
     "home",
+    "database_url",
+    "blob_url",
+    "s3_endpoint_url",
+    "presigned_results",
     "engine",
     "max_upload_bytes",
     "max_image_pixels",
@@ -133,7 +139,7 @@ def settings_epilog() -> str:
     """The service's settings with their defaults, read from ``Settings`` so the help stays true."""
     lines = [
         "Settings come from IMGEDIT_* environment variables, or the same keys in lower case in "
-        "imgedit.toml (IMGEDIT_CONFIG names another file); docs/api.md and docs/qwen.md describe them. "
+        "imgedit.toml (IMGEDIT_CONFIG names another file); docs/deploy.md lists them all. "
         "For the service:"
     ]
     for name in SERVICE_SETTINGS:

@@ -8,6 +8,7 @@ server and the tests. Precedence: explicit arguments, then environment, then ``i
 from __future__ import annotations
 
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -31,6 +32,33 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IMGEDIT_", extra="ignore")
 
     home: Path = Field(default=Path("~/.imgedit"), description="Data folder: database, blobs, logs.")
+    # Storage (docs/deploy.md): both default to files in ``home``; set both to run with nothing local.
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database; default the SQLite file imgedit.db in IMGEDIT_HOME. "
+        "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB for PostgreSQL (run `imgedit db upgrade` first).",
+    )
+    blob_url: str | None = Field(
+        default=None,
+        description="Where image and deck bytes go; default the blobs folder in IMGEDIT_HOME. "
+        "s3://BUCKET/PREFIX for any S3-compatible store (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+        "AWS_DEFAULT_REGION as usual).",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="The S3 API's address for a store other than AWS (SeaweedFS, MinIO, Ceph)."
+    )
+    presigned_results: bool = Field(
+        default=False,
+        description="With S3 storage, answer result and version downloads with a redirect to a presigned "
+        "URL (clients fetch the bytes from the store) instead of streaming them through the server.",
+    )
+    presigned_seconds: int = Field(default=900, gt=0, description="How long a presigned URL stays valid.")
+    work_dir: Path | None = Field(
+        default=None,
+        description="Scratch folder for jobs' working files (deck jobs' resume folders); default "
+        "IMGEDIT_HOME with the embedded storage, a folder in the system's temporary folder when "
+        "IMGEDIT_BLOB_URL is set.",
+    )
     engine: Literal["auto", "classic", "qwen"] = Field(
         default="auto",
         description="classic (CPU), qwen (GPU, needs IMGEDIT_QWEN_MODEL), or auto: qwen when its model "
@@ -98,6 +126,19 @@ class Settings(BaseSettings):
         if path.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+    @property
+    def work_root(self) -> Path:
+        """Where jobs keep working files (created on first use); under ``home`` only when the
+        blobs are local too, so a service on PostgreSQL and S3 writes nothing to ``home``."""
+        if self.work_dir is not None:
+            path = self.work_dir.expanduser()
+        elif self.blob_url:
+            path = Path(tempfile.gettempdir()) / f"imgedit-work-{os.getuid()}"
+        else:
+            path = self.home_dir
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     @property
     def home_dir(self) -> Path:

@@ -1,8 +1,9 @@
 """``create_app``: the FastAPI application, built from settings with everything it needs.
 
-One database (``IMGEDIT_HOME/imgedit.db``) holds the sessions' tables and the server's (tenants,
-keys, jobs); the blob store holds uploads, versions and job results; the job queue starts with
-the app and stops with it.
+One database (``IMGEDIT_DATABASE_URL``; by default ``IMGEDIT_HOME/imgedit.db``) holds the
+sessions' tables and the server's (tenants, keys, jobs); the blob store (``IMGEDIT_BLOB_URL``; by
+default ``IMGEDIT_HOME/blobs``) holds uploads, versions and job results; the job queue starts
+with the app and stops with it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-import server.models  # noqa: F401  (registers the server's tables on Base before create_all)
+import server.models  # noqa: F401  (the server's tables, on the one Base)
 from engine import Editor
 from imgedit.config import Settings, get_settings
 from server import figma
@@ -37,8 +38,7 @@ from server.runners import EDIT_QUIET_SECONDS, Editors, EditRunner
 from server.scheduler import LocalJobQueue
 from server.scheduler.local import Runner
 from server.uploads import UploadLimitMiddleware
-from sessions import SessionStore, create_db_engine, create_sessionmaker
-from sessions.db import DATABASE_FILENAME
+from sessions import SessionStore, create_db_engine, create_sessionmaker, open_blob_store
 
 STATIC_DIR = Path(__file__).parent / "static"
 #: The PowerPoint add-in's task pane (its manifest points at /addin/taskpane.html on this service).
@@ -66,9 +66,9 @@ def create_app(
     agent_factory: Callable[[SessionStore, Editor, Settings], TurnFunction] | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
-    db_engine = create_db_engine(settings.home_dir / DATABASE_FILENAME)
+    db_engine = create_db_engine(settings=settings)
     db = create_sessionmaker(db_engine)
-    store = SessionStore(db_engine, settings.home_dir / "blobs", settings=settings)
+    store = SessionStore(db_engine, open_blob_store(settings), settings=settings)
     editors = Editors(settings)
 
     def chat_editor() -> Editor:
@@ -78,7 +78,7 @@ def create_app(
     # Classic edits in worker processes (one per slot, started on the first job): the server's
     # interpreter then only does HTTP, scheduling and events (server/edit_workers.py).
     processes = (
-        EditWorkerPool(settings, store.blobs.root, slots["classic"])
+        EditWorkerPool(settings, store.blobs.url, slots["classic"])
         if processes_enabled(settings, os.cpu_count())
         else None
     )
@@ -118,6 +118,7 @@ def create_app(
             queue.stop()
             if processes is not None:
                 processes.close()
+            db_engine.dispose()  # a PostgreSQL server counts its connections
 
     app = FastAPI(
         title="imgedit",

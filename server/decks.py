@@ -3,7 +3,8 @@
 The deck is opened at submission (zip directory checked for bombs, parts parsed, slides counted,
 the slide range checked against them), so a broken or hostile deck is a 4xx naming the problem
 at once rather than a job that fails minutes later. The worker then runs
-``plugins.pptx.restyle_deck`` with a resume folder per job under ``IMGEDIT_HOME/jobs/<job id>``:
+``plugins.pptx.restyle_deck`` with a resume folder per job under ``<work root>/jobs/<job id>``
+(``Settings.work_root``: ``IMGEDIT_HOME``, or a temporary folder when the blobs are in S3):
 each finished picture is kept there, so a job re-run after a restart skips the pictures already
 done. The folder goes when the job reaches a final status.
 """
@@ -64,7 +65,7 @@ def restyled_filename(name: str) -> str:
 
 def job_folder(settings: Settings, job_id: str) -> Path:
     """The job's working folder: the deck under its own name, the output, the resume store."""
-    return settings.home_dir / "jobs" / job_id
+    return settings.work_root / "jobs" / job_id
 
 
 def check_deck(data: bytes, filename: str, settings: Settings, slides: str | None) -> int:
@@ -78,7 +79,7 @@ def check_deck(data: bytes, filename: str, settings: Settings, slides: str | Non
         raise BadInputError(
             f"{filename} is not a .pptx deck (it is not a zip archive).", hint="Send a PowerPoint .pptx file."
         )
-    scratch = settings.home_dir / "tmp"
+    scratch = settings.work_root / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch, prefix="deck-") as folder:
         path = Path(folder) / filename
@@ -170,7 +171,7 @@ class DeckRunner:
         name = params.get("filename") or "deck.pptx"
         source = folder / name  # the deck under its own name, so that any message names it
         if not source.exists():
-            source.symlink_to(self.store.blobs.path(job.input_blob))
+            self.store.blobs.copy_to(job.input_blob, source)
         output = folder / "output.pptx"
         report = restyle_deck(
             source,
@@ -193,7 +194,7 @@ class DeckRunner:
         A folder goes in ``on_job_event`` once its job is over, but a server killed between the
         job's final commit and that clean-up leaves it behind; the next start calls this.
         """
-        jobs = self.settings.home_dir / "jobs"
+        jobs = self.settings.work_root / "jobs"
         if not jobs.is_dir():
             return
         leftovers = [folder for folder in jobs.iterdir() if folder.is_dir() and folder.name not in unfinished]

@@ -37,7 +37,6 @@ from functools import lru_cache
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerContext
 from multiprocessing.synchronize import Event as SharedEvent
-from pathlib import Path
 from typing import Any
 
 from engine import Editor
@@ -45,7 +44,7 @@ from engine.imageio import encode_image, load_image
 from engine.types import CancelToken
 from imgedit.config import Settings
 from imgedit.errors import EditCancelledError, EngineError, ImgEditError
-from sessions.blobs import BlobStore
+from sessions.blobs import BlobStore, open_blob_store
 
 log = logging.getLogger("imgedit.server.workers")
 
@@ -172,13 +171,13 @@ class _SharedCancel(CancelToken):
             raise EditCancelledError("The edit was cancelled.")
 
 
-def _worker_main(conn: Connection, cancel: SharedEvent, settings: Settings, blob_root: str) -> None:
+def _worker_main(conn: Connection, cancel: SharedEvent, settings: Settings, blob_url: str) -> None:
     """A worker's life: build one ``Editor``, then run tasks until told to stop or orphaned."""
     # Ctrl-C in a terminal reaches the whole process group; the server decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     editor = Editor(engine="classic", settings=settings)
     editor.backend("classic")
-    blobs = BlobStore(blob_root)
+    blobs = open_blob_store(settings, blob_url)  # the server's store, a folder or S3, opened here
     token = _SharedCancel(cancel)
     conn.send(("ready",))
 
@@ -224,13 +223,13 @@ def _context() -> ForkServerContext:
 class EditWorker:
     """One worker process and the server's end of its pipe."""
 
-    def __init__(self, settings: Settings, blob_root: Path, name: str) -> None:
+    def __init__(self, settings: Settings, blob_url: str, name: str) -> None:
         context = _context()
         self.conn, child = context.Pipe()
         self.cancel = context.Event()
         self.process = context.Process(
             target=_worker_main,
-            args=(child, self.cancel, settings, str(blob_root)),
+            args=(child, self.cancel, settings, blob_url),
             name=name,
             daemon=True,
         )
@@ -329,7 +328,7 @@ class EditWorkerPool:
     """
 
     settings: Settings
-    blob_root: Path
+    blob_url: str  # ``BlobStore.url``: each worker opens the store again in its own process
     size: int
     _idle: list[EditWorker] = field(default_factory=list)
     _started: int = 0
@@ -353,7 +352,7 @@ class EditWorkerPool:
                 lent = None
         if lent is None:
             try:
-                lent = EditWorker(self.settings, self.blob_root, name=f"imgedit-classic-{self._started}")
+                lent = EditWorker(self.settings, self.blob_url, name=f"imgedit-classic-{self._started}")
             except BaseException:
                 with self._cond:
                     self._started -= 1

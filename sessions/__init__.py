@@ -1,7 +1,7 @@
 """Sessions: conversations, their images, each image's version graph, the entity registry,
-the audit log and the content-addressed blob store. Knows nothing of engines or agents."""
+the audit log and the content-addressed blob stores. Knows nothing of engines or agents."""
 
-from sessions.blobs import BlobStore
+from sessions.blobs import BlobStore, FileBlobStore, S3BlobStore, open_blob_store
 from sessions.db import Base, create_db_engine, create_sessionmaker, database_url
 from sessions.models import DEFAULT_TENANT
 from sessions.records import EntityInfo, ImageInfo, MessageInfo, SessionInfo, VersionInfo
@@ -12,12 +12,15 @@ __all__ = [
     "Base",
     "BlobStore",
     "EntityInfo",
+    "FileBlobStore",
     "ImageInfo",
     "MessageInfo",
+    "S3BlobStore",
     "SessionInfo",
     "SessionStore",
     "VersionInfo",
     "create_db_engine",
     "create_sessionmaker",
     "database_url",
+    "open_blob_store",
 ]

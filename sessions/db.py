@@ -1,8 +1,10 @@
 """The database: one SQLAlchemy ``Base`` and an engine/sessionmaker factory.
 
-SQLite is the default (a file under ``IMGEDIT_HOME``); the models use only portable types so
-the same schema works on PostgreSQL. The server puts its own tables (tenants, API keys, jobs)
-on this ``Base`` so that one ``create_all`` builds everything.
+``IMGEDIT_DATABASE_URL`` picks the database: by default a SQLite file under ``IMGEDIT_HOME``,
+or PostgreSQL (``postgresql+psycopg://...``). The models use only portable types so the same
+schema works on both. The server puts its own tables (tenants, API keys, jobs, Figma uploads)
+on this ``Base``; the schema itself is made and changed by the Alembic migrations in
+``sessions/migrations`` (``sessions.migrate``), never by ``create_all``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, inspect
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.orm import Session as DbSession
@@ -23,8 +25,19 @@ DATABASE_FILENAME = "imgedit.db"
 SQLITE_POOL_SIZE = 48
 
 
+#: Constraint names the migrations can refer to, the same on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 class Base(DeclarativeBase):
     """Declarative base shared by every table of imgedit."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def utcnow() -> datetime:
@@ -32,11 +45,17 @@ def utcnow() -> datetime:
 
 
 def database_url(target: str | Path | None = None, settings: Settings | None = None) -> str:
-    """A SQLAlchemy URL for ``target``: a URL as given, a file path, or the default database file."""
+    """A SQLAlchemy URL for ``target``: a URL as given, a file path, or the configured database
+    (``IMGEDIT_DATABASE_URL``, else the file ``imgedit.db`` in ``IMGEDIT_HOME``)."""
     if target is None:
-        target = (settings or get_settings()).home_dir / DATABASE_FILENAME
+        settings = settings or get_settings()
+        target = settings.database_url or settings.home_dir / DATABASE_FILENAME
     text = str(target)
     if "://" in text:
+        # libpq's own spelling means psycopg 3 here (the driver imgedit ships with).
+        for plain in ("postgres://", "postgresql://"):
+            if text.startswith(plain):
+                return "postgresql+psycopg://" + text[len(plain) :]
         return text
     path = Path(text).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,10 +79,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_db_engine(target: str | Path | None = None, *, create_tables: bool = True) -> Engine:
-    """An engine for ``target`` (URL or SQLite path; default ``IMGEDIT_HOME/imgedit.db``)."""
-    url = database_url(target)
-    if url.startswith("sqlite"):
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def create_db_engine(
+    target: str | Path | None = None, *, settings: Settings | None = None, migrate: bool = True
+) -> Engine:
+    """An engine for ``target`` (URL or SQLite path; default ``IMGEDIT_DATABASE_URL`` or
+    ``IMGEDIT_HOME/imgedit.db``) whose schema is current.
+
+    ``migrate``: a SQLite database is brought up to date here (the embedded default needs no
+    separate step); any other database must have been upgraded with ``imgedit db upgrade``, and
+    an out-of-date one is refused with that advice rather than used half-migrated.
+    """
+    url = database_url(target, settings)
+    if is_sqlite(url):
         # A pool as large as the server's thread pool (anyio's 40 threads plus the job workers):
         # with the default 5 (+10 overflow) connections, every burst of requests opened and
         # closed SQLite connections, and each open ran the PRAGMAs below (~6 % of the server's
@@ -73,32 +104,13 @@ def create_db_engine(target: str | Path | None = None, *, create_tables: bool = 
         engine = sa_create_engine(url, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = sa_create_engine(url, pool_pre_ping=True)
-    if create_tables:
-        # Import the models so their tables are registered on Base before create_all.
-        import sessions.models  # noqa: F401
+        # Enough connections for the server's request threads and job slots on one node.
+        engine = sa_create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
+    if migrate:
+        from sessions.migrate import ensure_current
 
-        Base.metadata.create_all(engine)
-        add_missing_columns(engine)
+        ensure_current(engine, migrate=is_sqlite(url))
     return engine
-
-
-def add_missing_columns(engine: Engine) -> None:
-    """Add the nullable columns a model gained since the database was made (``create_all`` only
-    makes missing tables), so a database from an older release keeps working."""
-    found = inspect(engine)
-    tables = set(found.get_table_names())
-    with engine.begin() as connection:
-        for table in Base.metadata.sorted_tables:
-            if table.name not in tables:
-                continue
-            present = {column["name"] for column in found.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present and column.nullable:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    connection.exec_driver_sql(
-                        f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'
-                    )
 
 
 def create_sessionmaker(engine: Engine) -> sessionmaker[DbSession]:

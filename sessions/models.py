@@ -33,6 +33,8 @@ class SessionRow(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # The last image position handed out; ``SessionStore.add_image`` increments it atomically.
+    last_position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     messages: Mapped[list[MessageRow]] = relationship(back_populates="session", order_by="MessageRow.id")
     images: Mapped[list[ImageRow]] = relationship(back_populates="session", order_by="ImageRow.position")
@@ -67,6 +69,8 @@ class ImageRow(Base):
     head_version_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Versions undone from, most recent last; ``redo`` pops it, a new edit or revert clears it.
     redo_stack: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The last version number handed out; ``SessionStore.add_version`` increments it atomically.
+    last_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     session: Mapped[SessionRow] = relationship(back_populates="images")

@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
 from imgedit.config import Settings, get_settings
 from imgedit.errors import BadInputError, NotFoundError
-from sessions.blobs import BlobStore
-from sessions.db import DATABASE_FILENAME, create_db_engine, create_sessionmaker
+from sessions.blobs import BlobStore, open_blob_store
+from sessions.db import create_db_engine, create_sessionmaker
 from sessions.models import (
     DEFAULT_TENANT,
     EntityRow,
@@ -38,7 +38,7 @@ _ORIGINAL_WORDS = {"original", "orig", "原图", "原始", "原版", "最初", "
 
 
 class SessionStore:
-    """Sessions, images, versions, entities and messages, in one database plus a blob folder."""
+    """Sessions, images, versions, entities and messages, in one database plus a blob store."""
 
     def __init__(
         self,
@@ -49,19 +49,19 @@ class SessionStore:
     ) -> None:
         settings = settings or get_settings()
         self.engine = (
-            database
-            if isinstance(database, Engine)
-            else create_db_engine(database if database is not None else settings.home_dir / DATABASE_FILENAME)
+            database if isinstance(database, Engine) else create_db_engine(database, settings=settings)
         )
         self._sessions: sessionmaker[DbSession] = create_sessionmaker(self.engine)
-        if isinstance(blobs, BlobStore):
-            self.blobs = blobs
-        else:
-            self.blobs = BlobStore(blobs if blobs is not None else settings.home_dir / "blobs")
+        self.blobs: BlobStore = (
+            blobs
+            if isinstance(blobs, BlobStore)
+            else open_blob_store(settings, None if blobs is None else str(blobs))
+        )
 
     @classmethod
     def default(cls) -> SessionStore:
-        """The store under ``IMGEDIT_HOME``."""
+        """The configured store (``IMGEDIT_DATABASE_URL``, ``IMGEDIT_BLOB_URL``; by default both
+        under ``IMGEDIT_HOME``)."""
         return cls()
 
     @contextmanager
@@ -122,10 +122,19 @@ class SessionStore:
         fmt, width, height = _inspect(data)
         digest = self.blobs.put(data)
         with self._tx() as db:
-            self._session_row(db, session_id)
-            position = (
-                db.scalar(select(func.max(ImageRow.position)).where(ImageRow.session_id == session_id)) or 0
-            ) + 1
+            # The position comes from the session's counter, incremented in the same statement
+            # that reads it: concurrent uploads wait on the row (or SQLite's write lock) and
+            # each gets its own. Being the transaction's first write also keeps SQLite from
+            # failing a transaction whose earlier read went stale.
+            position = db.scalar(
+                update(SessionRow)
+                .where(SessionRow.id == session_id)
+                .values(last_position=SessionRow.last_position + 1)
+                .returning(SessionRow.last_position)
+                .execution_options(synchronize_session=False)
+            )
+            if position is None:
+                raise NotFoundError(f"No session {session_id}.", hint="Start a new one, or list yours.")
             image = ImageRow(session_id=session_id, position=position, name=name, redo_stack=[])
             db.add(image)
             db.flush()
@@ -175,14 +184,21 @@ class SessionStore:
         fmt, width, height = _inspect(data)
         digest = self.blobs.put(data)
         with self._tx() as db:
-            parent = db.get(VersionRow, parent_id)
-            if parent is None:
+            # The number comes from the image's counter, taken atomically (see ``add_image``).
+            parent_image = select(VersionRow.image_id).where(VersionRow.id == parent_id).scalar_subquery()
+            taken = db.execute(
+                update(ImageRow)
+                .where(ImageRow.id == parent_image)
+                .values(last_version=ImageRow.last_version + 1)
+                .returning(ImageRow.id, ImageRow.last_version)
+                .execution_options(synchronize_session=False)
+            ).first()
+            if taken is None:
                 raise NotFoundError(f"No version {parent_id}.")
-            image = db.get(ImageRow, parent.image_id)
-            assert image is not None
-            number = (
-                db.scalar(select(func.max(VersionRow.number)).where(VersionRow.image_id == image.id)) or 0
-            ) + 1
+            image = db.get(ImageRow, taken.id)
+            parent = db.get(VersionRow, parent_id)
+            assert image is not None and parent is not None
+            number = taken.last_version
             version = VersionRow(
                 session_id=parent.session_id,
                 image_id=image.id,
@@ -334,9 +350,10 @@ class SessionStore:
         info = version if isinstance(version, VersionInfo) else self.version(version)
         return self.blobs.get(info.blob)
 
-    def version_path(self, version: VersionInfo | str) -> Path:
+    def version_location(self, version: VersionInfo | str) -> str:
+        """Where the version's bytes are, for people: a file path, or an ``s3://`` address."""
         info = version if isinstance(version, VersionInfo) else self.version(version)
-        return self.blobs.path(info.blob)
+        return self.blobs.locate(info.blob)
 
     # -- entities --------------------------------------------------------------------------
 

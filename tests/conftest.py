@@ -1,7 +1,9 @@
-"""Shared test fixtures: an isolated IMGEDIT_HOME per test and real photographs from skimage."""
+"""Shared test fixtures: an isolated IMGEDIT_HOME per test, real photographs from skimage, and the
+real PostgreSQL and S3 servers (tests/servers.py) the service tests also run against."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,9 +14,25 @@ from PIL import Image
 from engine import Editor
 from engine.samples import sample_photo
 from imgedit.config import Settings, get_settings
+from tests.server_harness import EMBEDDED, POSTGRES_S3, Storage
+from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, PostgresServer, S3Server
 
 if TYPE_CHECKING:
     from agent import ChatAgent
+
+# The S3 test server's credentials, as the standard AWS variables, for the whole run: the classic
+# edit workers are forked from a process started at the first edit, and inherit its environment.
+os.environ.update(
+    AWS_ACCESS_KEY_ID=S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=S3_SECRET_KEY, AWS_DEFAULT_REGION="us-east-1"
+)
+#: Settings that choose the storage: cleared for every test, so a developer's shell never leaks in.
+STORAGE_VARIABLES = (
+    "IMGEDIT_DATABASE_URL",
+    "IMGEDIT_BLOB_URL",
+    "IMGEDIT_S3_ENDPOINT_URL",
+    "IMGEDIT_PRESIGNED_RESULTS",
+    "IMGEDIT_WORK_DIR",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -24,11 +42,47 @@ def imgedit_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     home = tmp_path / "imgedit-home"
     monkeypatch.setenv("IMGEDIT_HOME", str(home))
     monkeypatch.setenv("IMGEDIT_NSFW_CHECK", "0")
-    for key in ("IMGEDIT_ENGINE", "IMGEDIT_QWEN_MODEL", "IMGEDIT_LLM", "IMGEDIT_MAX_EDIT_AREA"):
+    for key in (
+        "IMGEDIT_ENGINE",
+        "IMGEDIT_QWEN_MODEL",
+        "IMGEDIT_LLM",
+        "IMGEDIT_MAX_EDIT_AREA",
+        *STORAGE_VARIABLES,
+    ):
         monkeypatch.delenv(key, raising=False)
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()
+
+
+# -- real database and object-store servers, started once per run -----------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    server = S3Server.start(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module", params=[EMBEDDED, POSTGRES_S3])
+def storage(request: pytest.FixtureRequest) -> Storage:
+    """Each service test module runs once per storage: embedded (SQLite and files in the home
+    folder) and PostgreSQL + S3 (nothing in the home folder)."""
+    if request.param == EMBEDDED:
+        return Storage()
+    return Storage(POSTGRES_S3, request.getfixturevalue("postgres"), request.getfixturevalue("s3_server"))
 
 
 def skimage_photo(name: str = "astronaut") -> Image.Image:

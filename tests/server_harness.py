@@ -1,4 +1,10 @@
-"""A real imgedit server for the server tests: uvicorn on 127.0.0.1, a free port, in a thread."""
+"""A real imgedit server for the server tests: uvicorn on 127.0.0.1, a free port, in a thread.
+
+``Storage`` says where the server keeps its state: ``embedded`` (SQLite and a blob folder in
+its home, the default) or ``postgres+s3`` (a PostgreSQL database and an S3 prefix on the real
+servers of tests/servers.py). The service tests take the ``storage`` fixture (tests/conftest.py),
+which runs them once per kind.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,9 @@ import io
 import socket
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import uvicorn
@@ -15,6 +22,44 @@ from PIL import Image
 
 from imgedit.config import Settings
 from server.app import create_app
+
+if TYPE_CHECKING:
+    from tests.servers import PostgresServer, S3Server
+
+EMBEDDED = "embedded"
+POSTGRES_S3 = "postgres+s3"
+
+
+@dataclass
+class Storage:
+    """Where servers built by ``settings`` keep their state.
+
+    With ``postgres+s3`` every home folder gets its own database and S3 prefix, made on first
+    use and the same for every later server on that home: a restart test finds its state again,
+    and other tests never see it.
+    """
+
+    kind: str = EMBEDDED
+    postgres: PostgresServer | None = None
+    s3: S3Server | None = None
+    _places: dict[Path, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def remote(self) -> bool:
+        return self.kind == POSTGRES_S3
+
+    def overrides(self, home: Path) -> dict[str, Any]:
+        """The settings that put a server on ``home`` onto this storage."""
+        if not self.remote:
+            return {}
+        assert self.postgres is not None and self.s3 is not None
+        if home not in self._places:
+            self._places[home] = (self.postgres.new_database(), self.s3.new_url())
+        database_url, blob_url = self._places[home]
+        return {"database_url": database_url, "blob_url": blob_url, "s3_endpoint_url": self.s3.endpoint_url}
+
+    def settings(self, home: Path, **overrides: Any) -> Settings:
+        return server_settings(home, **self.overrides(home), **overrides)
 
 
 def free_port() -> int:

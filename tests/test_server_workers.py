@@ -20,20 +20,20 @@ from PIL import Image
 from engine.types import CancelToken
 from imgedit.errors import EditCancelledError, UnsupportedOperationError
 from server.edit_workers import EditTask, EditWorkerPool, processes_enabled
-from sessions.blobs import BlobStore
+from sessions.blobs import FileBlobStore
 from tests.conftest import skimage_photo
 from tests.server_harness import LiveServer, png_bytes, server_settings, wait_for_job
 
 
 @pytest.fixture(scope="module")
-def blobs(tmp_path_factory: pytest.TempPathFactory) -> BlobStore:
-    return BlobStore(tmp_path_factory.mktemp("worker-blobs"))
+def blobs(tmp_path_factory: pytest.TempPathFactory) -> FileBlobStore:
+    return FileBlobStore(tmp_path_factory.mktemp("worker-blobs"))
 
 
 @pytest.fixture(scope="module")
-def pool(blobs: BlobStore) -> Iterator[EditWorkerPool]:
+def pool(blobs: FileBlobStore) -> Iterator[EditWorkerPool]:
     settings = server_settings(blobs.root.parent)
-    workers = EditWorkerPool(settings, blobs.root, size=1)
+    workers = EditWorkerPool(settings, blobs.url, size=1)
     yield workers
     workers.close()
 
@@ -43,7 +43,7 @@ def brightness(data: bytes) -> float:
 
 
 def test_an_edit_runs_in_another_process_and_reports_progress_in_order(
-    pool: EditWorkerPool, blobs: BlobStore
+    pool: EditWorkerPool, blobs: FileBlobStore
 ) -> None:
     photo = png_bytes(skimage_photo("coffee"))
     source = blobs.put(photo)
@@ -75,7 +75,9 @@ def test_an_edit_runs_in_another_process_and_reports_progress_in_order(
     assert again.data is not None and Image.open(io.BytesIO(again.data)).format == "JPEG"
 
 
-def test_user_errors_and_cancel_cross_the_process_boundary(pool: EditWorkerPool, blobs: BlobStore) -> None:
+def test_user_errors_and_cancel_cross_the_process_boundary(
+    pool: EditWorkerPool, blobs: FileBlobStore
+) -> None:
     source = blobs.put(png_bytes(skimage_photo("coffee")))
     with pool.worker() as worker:
         with pytest.raises(UnsupportedOperationError) as refused:
@@ -94,8 +96,8 @@ def test_user_errors_and_cancel_cross_the_process_boundary(pool: EditWorkerPool,
         assert done.digest is not None
 
 
-def test_a_worker_that_died_is_replaced_and_close_stops_them(blobs: BlobStore) -> None:
-    workers = EditWorkerPool(server_settings(blobs.root.parent), blobs.root, size=1)
+def test_a_worker_that_died_is_replaced_and_close_stops_them(blobs: FileBlobStore) -> None:
+    workers = EditWorkerPool(server_settings(blobs.root.parent), blobs.url, size=1)
     source = blobs.put(png_bytes(skimage_photo("coffee")))
     task = EditTask(source, {"instruction": "make it brighter"})
     try:

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from imgedit.errors import BadInputError, NotFoundError
-from sessions import BlobStore, SessionStore
+from sessions import FileBlobStore, SessionStore
 
 
 def png(color: tuple[int, int, int], size: tuple[int, int] = (32, 24)) -> bytes:
@@ -28,7 +28,7 @@ def store(tmp_path: Path) -> SessionStore:
 
 
 def test_blob_store_is_content_addressed_and_atomic(tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = FileBlobStore(tmp_path / "blobs")
     data = png((255, 0, 0))
     first = blobs.put(data)
     second = blobs.put(data)
@@ -43,7 +43,7 @@ def test_blob_store_is_content_addressed_and_atomic(tmp_path: Path) -> None:
 
 
 def test_blob_store_parallel_writers_store_one_copy(tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = FileBlobStore(tmp_path / "blobs")
     data = png((1, 2, 3), (200, 200))
     threads = [threading.Thread(target=blobs.put, args=(data,)) for _ in range(8)]
     for t in threads:
@@ -69,7 +69,7 @@ def test_default_store_lives_under_imgedit_home(imgedit_home: Path) -> None:
     session = store.create_session()
     store.add_image(session.id, png((0, 0, 0)))
     assert (imgedit_home / "imgedit.db").is_file()
-    assert len(BlobStore(imgedit_home / "blobs")) == 1
+    assert len(FileBlobStore(imgedit_home / "blobs")) == 1
 
 
 def test_version_graph_undo_redo_branch_and_revert(store: SessionStore) -> None:

@@ -257,7 +257,7 @@ class SessionTools:
             parent_version=base.number,
             instruction=self.ctx.user_text or instruction,
             resolved_instruction=instruction,
-            image_path=str(self.store.version_path(version)),
+            image_path=self.store.version_location(version),
             data={
                 "engine": report["engine"],
                 "changed_area_ratio": report["changed_area_ratio"],
@@ -385,7 +385,7 @@ class SessionTools:
             version_id=after.id,
             version=after.number,
             parent_version_id=after.parent_id,
-            image_path=str(self.store.version_path(after)),
+            image_path=self.store.version_location(after),
             data={"previous_head": before.number},
         )
 
@@ -413,7 +413,7 @@ class SessionTools:
                 image=info.position,
                 version_id=head.id,
                 version=head.number,
-                image_path=str(self.store.version_path(head)),
+                image_path=self.store.version_location(head),
                 data={"versions": rows},
             )
 
@@ -449,7 +449,7 @@ class SessionTools:
                 image=info.position,
                 version_id=ver.id,
                 version=ver.number,
-                image_path=str(self.store.version_path(ver)),
+                image_path=self.store.version_location(ver),
                 data={"width": ver.width, "height": ver.height, "text": text, "entities": entities},
             )
 
@@ -482,7 +482,7 @@ class SessionTools:
                 version=new.number,
                 parent_version_id=old.id,
                 parent_version=old.number,
-                image_path=str(self.store.blobs.path(digest)),
+                image_path=self.store.blobs.locate(digest),
                 data={
                     "changed_area_ratio": round(ratio, 6),
                     "changed_box": box,

@@ -7,17 +7,15 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Header, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 
 from imgedit.errors import BadInputError, NotFoundError
+from server.blob_responses import blob_response
 from server.deps import Caller, Ctx
 from server.edits import EditOptions, job_json, submit_edit
 from server.uploads import check_image_header, read_upload
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
-
-#: Results up to this size are sent from memory, larger ones streamed from their file.
-INLINE_RESULT_BYTES = 8 * 1024 * 1024
 
 MEDIA_TYPES = {
     "PNG": "image/png",
@@ -109,9 +107,9 @@ def cancel_job(job_id: str, ctx: Ctx, who: Caller) -> dict[str, Any]:
     },
 )
 async def job_result(job_id: str, ctx: Ctx, who: Caller) -> Response:
-    """The result bytes; ``async`` like ``get_job``: a job read and, for an image, a page-cache read
-    cost less on the event loop than the hop to a worker thread. Larger results (decks) stream
-    from the blob file instead of being read into memory at once."""
+    """The result bytes; ``async`` like ``get_job``: a job read costs less on the event loop than
+    the hop to a worker thread. ``blob_response`` streams large results (decks), or redirects to
+    a presigned URL where that is configured."""
     info = ctx.queue.get(job_id, who.tenant)
     if info.status != "done" or not info.result_blob:
         raise NotFoundError(
@@ -124,10 +122,9 @@ async def job_result(job_id: str, ctx: Ctx, who: Caller) -> Response:
     disposition = "attachment" if fmt == "PPTX" else "inline"
     media_type = MEDIA_TYPES.get(fmt, "application/octet-stream")
     headers = {"Content-Disposition": content_disposition(disposition, filename)}
-    path = ctx.store.blobs.path(info.result_blob)
-    if path.is_file() and path.stat().st_size > INLINE_RESULT_BYTES:
-        return FileResponse(path, media_type=media_type, headers=headers)
-    return Response(ctx.store.blobs.get(info.result_blob), media_type=media_type, headers=headers)
+    return await blob_response(
+        ctx.store.blobs, info.result_blob, ctx.settings, media_type=media_type, headers=headers
+    )
 
 
 def content_disposition(disposition: str, filename: str) -> str:

@@ -1,0 +1,83 @@
+"""``imgedit db``: create and migrate the configured database (``IMGEDIT_DATABASE_URL``).
+
+The embedded SQLite default migrates itself whenever it is opened; PostgreSQL is migrated
+here, once per release, before any ``imgedit serve`` starts on it (an out-of-date database is
+refused with this advice).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cli.common import command, print_json
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+db_app = typer.Typer(help="Create and migrate the database (IMGEDIT_DATABASE_URL).", no_args_is_help=True)
+
+
+def _engine() -> Engine:
+    """The configured database, opened without migrating (these commands do that themselves)."""
+    from sessions import create_db_engine
+
+    return create_db_engine(migrate=False)
+
+
+def _where(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+@db_app.command("upgrade")
+@command
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision (default: the newest).")] = "head",
+) -> None:
+    """Create the tables, or migrate them to REVISION; keeps every row (also of a database made
+    before migrations). On PostgreSQL it also sets up the agent's checkpoint tables."""
+    from sessions import migrate
+
+    engine = _engine()
+    migrate.upgrade(engine, revision)
+    if engine.dialect.name == "postgresql":
+        from agent.checkpoints import postgres_checkpointer
+
+        saver = postgres_checkpointer(engine, pool_size=1)
+        saver.conn.close()  # type: ignore[attr-defined]
+    typer.echo(f"{_where(engine)}: at revision {migrate.current_revision(engine)}")
+
+
+@db_app.command("downgrade")
+@command
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision; -1 is one step back.")] = "-1",
+) -> None:
+    """Migrate back to REVISION (dropping what later revisions added)."""
+    from sessions import migrate
+
+    engine = _engine()
+    migrate.downgrade(engine, revision)
+    typer.echo(f"{_where(engine)}: at revision {migrate.current_revision(engine) or 'base (empty)'}")
+
+
+@db_app.command("current")
+@command
+def db_current(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Show the database, its revision and the newest revision this imgedit knows."""
+    from sessions import migrate
+
+    engine = _engine()
+    current, head = migrate.current_revision(engine), migrate.head_revision()
+    if as_json:
+        print_json(
+            {"database": _where(engine), "revision": current, "head": head, "current": current == head}
+        )
+    else:
+        state = "up to date" if current == head else "run `imgedit db upgrade`"
+        typer.echo(f"{_where(engine)}: revision {current or 'none'} (newest {head}; {state})")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")

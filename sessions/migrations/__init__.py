@@ -1,0 +1,1 @@
+"""Alembic migrations of imgedit's one database (run them with ``imgedit db upgrade``)."""
