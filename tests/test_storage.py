@@ -24,7 +24,9 @@ def png(color: tuple[int, int, int], size: tuple[int, int] = (32, 24)) -> bytes:
 
 def test_s3_blob_store_is_content_addressed_streams_and_presigns(s3_server: S3Server, tmp_path: Path) -> None:
     url = s3_server.new_url()
-    blobs = open_blob_store(Settings(home=tmp_path / "home", blob_url=url, s3_endpoint_url=s3_server.endpoint_url))
+    blobs = open_blob_store(
+        Settings(home=tmp_path / "home", blob_url=url, s3_endpoint_url=s3_server.endpoint_url)
+    )
     assert isinstance(blobs, S3BlobStore)
     data = png((255, 0, 0), (300, 300)) * 8
     first, second = blobs.put(data), blobs.put(data)
