@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages imgedit needs, only those that are missing.
 #   scripts/system-deps.sh run    fonts (CJK text rendering)
-#   scripts/system-deps.sh test   the above, plus LibreOffice (deck checks), Chromium (page tests), Node, npm
+#   scripts/system-deps.sh test   the above, plus LibreOffice (deck checks), Chromium (page tests), Node, npm,
+#                                 PostgreSQL (the storage tests start their own server: tests/servers.py)
 set -euo pipefail
 mode=${1:-run}
 
@@ -15,6 +16,9 @@ if [ "$mode" = test ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v node >/dev/null 2>&1 || need+=(nodejs)  # the Figma plugin's code.js tests
   command -v npm >/dev/null 2>&1 || need+=(npm)  # npm ci: axe-core for the web page's test
+  # Debian keeps PostgreSQL's programs off PATH, under /usr/lib/postgresql/<version>/bin.
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+    || need+=(postgresql)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
@@ -70,5 +71,5 @@ def run_script(agent: ChatAgent, session_id: str, steps: list[Step]) -> list[Tur
                 assert store.version(version.parent_id).number == step.parent, where
             if step.tool in ("edit_image", "apply_theme"):
                 assert version.instruction == step.text, where
-                assert turn.image_path and store.version_path(version).is_file(), where
+                assert turn.image_path and Path(store.version_location(version)).is_file(), where
     return turns

@@ -258,7 +258,7 @@ def test_reconnect_and_resume_sends_only_what_is_missing(live: LiveServer, key: 
 
 def test_an_image_that_cannot_be_edited_is_a_per_item_error(live: LiveServer, key: str) -> None:
     good, lost = (upload(live, key, data) for data in photo_variants(2))
-    live.app.state.ctx.store.blobs.path(lost).unlink()  # its bytes vanished from storage
+    live.app.state.ctx.store.blobs.delete(lost)  # its bytes vanished from storage
     items = items_for([good, lost], 4)
     with Panel(live) as panel:
         panel.hello(key)
