@@ -7,6 +7,7 @@ server and the tests. Precedence: explicit arguments, then environment, then ``i
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from functools import lru_cache
@@ -134,7 +135,10 @@ class Settings(BaseSettings):
         if self.work_dir is not None:
             path = self.work_dir.expanduser()
         elif self.blob_url:
-            path = Path(tempfile.gettempdir()) / f"imgedit-work-{os.getuid()}"
+            # One folder per storage: a server cleans up the folders of jobs its database says
+            # are over, so services on other databases must never share its folder.
+            storage = hashlib.sha256(f"{self.database_url}\n{self.blob_url}".encode()).hexdigest()[:16]
+            path = Path(tempfile.gettempdir()) / f"imgedit-work-{os.getuid()}-{storage}"
         else:
             path = self.home_dir
         path.mkdir(parents=True, exist_ok=True)

@@ -61,6 +61,10 @@ class Storage:
     def settings(self, home: Path, **overrides: Any) -> Settings:
         return server_settings(home, **self.overrides(home), **overrides)
 
+    def environment(self, home: Path) -> dict[str, str]:
+        """The same as ``IMGEDIT_*`` variables, for an ``imgedit`` subprocess."""
+        return {f"IMGEDIT_{name.upper()}": str(value) for name, value in self.overrides(home).items()}
+
 
 def free_port() -> int:
     with socket.socket() as sock:

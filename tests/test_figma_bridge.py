@@ -22,7 +22,7 @@ from websockets.sync.client import ClientConnection, connect
 from engine import Editor, EditPlan
 from engine.plan import Theme
 from tests.conftest import skimage_photo
-from tests.server_harness import LiveServer, png_bytes, server_settings
+from tests.server_harness import LiveServer, Storage, png_bytes
 
 STEP_DELAY = 0.25
 PLUGIN_FIXTURES = (
@@ -32,9 +32,10 @@ FINAL = ("done", "failed", "cancelled")
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live(storage: Storage, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for the module, once per storage (embedded, PostgreSQL + S3)."""
     home = tmp_path_factory.mktemp("figma-home")
-    with LiveServer(server_settings(home, job_step_delay=STEP_DELAY)) as server:
+    with LiveServer(storage.settings(home, job_step_delay=STEP_DELAY)) as server:
         yield server
 
 

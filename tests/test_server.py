@@ -19,13 +19,14 @@ import websockets
 from PIL import Image
 
 from tests.conftest import skimage_photo
-from tests.server_harness import LiveServer, png_bytes, server_settings, wait_for_job
+from tests.server_harness import LiveServer, Storage, png_bytes, server_settings, wait_for_job
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live(storage: Storage, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The server the tests of this module share, once per storage (embedded, PostgreSQL + S3)."""
     home = tmp_path_factory.mktemp("server-home")
-    with LiveServer(server_settings(home, max_upload_bytes=3_000_000, max_image_pixels=4_000_000)) as server:
+    with LiveServer(storage.settings(home, max_upload_bytes=3_000_000, max_image_pixels=4_000_000)) as server:
         yield server
 
 

@@ -53,7 +53,9 @@ def test_back_to_back_session_edits_each_become_a_version(live: LiveServer) -> N
     key = live.key()
     with live.client(key) as client:
         session_id = client.post("/v1/sessions", json={}).json()["id"]
-        client.post(f"/v1/sessions/{session_id}/images", files={"file": ("a.png", small_photo(10), "image/png")})
+        client.post(
+            f"/v1/sessions/{session_id}/images", files={"file": ("a.png", small_photo(10), "image/png")}
+        )
         instructions = ["brighter", "darker", "more saturated", "less saturated", "warmer", "cooler"]
         jobs = [
             client.post(f"/v1/sessions/{session_id}/edits", json={"instruction": text}).json()["job_id"]
@@ -67,7 +69,9 @@ def test_back_to_back_session_edits_each_become_a_version(live: LiveServer) -> N
         assert [v["number"] for v in versions] == list(range(len(jobs) + 1))
 
 
-def test_nothing_is_written_to_the_home_folder_with_postgres_and_s3(live: LiveServer, storage: Storage) -> None:
+def test_nothing_is_written_to_the_home_folder_with_postgres_and_s3(
+    live: LiveServer, storage: Storage
+) -> None:
     home = Path(live.app.state.ctx.settings.home)
     if storage.remote:
         assert not home.exists() or not any(home.iterdir())

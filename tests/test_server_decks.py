@@ -29,7 +29,7 @@ from sessions import create_db_engine, create_sessionmaker
 from sessions.db import DATABASE_FILENAME
 from tests.browser import chromium
 from tests.deck_helpers import CORPUS, changed_parts, parts
-from tests.server_harness import LiveServer, free_port, removed_soon, server_settings, wait_for_job
+from tests.server_harness import LiveServer, Storage, free_port, removed_soon, server_settings, wait_for_job
 from tests.test_deck_bad import BILLION_LAUGHS
 from tests.test_server_faults import ServerProcess
 
@@ -42,6 +42,13 @@ ECE_PICTURES = {f"ppt/media/image{n}.png" for n in (1, 2, 3, 4, 5)}
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveServer]:
     with LiveServer(server_settings(tmp_path / "home")) as server:
+        yield server
+
+
+@pytest.fixture
+def served(storage: Storage, tmp_path: Path) -> Iterator[LiveServer]:
+    """A server on each storage (embedded, PostgreSQL + S3) for the tests of the job's life."""
+    with LiveServer(storage.settings(tmp_path / "home")) as server:
         yield server
 
 
@@ -64,7 +71,10 @@ def frames_until_finished(ws: ClientConnection, job_id: str, timeout: float = 60
             return seen
 
 
-def test_deck_job_streams_progress_per_picture_and_returns_the_restyled_deck(live: LiveServer) -> None:
+def test_deck_job_streams_progress_per_picture_and_returns_the_restyled_deck(
+    served: LiveServer, tmp_path: Path
+) -> None:
+    live = served
     key = live.key()
     with live.client(key) as client, connect(f"{live.ws_url}?token={key}") as ws:
         assert json.loads(ws.recv(timeout=10))["type"] == "ready"
@@ -92,13 +102,13 @@ def test_deck_job_streams_progress_per_picture_and_returns_the_restyled_deck(liv
         assert report["input"] == "Capstone talk.pptx" and report["engine_calls"] == 4
         assert report["summary"]["edited"] == 4 and report["slide_count"] == 24
 
-        restyled = live.app.state.ctx.settings.home_dir / "restyled.pptx"
+        restyled = tmp_path / "restyled.pptx"
         restyled.write_bytes(result.content)
         assert len(Presentation(io.BytesIO(result.content)).slides) == 24
         assert changed_parts(ECE, restyled) == ECE_PICTURES  # the pictures changed, nothing else
         assert {i["name"] for i in report["images"] if i["status"] in ("edited", "reused")} == ECE_PICTURES
         # The job's working folder (deck, resume store, output) goes once the job is over.
-        assert removed_soon(live.app.state.ctx.settings.home_dir / "jobs" / job_id)
+        assert removed_soon(live.app.state.ctx.settings.work_root / "jobs" / job_id)
 
         with live.client(live.key("other")) as stranger:
             assert stranger.get(f"/v1/jobs/{job_id}/result").status_code == 404
@@ -132,9 +142,9 @@ def test_deck_job_takes_pictures_and_theme_colors(live: LiveServer) -> None:
         )
 
 
-def test_a_running_deck_job_can_be_cancelled(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    with LiveServer(server_settings(home, job_step_delay=5.0)) as live:
+def test_a_running_deck_job_can_be_cancelled(storage: Storage, tmp_path: Path) -> None:
+    with LiveServer(storage.settings(tmp_path / "home", job_step_delay=5.0)) as live:
+        jobs = live.app.state.ctx.settings.work_root / "jobs"
         key = live.key()
         with live.client(key) as client, connect(f"{live.ws_url}?token={key}") as ws:
             job_id = upload(client, ECE, theme="retro").json()["job_id"]
@@ -150,7 +160,7 @@ def test_a_running_deck_job_can_be_cancelled(tmp_path: Path) -> None:
             assert client.get(f"/v1/jobs/{job_id}").json()["status"] == "cancelled"
             missing = client.get(f"/v1/jobs/{job_id}/result")
             assert missing.status_code == 404 and missing.json()["code"] == "not_found"
-        assert removed_soon(home / "jobs" / job_id)
+        assert removed_soon(jobs / job_id)
 
 
 def _zip_bomb() -> bytes:
@@ -337,18 +347,21 @@ def test_web_page_restyles_an_uploaded_deck_with_an_instruction(live: LiveServer
         assert job["kind"] == "deck" and job["result"]["report"]["instruction"] == "make it warmer"
 
 
-def test_a_restarted_server_removes_work_folders_of_jobs_that_are_over(tmp_path: Path) -> None:
+def test_a_restarted_server_removes_work_folders_of_jobs_that_are_over(
+    storage: Storage, tmp_path: Path
+) -> None:
     """A server killed between a deck job's final commit and its clean-up leaves the job's folder;
     the next start removes folders whose jobs are over (or unknown). (Folders of jobs still to run
     stay: the killed-server test above resumes from one.)"""
     home = tmp_path / "home"
-    with LiveServer(server_settings(home)) as live, live.client(live.key()) as client:
+    with LiveServer(storage.settings(home)) as live, live.client(live.key()) as client:
+        jobs = live.app.state.ctx.settings.work_root / "jobs"
         job_id = upload(client, CORPUS / "backgrounds.pptx", theme="retro").json()["job_id"]
         assert wait_for_job(client, job_id)["status"] == "done"
-    leftover = home / "jobs" / job_id / "resume"
+    leftover = jobs / job_id / "resume"
     leftover.mkdir(parents=True)
     (leftover / "picture.bin").write_bytes(b"finished before the crash")
-    stranger = home / "jobs" / "job_unknown"
+    stranger = jobs / "job_unknown"
     stranger.mkdir()
-    with LiveServer(server_settings(home)):
-        assert not (home / "jobs" / job_id).exists() and not stranger.exists()
+    with LiveServer(storage.settings(home)):
+        assert not (jobs / job_id).exists() and not stranger.exists()

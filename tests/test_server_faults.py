@@ -19,12 +19,13 @@ import psutil
 import pytest
 
 from tests.conftest import skimage_photo
-from tests.server_harness import free_port, png_bytes, wait_for_job
+from tests.server_harness import Storage, free_port, png_bytes, wait_for_job
 
 
-def _env(home: Path, **extra: str) -> dict[str, str]:
+def _env(home: Path, storage: Storage | None = None, **extra: str) -> dict[str, str]:
     env = {**os.environ, "IMGEDIT_HOME": str(home), "IMGEDIT_ENGINE": "classic", "IMGEDIT_NSFW_CHECK": "0"}
     env.update(IMGEDIT_CLASSIC_WORKERS="1", HF_HUB_OFFLINE="1", **extra)
+    env.update(storage.environment(home) if storage is not None else {})
     return env
 
 
@@ -33,11 +34,11 @@ def _imgedit(*args: str) -> list[str]:
 
 
 class ServerProcess:
-    def __init__(self, home: Path, port: int, **env: str) -> None:
+    def __init__(self, home: Path, port: int, storage: Storage | None = None, **env: str) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
             _imgedit("serve", "--port", str(port), "--log-level", "warning"),
-            env=_env(home, **env),
+            env=_env(home, storage, **env),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -78,18 +79,20 @@ def processes() -> Iterator[list[ServerProcess]]:
 
 
 def test_killed_server_finishes_running_and_queued_jobs_once(
-    home: Path, processes: list[ServerProcess]
+    home: Path, processes: list[ServerProcess], storage: Storage
 ) -> None:
+    """On each storage: the embedded one, and PostgreSQL + S3 (where the job rows and the blobs
+    the restarted server finds live in the servers, not in its home folder)."""
     key = subprocess.run(
         _imgedit("keys", "create", "--tenant", "acme"),
-        env=_env(home),
+        env=_env(home, storage),
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
     headers = {"Authorization": f"Bearer {key}"}
     port = free_port()
-    slow = ServerProcess(home, port, IMGEDIT_JOB_STEP_DELAY="30")
+    slow = ServerProcess(home, port, storage, IMGEDIT_JOB_STEP_DELAY="30")
     processes.append(slow)
     with httpx.Client(base_url=slow.url, headers=headers, timeout=30) as client:
         session_id = client.post("/v1/sessions").json()["id"]
@@ -115,7 +118,7 @@ def test_killed_server_finishes_running_and_queued_jobs_once(
     _, left = psutil.wait_procs(helpers, timeout=10)
     assert not left, f"processes outlived the killed server: {left}"
 
-    restarted = ServerProcess(home, port)
+    restarted = ServerProcess(home, port, storage)
     processes.append(restarted)
     with httpx.Client(base_url=restarted.url, headers=headers, timeout=30) as client:
         first = wait_for_job(client, running_id)

@@ -18,14 +18,15 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from tests.conftest import skimage_photo
-from tests.server_harness import LiveServer, png_bytes, server_settings, wait_for_job
+from tests.server_harness import LiveServer, Storage, png_bytes, server_settings, wait_for_job
 
 Frame = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with LiveServer(server_settings(tmp_path_factory.mktemp("ws-home"))) as server:
+def live(storage: Storage, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for the module, once per storage (embedded, PostgreSQL + S3)."""
+    with LiveServer(storage.settings(tmp_path_factory.mktemp("ws-home"))) as server:
         yield server
 
 
