@@ -50,8 +50,8 @@ class Settings(BaseSettings):
     )
     presigned_results: bool = Field(
         default=False,
-        description="With S3 storage, answer result and version downloads with a redirect to a presigned "
-        "URL (clients fetch the bytes from the store) instead of streaming them through the server.",
+        description="With S3 storage, answer job result downloads with a redirect to a presigned URL "
+        "(clients fetch the bytes from the store) instead of streaming them through the server.",
     )
     presigned_seconds: int = Field(default=900, gt=0, description="How long a presigned URL stays valid.")
     work_dir: Path | None = Field(
@@ -67,8 +67,8 @@ class Settings(BaseSettings):
     )
     qwen_model: str | None = Field(default=None, description="Local Qwen-Image-Edit-2509 folder.")
     qwen_device: str | None = Field(default=None, description="torch device; default cuda when present.")
-    qwen_cpu_offload: bool = False
-    qwen_compile: bool = False
+    qwen_cpu_offload: bool = Field(default=False, description="Model CPU offload (less GPU memory, slower).")
+    qwen_compile: bool = Field(default=False, description="torch.compile the transformer (slow first run).")
     qwen_lora: str | None = Field(default=None, description="LoRA file, e.g. the Lightning 8-step LoRA.")
     qwen_steps: int | None = Field(
         default=None, description="Denoising steps; default 40, or 8/4 with a Lightning LoRA."
@@ -85,12 +85,17 @@ class Settings(BaseSettings):
     qwen_condition_image_area: int | None = Field(
         default=None, gt=0, description="For tests and low memory: area the VL encoder sees (384*384)."
     )
-    llm: Literal["rules", "openai"] = "rules"
-    llm_base_url: str | None = None
-    llm_model: str | None = None
-    llm_api_key: str | None = None
-    max_edit_area: float = Field(default=0.6, gt=0.0, le=1.0)
-    nsfw_check: bool = True
+    llm: Literal["rules", "openai"] = Field(
+        default="rules",
+        description="Instruction planner: rules (offline) or openai (any OpenAI-compatible server).",
+    )
+    llm_base_url: str | None = Field(default=None, description="The OpenAI-compatible server's base URL.")
+    llm_model: str | None = Field(default=None, description="The planner model's name on that server.")
+    llm_api_key: str | None = Field(default=None, description="The API key for that server.")
+    max_edit_area: float = Field(
+        default=0.6, gt=0.0, le=1.0, description="Largest share of the image a local edit may change."
+    )
+    nsfw_check: bool = Field(default=True, description="NudeNet check of every output.")
     max_image_pixels: int = Field(default=50_000_000, description="Larger images are refused.")
     themes_dir: Path | None = Field(default=None, description="Extra theme TOML files.")
     # The service (server/).
@@ -156,3 +161,16 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once; tests call ``get_settings.cache_clear()``."""
     return Settings()
+
+
+def settings_table() -> str:
+    """Every setting as Markdown table rows (variable, default, meaning), read from ``Settings``;
+    docs/deploy.md holds this table and tests/test_docs.py keeps it in step."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = (
+            "—" if default is None else f"`{str(default).lower() if isinstance(default, bool) else default}`"
+        )
+        rows.append(f"| `IMGEDIT_{name.upper()}` | {shown} | {field.description or ''} |")
+    return "\n".join(rows) + "\n"

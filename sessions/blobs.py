@@ -41,6 +41,8 @@ class BlobStore(Protocol):
 
     #: The store's address, enough to open it again in another process (``open_blob_store``).
     url: str
+    #: Whether calls are local file operations (cheap enough for an event loop) or network calls.
+    local: bool
 
     def put(self, data: bytes) -> str:
         """Store ``data`` and return its sha256; storing the same bytes again writes nothing."""
@@ -79,6 +81,8 @@ class BlobStore(Protocol):
 
 class FileBlobStore:
     """Blobs under ``root``; written to a temporary file and renamed, so a crash never leaves half a blob."""
+
+    local = True
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -150,6 +154,8 @@ class S3BlobStore:
     Credentials come from boto3's usual chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``,
     a profile, an instance role). An object appears whole or not at all, so no temporary names.
     """
+
+    local = False
 
     def __init__(self, url: str, *, endpoint_url: str | None = None) -> None:
         import boto3

@@ -75,8 +75,10 @@ async def create_edit(
     # parsed by the rules once per distinct text, two SQLite statements), less than the hop to a
     # worker thread costs (1 ms of the server's CPU per edit less in bench/server_load.py). The
     # sync holds the loop meanwhile: where it takes milliseconds, the setting is 0. Larger
-    # uploads, and any whose instruction a remote model parses (IMGEDIT_LLM=openai), use a thread.
-    if len(data) <= ctx.settings.inline_upload_bytes and ctx.settings.llm == "rules":
+    # uploads, any whose instruction a remote model parses (IMGEDIT_LLM=openai), and every upload
+    # to a remote blob store (S3: a network round trip) use a thread.
+    inline = ctx.settings.llm == "rules" and ctx.store.blobs.local
+    if inline and len(data) <= ctx.settings.inline_upload_bytes:
         return submit()
     return await run_in_threadpool(submit)
 
