@@ -38,27 +38,37 @@ def libpq_url(engine: Engine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def postgres_checkpointer(engine: Engine, *, pool_size: int = 8) -> BaseCheckpointSaver:
-    """A checkpointer on the PostgreSQL database of ``engine``, its tables created if missing.
+def prepare_postgres_checkpoints(engine: Engine) -> None:
+    """Create or migrate LangGraph's checkpoint tables in the PostgreSQL database of ``engine``.
 
     The tables are LangGraph's own, versioned by its ``checkpoint_migrations`` table rather than
-    by imgedit's Alembic revisions; their set-up runs under an advisory lock so that several API
-    nodes starting together do not race on it (``imgedit db upgrade`` runs it too).
+    by imgedit's Alembic revisions. ``imgedit db upgrade`` runs this; each server runs it again
+    (a no-op once done) under an advisory lock, so nodes starting together never race on it.
     """
     from langgraph.checkpoint.postgres import PostgresSaver
     from psycopg import Connection
-    from psycopg.rows import DictRow, dict_row
-    from psycopg_pool import ConnectionPool
+    from psycopg.rows import dict_row
 
-    url = libpq_url(engine)
-    with Connection.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row) as conn:
+    with Connection.connect(
+        libpq_url(engine), autocommit=True, prepare_threshold=0, row_factory=dict_row
+    ) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
         try:
             PostgresSaver(conn).setup()
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+
+
+def postgres_checkpointer(engine: Engine, *, pool_size: int = 8) -> BaseCheckpointSaver:
+    """A checkpointer on the PostgreSQL database of ``engine`` (a connection pool of its own)."""
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg import Connection
+    from psycopg.rows import DictRow, dict_row
+    from psycopg_pool import ConnectionPool
+
+    prepare_postgres_checkpoints(engine)
     pool: ConnectionPool[Connection[DictRow]] = ConnectionPool(
-        url,
+        libpq_url(engine),
         connection_class=Connection[DictRow],
         min_size=1,
         max_size=pool_size,

@@ -42,10 +42,9 @@ def db_upgrade(
     engine = _engine()
     migrate.upgrade(engine, revision)
     if engine.dialect.name == "postgresql":
-        from agent.checkpoints import postgres_checkpointer
+        from agent.checkpoints import prepare_postgres_checkpoints
 
-        saver = postgres_checkpointer(engine, pool_size=1)
-        saver.conn.close()  # type: ignore[attr-defined]
+        prepare_postgres_checkpoints(engine)
     typer.echo(f"{_where(engine)}: at revision {migrate.current_revision(engine)}")
 
 

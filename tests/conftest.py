@@ -14,11 +14,11 @@ from PIL import Image
 from engine import Editor
 from engine.samples import sample_photo
 from imgedit.config import Settings, get_settings
-from tests.server_harness import EMBEDDED, POSTGRES_S3, Storage
 from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, PostgresServer, S3Server
 
 if TYPE_CHECKING:
     from agent import ChatAgent
+    from tests.server_harness import Storage
 
 # The S3 test server's credentials, as the standard AWS variables, for the whole run: the classic
 # edit workers are forked from a process started at the first edit, and inherit its environment.
@@ -76,13 +76,15 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         server.stop()
 
 
-@pytest.fixture(scope="module", params=[EMBEDDED, POSTGRES_S3])
+@pytest.fixture(scope="module", params=["embedded", "postgres+s3"])
 def storage(request: pytest.FixtureRequest) -> Storage:
     """Each service test module runs once per storage: embedded (SQLite and files in the home
     folder) and PostgreSQL + S3 (nothing in the home folder)."""
+    from tests.server_harness import EMBEDDED, Storage  # the server loads only for service tests
+
     if request.param == EMBEDDED:
         return Storage()
-    return Storage(POSTGRES_S3, request.getfixturevalue("postgres"), request.getfixturevalue("s3_server"))
+    return Storage(request.param, request.getfixturevalue("postgres"), request.getfixturevalue("s3_server"))
 
 
 def skimage_photo(name: str = "astronaut") -> Image.Image:

@@ -178,14 +178,13 @@ class PostgresServer:
         from sqlalchemy import create_engine
         from sqlalchemy.pool import NullPool
 
-        from agent.checkpoints import postgres_checkpointer
+        from agent.checkpoints import prepare_postgres_checkpoints
         from sessions.migrate import upgrade
 
         self._admin("CREATE DATABASE imgedit_template")
         engine = create_engine(self.url("imgedit_template"), poolclass=NullPool)
         upgrade(engine)
-        saver = postgres_checkpointer(engine, pool_size=1)
-        saver.conn.close()  # type: ignore[attr-defined]
+        prepare_postgres_checkpoints(engine)
         engine.dispose()
 
     def new_database(self, *, migrated: bool = True) -> str:

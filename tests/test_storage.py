@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import threading
 from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image
 
 from imgedit.config import Settings
 from imgedit.errors import NotFoundError
 from sessions import FileBlobStore, S3BlobStore, SessionStore, create_db_engine, open_blob_store
 from tests.servers import PostgresServer, S3Server
-
-
-def png(color: tuple[int, int, int], size: tuple[int, int] = (32, 24)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "PNG")
-    return buffer.getvalue()
+from tests.test_sessions import png
 
 
 def test_s3_blob_store_is_content_addressed_streams_and_presigns(s3_server: S3Server, tmp_path: Path) -> None:
@@ -105,3 +98,24 @@ def test_an_unmigrated_postgres_database_is_refused_with_advice(postgres: Postgr
 
     with pytest.raises(SchemaError, match="imgedit db upgrade"):
         create_db_engine(postgres.new_database(migrated=False))
+
+
+def test_large_results_stream_from_s3_in_chunks_with_their_length(
+    postgres: PostgresServer, s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import server.blob_responses
+    from tests.server_harness import LiveServer, Storage, wait_for_job
+
+    storage = Storage("postgres+s3", postgres, s3_server)
+    with LiveServer(storage.settings(tmp_path / "home")) as live, live.client(live.key()) as client:
+        photo = png((200, 40, 40), (96, 64))
+        job = client.post(
+            "/v1/edits", files={"file": ("p.png", photo, "image/png")}, data={"instruction": "brighter"}
+        ).json()
+        assert wait_for_job(client, job["job_id"])["status"] == "done"
+        whole = client.get(f"/v1/jobs/{job['job_id']}/result")
+        monkeypatch.setattr(server.blob_responses, "INLINE_BYTES", 100)  # every result is "large"
+        with client.stream("GET", f"/v1/jobs/{job['job_id']}/result") as streamed:
+            assert streamed.status_code == 200
+            assert streamed.headers["content-length"] == str(len(whole.content))
+            assert b"".join(streamed.iter_bytes()) == whole.content
