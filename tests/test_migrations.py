@@ -16,8 +16,7 @@ from PIL import Image
 from sqlalchemy import Engine, create_engine, inspect
 from typer.testing import CliRunner
 
-import server.figma_jobs
-import server.models  # noqa: F401
+import server.app  # noqa: F401  (the app's modules declare every table on Base)
 from cli.main import app
 from server.auth import KeyStore
 from sessions import SessionStore, create_db_engine, create_sessionmaker
