@@ -116,11 +116,13 @@ def _unprivileged_user() -> str | None:
     try:
         pwd.getpwnam(PG_USER)
     except KeyError:
-        subprocess.run(
+        made = subprocess.run(
             ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
-            check=True,
             capture_output=True,
+            text=True,
         )
+        if made.returncode != 0 and made.returncode != 9:  # 9: made meanwhile by another test run
+            raise RuntimeError(f"useradd {PG_USER} failed: {made.stderr}") from None
     return PG_USER
 
 
