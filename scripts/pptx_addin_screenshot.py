@@ -34,6 +34,8 @@ def main(out: Path) -> None:
         open_taskpane(page, live.url, deck, url="C:\\Decks\\Capstone.pptx")
         connect(page, live.key("office"))
         page.select_option("#theme", "valentine")
+        page.select_option("#pictures", "all")  # its pictures are diagrams and drawn backgrounds
+        page.check("#theme-colors")
         page.click("#restyle")
         expect(page.locator("#download")).to_be_visible(timeout=60_000)
         # Show the address a user types, not the test server's random port.
