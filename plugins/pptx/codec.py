@@ -76,11 +76,12 @@ def decode_part(data: bytes, name: str, *, max_pixels: int) -> DecodedImage:
     info: dict[str, Any] = {key: opened.info[key] for key in ("icc_profile", "dpi") if key in opened.info}
     frames: list[Image.Image] = []
     durations: list[int] = []
+    transparent = False
     for frame in ImageSequence.Iterator(opened) if count > 1 else [opened]:
         durations.append(int(frame.info.get("duration", 0) or 0))
+        transparent = transparent or "transparency" in frame.info
         frames.append(to_rgb_or_rgba(frame.copy()))
-    transparent = fmt == "GIF" and any("transparency" in f.info for f in ImageSequence.Iterator(opened))
-    if transparent:  # a GIF frame of a transparent animation: keep its alpha even where none shows
+    if transparent and fmt == "GIF":  # one transparent frame: every frame keeps an alpha channel
         frames = [f.convert("RGBA") for f in frames]
     opened.seek(0)
     return DecodedImage(
