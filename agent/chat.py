@@ -9,6 +9,7 @@ did, and returned as a ``Turn`` (the CLI's ``--json`` line and the HTTP reply).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from agent.rules import RulesChatModel
 from agent.session_view import load_view
 from engine import Editor
 from engine.imageio import load_image
+from engine.types import CancelToken
 from imgedit.config import Settings, get_settings
 from sessions import DEFAULT_TENANT, ImageInfo, SessionStore, VersionInfo
 from tools import ToolContext, all_tools
@@ -114,11 +116,35 @@ class ChatAgent:
 
     # -- conversation ----------------------------------------------------------------------
 
-    def send(self, session_id: str, text: str, *, image_ids: list[str] | None = None) -> Turn:
-        """Run one user message through the agent and record it."""
+    def send(
+        self,
+        session_id: str,
+        text: str,
+        *,
+        image_ids: list[str] | None = None,
+        turn_id: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Turn:
+        """Run one user message through the agent and record it.
+
+        ``turn_id`` (the job that runs the turn) makes the turn's effects happen once: sent again
+        with the same id, as when a job re-runs after a crash, the user's message is not recorded
+        twice, a conversation step already taken is resumed from the checkpoint rather than
+        replayed, an edit already made is found rather than made again (tools/session_edit.py),
+        and a turn already finished is answered from its recorded reply.
+        """
         started = time.perf_counter()
+        if turn_id is not None:
+            answered = self._recorded_turn(session_id, turn_id)
+            if answered is not None:
+                return answered
         # Also the check that the session exists (NotFoundError otherwise).
-        self.store.add_message(session_id, "user", text, {"image_ids": image_ids} if image_ids else None)
+        data: dict[str, Any] = {"image_ids": image_ids} if image_ids else {}
+        if turn_id is None or not self._has_message(session_id, "user", turn_id):
+            self.store.add_message(
+                session_id, "user", text, {**data, "turn_id": turn_id} if turn_id else data
+            )
         context = ToolContext(
             session_id=session_id,
             store=self.store,
@@ -126,17 +152,48 @@ class ChatAgent:
             user_text=text,
             seed=self.seed,
             image_ids=tuple(image_ids or ()),
+            job_id=turn_id,
+            progress=progress,
+            cancel=cancel,
         )
-        config = {"configurable": {"thread_id": session_id}}
-        result = self.graph.invoke(
-            {"messages": [HumanMessage(content=text)]},
-            config=config,
-            context=context,
-        )
+        config: Any = {"configurable": {"thread_id": session_id}}
+        message_id = f"turn-{turn_id}" if turn_id else None
+        state = self.graph.get_state(config) if turn_id else None
+        if state is not None and any(m.id == message_id for m in state.values.get("messages", [])):
+            # The turn started before (its job is re-running): go on from its last checkpoint.
+            result = (
+                self.graph.invoke(None, config=config, context=context, durability="sync")
+                if state.next
+                else state.values
+            )
+        else:
+            result = self.graph.invoke(
+                {"messages": [HumanMessage(content=text, id=message_id)]},
+                config=config,
+                context=context,
+                # Each step is on disk before the next starts, so a re-run resumes exactly there.
+                durability="sync" if turn_id else None,
+            )
         turn = _turn_from(result["messages"])
         turn.seconds = time.perf_counter() - started
-        self.store.add_message(session_id, "assistant", turn.reply, turn.to_json())
+        answer = turn.to_json()
+        self.store.add_message(
+            session_id, "assistant", turn.reply, {**answer, "turn_id": turn_id} if turn_id else answer
+        )
         return turn
+
+    def _has_message(self, session_id: str, role: str, turn_id: str) -> bool:
+        return any(
+            m.role == role and m.data.get("turn_id") == turn_id for m in self.store.messages(session_id)
+        )
+
+    def _recorded_turn(self, session_id: str, turn_id: str) -> Turn | None:
+        """The turn ``turn_id`` as its recorded reply, if it was finished before."""
+        for message in self.store.messages(session_id):
+            if message.role == "assistant" and message.data.get("turn_id") == turn_id:
+                fields = {k: v for k, v in message.data.items() if k in Turn.__dataclass_fields__}
+                return Turn(**fields)
+        return None
 
     def history(self, session_id: str) -> list[BaseMessage]:
         """The conversation as the checkpointer holds it (what the planner sees next turn)."""

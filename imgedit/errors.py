@@ -85,6 +85,13 @@ class NotFoundError(BadInputError):
     http_status = 404
 
 
+class ConflictError(BadInputError):
+    """The request clashes with one already made, e.g. an idempotency key reused for another request."""
+
+    code = "conflict"
+    http_status = 409
+
+
 class ModelNotFoundError(BadInputError):
     """The configured model folder is missing or incomplete."""
 

@@ -1,4 +1,4 @@
-"""Adapts the agent package (``agent.ChatAgent``) to the server's chat runner.
+"""Adapts the agent package (``agent.ChatAgent``) to the chat job's turn function (jobs/chat.py).
 
 Over HTTP ``image_path`` (a file path on the server in the CLI's turn) becomes the version's
 image URL: a client cannot open the server's files, and the path would reveal its layout. A turn
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from engine import Editor
 from engine.types import CancelToken
 from imgedit.config import Settings
-from server.chat import TurnFunction
+from jobs.base import TurnFunction
 from sessions import SessionStore
 
 
@@ -33,13 +34,20 @@ def make_turn_function(store: SessionStore, editor: Editor, settings: Settings) 
         session_id: str,
         text: str,
         image_ids: list[str],
-        progress: Any = None,
-        cancel: CancelToken | None = None,
+        turn_id: str,
+        progress: Callable[[int, int], None],
+        cancel: CancelToken,
     ) -> dict[str, Any]:
         with locks[session_id]:
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            turn_result = agent.send(session_id, text, image_ids=image_ids or None)
+            cancel.raise_if_cancelled()
+            turn_result = agent.send(
+                session_id,
+                text,
+                image_ids=image_ids or None,
+                turn_id=turn_id,
+                progress=progress,
+                cancel=cancel,
+            )
         data = turn_result.to_json()
         refused = [o["error"] for o in turn_result.outcomes if not o.get("ok", True) and o.get("error")]
         if refused:

@@ -23,20 +23,24 @@ from fastapi.staticfiles import StaticFiles
 import server.models  # noqa: F401  (the server's tables, on the one Base)
 from engine import Editor
 from imgedit.config import Settings, get_settings
+from jobs import deck
+from jobs.base import TurnFunction
+from jobs.editors import Editors
+from jobs.kinds import KINDS
 from server import figma
 from server.auth import KeyStore
-from server.chat import ChatRunner, TurnFunction
 from server.context import ServerContext
-from server.decks import DeckRunner
 from server.edit_workers import EditWorkerPool, processes_enabled
 from server.errors import install_error_handlers
 from server.events import EventHub
+from server.job_host import ChatAgents, LocalServices, local_runners
 from server.metrics import Metrics, MetricsMiddleware
 from server.ratelimit import RateLimiter
-from server.routes import catalog, health, jobs, sessions, ws
-from server.runners import EDIT_QUIET_SECONDS, Editors, EditRunner
-from server.scheduler import LocalJobQueue
-from server.scheduler.local import Runner
+from server.routes import catalog, health, sessions, ws
+from server.routes import jobs as job_routes
+from server.scheduler import JobEvent
+from server.scheduler.base import FINISHED
+from server.scheduler.local import LocalJobQueue
 from server.uploads import UploadLimitMiddleware
 from sessions import SessionStore, create_db_engine, create_sessionmaker, open_blob_store
 
@@ -54,10 +58,10 @@ def default_agent_factory(store: SessionStore, editor: Editor, settings: Setting
 
 
 def worker_slots(settings: Settings, editors: Editors) -> dict[str, int]:
-    """One classic slot per CPU core (or IMGEDIT_CLASSIC_WORKERS); qwen slots only where qwen runs."""
-    classic = settings.classic_workers or os.cpu_count() or 1
-    qwen = settings.gpu_workers if editors.get(settings.engine).qwen_available() else 0
-    return {"classic": classic, "qwen": qwen}
+    """One CPU slot per core (or IMGEDIT_CLASSIC_WORKERS); GPU slots only where qwen runs."""
+    cpu = settings.classic_workers or os.cpu_count() or 1
+    gpu = settings.gpu_workers if editors.get(settings.engine).qwen_available() else 0
+    return {"cpu": cpu, "gpu": gpu}
 
 
 def create_app(
@@ -78,19 +82,24 @@ def create_app(
     # Classic edits in worker processes (one per slot, started on the first job): the server's
     # interpreter then only does HTTP, scheduling and events (server/edit_workers.py).
     processes = (
-        EditWorkerPool(settings, store.blobs.url, slots["classic"])
+        EditWorkerPool(settings, store.blobs.url, slots["cpu"])
         if processes_enabled(settings, os.cpu_count())
         else None
     )
-    decks = DeckRunner(editors, store, settings)
-    runners: dict[str, Runner] = {
-        "edit": EditRunner(editors, store, settings, processes),
-        "deck": decks,
-        "figma": figma.FigmaRunner(editors, store, settings, db),
-        "chat": ChatRunner(lambda: (agent_factory or default_agent_factory)(store, chat_editor(), settings)),
-    }
+    services = LocalServices(
+        settings=settings,
+        store=store,
+        db=db,
+        editors=editors,
+        agents=ChatAgents(lambda: (agent_factory or default_agent_factory)(store, chat_editor(), settings)),
+        processes=processes,
+    )
     queue = LocalJobQueue(
-        db, runners, slots, step_delay=settings.job_step_delay, quiet_seconds={"edit": EDIT_QUIET_SECONDS}
+        db,
+        local_runners(KINDS.values(), services),
+        slots,
+        step_delay=settings.job_step_delay,
+        quiet_seconds={kind.name: kind.quiet_seconds for kind in KINDS.values() if kind.quiet_seconds},
     )
     ctx = ServerContext(
         settings=settings,
@@ -106,12 +115,18 @@ def create_app(
     )
     queue.subscribe(ctx.hub.on_job_event)
     queue.subscribe(ctx.metrics.on_job_event)
-    queue.subscribe(decks.on_job_event)
+
+    def remove_deck_folder(event: JobEvent) -> None:
+        """A deck job's work folder goes once the job is over (a re-queued job keeps it to resume)."""
+        if event.job.kind == deck.DECK.name and event.type == "job" and event.job.status in FINISHED:
+            deck.remove_job_folder(settings, event.job.id)
+
+    queue.subscribe(remove_deck_folder)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         queue.start()
-        decks.remove_leftover_folders(queue.unfinished())
+        deck.remove_leftover_folders(settings, queue.unfinished())
         try:
             yield
         finally:
@@ -140,7 +155,7 @@ def create_app(
     )
     app.add_middleware(UploadLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
-    for module in (health, jobs, sessions, catalog, ws, figma):
+    for module in (health, job_routes, sessions, catalog, ws, figma):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
 from imgedit.config import Settings
+from jobs.editors import Editors
 from server.auth import KeyStore
 from server.events import EventHub
 from server.metrics import Metrics
 from server.ratelimit import RateLimiter
-from server.runners import Editors
 from server.scheduler import JobQueue
 from sessions import SessionStore
 

@@ -3,9 +3,9 @@
 Under load a server running the engine in threads is limited by the GIL, not by the cores: the
 engine's Python, decoding and encoding share one interpreter with the event loop, WebSocket
 fan-out and SQLAlchemy (bench/server_load.py). Here each classic slot gets its own process with
-its own ``Editor``; the job's whole image work (read the input blob, decode, ``Editor.edit``,
-encode, store the result blob) happens there, and the server thread that holds the slot only
-forwards progress and waits.
+its own ``Editor``; the job's whole image work (``jobs.edit.perform_edit``: read the input blob,
+decode, ``Editor.edit``, encode, store the result blob) happens there, and the server thread
+that holds the slot only forwards progress and waits.
 
 - Processes come from a ``forkserver``: the first one costs one interpreter start with the engine
   imported (about a second, once per server process); each further one is a fork of it.
@@ -40,11 +40,11 @@ from multiprocessing.synchronize import Event as SharedEvent
 from typing import Any
 
 from engine import Editor
-from engine.imageio import encode_image, load_image
 from engine.types import CancelToken
 from imgedit.config import Settings
 from imgedit.errors import EditCancelledError, EngineError, ImgEditError
-from sessions.blobs import BlobStore, open_blob_store
+from jobs.edit import EditProduct, EditTask, perform_edit
+from sessions.blobs import open_blob_store
 
 log = logging.getLogger("imgedit.server.workers")
 
@@ -56,98 +56,6 @@ CLOSE_TIMEOUT = 5.0
 START_TIMEOUT = 120.0
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class EditTask:
-    """One edit as it crosses to a worker: the job's parameters and its input blob's name.
-
-    ``keep_bytes``: send the encoded output back instead of storing it (a session edit, whose
-    version the server records with the bytes); otherwise the worker stores the result blob.
-    """
-
-    input_blob: str
-    params: dict[str, Any]
-    keep_bytes: bool = False
-
-
-@dataclass
-class EditProduct:
-    """What an edit produced, wherever it ran: the stored blob or the bytes, and its timings.
-
-    ``timings`` are the seconds of the steps outside ``Editor.edit`` (``decode``, ``encode``,
-    ``store``); ``engine_seconds`` is ``Editor.edit`` less the time spent announcing progress.
-    """
-
-    format: str
-    report: dict[str, Any]
-    engine_seconds: float
-    timings: dict[str, float]
-    digest: str | None = None
-    data: bytes | None = None
-    wall_seconds: float = 0.0
-
-
-def perform_edit(
-    editor: Editor,
-    blobs: BlobStore,
-    settings: Settings,
-    task: EditTask,
-    *,
-    progress: Progress,
-    cancel: CancelToken,
-) -> EditProduct:
-    """Read and decode the input blob, run ``Editor.edit``, encode, and store (or keep) the output.
-
-    The one implementation of an edit job's image work, used in a worker process and, where
-    processes are off or for qwen jobs, in the server's own threads.
-    """
-    started = time.perf_counter()
-    params = task.params
-    loaded = load_image(blobs.get(task.input_blob), max_pixels=settings.max_image_pixels)
-    decoded = time.perf_counter()
-    announcing = 0.0
-
-    def announce(done: int, total: int) -> None:
-        # Announcing a step is the server's work, even though it happens inside the edit.
-        nonlocal announcing
-        mark = time.perf_counter()
-        progress(done, total)
-        announcing += time.perf_counter() - mark
-
-    result = editor.edit(
-        image=loaded.image,
-        prompt=params["instruction"],
-        seed=params.get("seed"),
-        negative_prompt=params.get("negative_prompt") or " ",
-        num_inference_steps=params.get("steps"),
-        true_cfg_scale=params.get("cfg"),
-        enable_semantic_preserve=params.get("preserve", True),
-        max_edit_area=params.get("max_edit_area"),
-        progress=announce,
-        cancel=cancel,
-    )
-    cancel.raise_if_cancelled()
-    edited = time.perf_counter()
-    fmt = (params.get("format") or loaded.format).upper()
-    data = encode_image(result.image, fmt)
-    encoded = time.perf_counter()
-    digest = None if task.keep_bytes else blobs.put(data)
-    stored = time.perf_counter()
-    return EditProduct(
-        format=fmt,
-        report=result.report.to_dict(),
-        engine_seconds=edited - decoded - announcing,
-        timings={
-            "decode": decoded - started,
-            "progress": announcing,
-            "encode": encoded - edited,
-            "store": stored - encoded,
-        },
-        digest=digest,
-        data=data if task.keep_bytes else None,
-        wall_seconds=stored - started,
-    )
 
 
 # -- the worker process -----------------------------------------------------------------------
@@ -216,7 +124,7 @@ def _rebuild_error(cls: type[ImgEditError], message: str, state: dict[str, Any])
 def _context() -> ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     # The forkserver imports the engine once; every worker is a fork of it, ready in tens of milliseconds.
-    context.set_forkserver_preload(["server.edit_workers", "engine.classic"])
+    context.set_forkserver_preload(["server.edit_workers", "jobs.edit", "engine.classic"])
     return context
 
 

@@ -1,44 +1,13 @@
-"""Turning an edit request into a job: validate early, pick the pool, key the result cache.
-
-The instruction is parsed at submission, so an empty or impossible instruction is answered
-with a 4xx at once instead of becoming a failed job minutes later.
-"""
+"""Edit requests into ``edit`` jobs (jobs/edit.py), and any job into the JSON the API shows."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass, replace
 from typing import Any
 
-from imgedit.errors import BadInputError
+from jobs.edit import EDIT, EditOptions, SessionTarget, cache_key, edit_params
+from jobs.kinds import KINDS
 from server.context import ServerContext
-from server.scheduler import JobInfo, JobSpec
-
-MAX_PRIORITY = 10
-
-
-@dataclass(frozen=True)
-class EditOptions:
-    instruction: str
-    engine: str | None = None
-    seed: int | None = None
-    steps: int | None = None
-    cfg: float | None = None
-    negative_prompt: str | None = None
-    preserve: bool = True
-    max_edit_area: float | None = None
-    format: str | None = None
-    priority: int = 0
-
-
-def normalise_instruction(text: str) -> str:
-    """Runs of whitespace collapsed, ends stripped: what is executed and what keys the cache.
-
-    Nothing more (no NFKC, no lower-casing): quoted text in an instruction is put on the image
-    as written, so two instructions that differ in anything else may give different images.
-    """
-    return " ".join(text.split())
+from server.scheduler import JobInfo
 
 
 def submit_edit(
@@ -47,45 +16,20 @@ def submit_edit(
     options: EditOptions,
     *,
     input_blob: str,
-    session: dict[str, str] | None = None,
+    session: SessionTarget | None = None,
     idempotency_key: str | None = None,
 ) -> JobInfo:
-    if not -MAX_PRIORITY <= options.priority <= MAX_PRIORITY:
-        raise BadInputError(f"priority must be between {-MAX_PRIORITY} and {MAX_PRIORITY}.")
-    if options.format and options.format.upper() not in ("PNG", "JPEG", "WEBP"):
-        raise BadInputError("format must be PNG, JPEG or WEBP.")
-    if options.max_edit_area is not None and not 0.0 < options.max_edit_area <= 1.0:
-        raise BadInputError("max_edit_area must be a fraction in (0, 1].")
-    options = replace(options, instruction=normalise_instruction(options.instruction))
-    pool = ctx.editors.pool_for(options.engine or ctx.settings.engine, options.instruction)
-    params: dict[str, Any] = {
-        "instruction": options.instruction,
-        "engine": pool,
-        "seed": options.seed,
-        "steps": options.steps,
-        "cfg": options.cfg,
-        "negative_prompt": options.negative_prompt,
-        "preserve": options.preserve,
-        "max_edit_area": options.max_edit_area,
-        "format": options.format.upper() if options.format else None,
-    }
-    cache_key = None
-    if session:
-        params.update(session)
-    else:
-        keyed = {**params, "input": input_blob}
-        cache_key = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()
-    spec = JobSpec(
+    """Check the request (4xx now), choose the engine and queue the job on its pool."""
+    params = edit_params(ctx.editors, ctx.settings.engine, options, session)
+    return ctx.queue.submit_job(
+        EDIT,
+        params,
         tenant=tenant,
-        kind="edit",
-        pool=pool,
-        params=params,
         input_blob=input_blob,
         priority=options.priority,
-        cache_key=cache_key,
+        cache_key=cache_key(params, input_blob),
         idempotency_key=idempotency_key,
     )
-    return ctx.queue.submit(spec)
 
 
 def job_json(info: JobInfo) -> dict[str, Any]:
@@ -106,7 +50,8 @@ def job_json(info: JobInfo) -> dict[str, Any]:
         "result_url": f"/v1/jobs/{info.id}/result" if info.status == "done" and info.result_blob else None,
         "result": info.result or None,
     }
-    if info.params.get("session_id"):
-        data["session_id"] = info.params["session_id"]
-        data["image_id"] = info.params.get("image_id")
+    kind = KINDS.get(info.kind)
+    session = kind.parse(info.params).session_ref() if kind is not None else None
+    if session is not None:
+        data["session_id"], data["image_id"] = session
     return data

@@ -1,7 +1,7 @@
 """``/v1/figma``: the Figma bridge's WebSocket, and its image uploads and downloads over HTTP.
 
 The protocol is plugins/figma_bridge/PROTOCOL.md. A restyle of many fills is one job on the
-scheduler (kind ``figma``, see ``server.figma_jobs``). The socket does not relay job events
+scheduler (kind ``figma``, see ``jobs/figma.py``). The socket does not relay job events
 one by one: each event only marks its job "dirty", and one task per connection then compares
 the job's state in the database (status, finished images) with what this connection has
 already sent, and sends the difference. That makes the frames right however events race with
@@ -23,20 +23,20 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from imgedit.errors import ImgEditError, NotFoundError
-from server.auth import Principal
-from server.context import ServerContext, ws_ctx
-from server.deps import Caller, Ctx
-from server.figma_jobs import (
-    FIGMA_MAX_SIDE,
+from jobs.figma import (
+    FIGMA,
     JOB_KIND,
-    FigmaRunner,
-    build_plan,
+    FigmaItem,
+    figma_params,
     image_header,
     job_results,
     missing_uploads,
     record_upload,
     result_bytes,
 )
+from server.auth import Principal
+from server.context import ServerContext, ws_ctx
+from server.deps import Caller, Ctx
 from server.figma_protocol import (
     MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
@@ -50,10 +50,10 @@ from server.figma_protocol import (
     job_status_frame,
     welcome_frame,
 )
-from server.scheduler import JobEvent, JobInfo, JobSpec
+from server.scheduler import JobEvent, JobInfo
 from server.uploads import read_upload
 
-__all__ = ["FigmaRunner", "router"]
+__all__ = ["router"]
 
 log = logging.getLogger("imgedit.server.figma")
 router = APIRouter(tags=["figma"])
@@ -311,26 +311,17 @@ class FigmaConnection:
                 f"Unknown upload id(s): {', '.join(m[:12] + '…' for m in missing[:5])}.",
                 hint="Upload each image with POST /v1/figma/uploads first and use the upload_id it returns.",
             )
-        editor = self.ctx.editors.get(request.engine or self.ctx.settings.engine)
-        plan = build_plan(editor, theme=request.theme, instruction=request.instruction)
-        backend = editor.choose_backend(plan)
-        params = {
-            "plan": plan.model_dump(mode="json"),
-            "theme": request.theme,
-            "instruction": request.instruction,
-            "engine": backend.name,
-            "seed": request.seed,
-            "max_side": FIGMA_MAX_SIDE,
-            "items": [item.model_dump() for item in request.items],
-        }
-        spec = JobSpec(
-            tenant=who.tenant,
-            kind=JOB_KIND,
-            pool="qwen" if backend.name == "qwen" else "classic",
-            params=params,
-            idempotency_key=f"figma:{request.request_id}",
+        params = figma_params(
+            self.ctx.editors,
+            engine=request.engine or self.ctx.settings.engine,
+            theme=request.theme,
+            instruction=request.instruction,
+            seed=request.seed,
+            items=[FigmaItem.model_validate(item.model_dump()) for item in request.items],
         )
-        return self.ctx.queue.submit(spec)
+        return self.ctx.queue.submit_job(
+            FIGMA, params, tenant=who.tenant, idempotency_key=f"figma:{request.request_id}"
+        )
 
     async def on_cancel(self, frame: dict[str, Any]) -> None:
         request = Cancel.model_validate(frame)
@@ -341,7 +332,7 @@ class FigmaConnection:
         if info.id in self.followed:
             self._mark_dirty(info.id)  # the final "job" frame comes from the sync loop
         else:
-            total = len(info.params.get("items") or [])
+            total = len(FIGMA.parse(info.params).items)
             self.send(job_status_frame(info, info.progress_done, total))
 
     async def on_resume(self, frame: dict[str, Any]) -> None:
@@ -349,7 +340,7 @@ class FigmaConnection:
         who = self.who
         assert who is not None
         info = await run_in_threadpool(self._figma_job, request.job_id, who.tenant)
-        items: list[dict[str, Any]] = list(info.params.get("items") or [])
+        items = [item.model_dump() for item in FIGMA.parse(info.params).items]
         known = {item["item_id"] for item in items}
         results = await run_in_threadpool(job_results, self.ctx.db, info.id)
         done = _items_done(items, results)

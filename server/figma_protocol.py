@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from server.figma_jobs import FIGMA_MAX_SIDE, ImageResult
+from jobs.figma import FIGMA_MAX_SIDE, ImageResult
 from server.scheduler import JobInfo
 
 PROTOCOL_VERSION = 1

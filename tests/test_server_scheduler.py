@@ -10,8 +10,9 @@ import pytest
 
 import server.models
 from imgedit.errors import NotFoundError
-from server.scheduler import JobInfo, JobSpec, LocalJobQueue
-from server.scheduler.local import JobContext, JobOutcome
+from server.scheduler import JobInfo, JobSpec
+from server.scheduler.base import JobOutcome, RunControl
+from server.scheduler.local import LocalJobQueue
 from sessions import create_db_engine, create_sessionmaker
 
 
@@ -24,7 +25,7 @@ def test_round_robin_across_tenants_and_priority_first(tmp_path: Path) -> None:
     order: list[str] = []
     gate = threading.Event()
 
-    def runner(job: JobInfo, ctx: JobContext) -> JobOutcome:
+    def runner(job: JobInfo, ctx: RunControl) -> JobOutcome:
         gate.wait(10)
         order.append(job.params["name"])
         return JobOutcome()
@@ -53,7 +54,7 @@ def test_round_robin_across_tenants_and_priority_first(tmp_path: Path) -> None:
 def test_cancel_queued_and_running_jobs(tmp_path: Path) -> None:
     started = threading.Event()
 
-    def runner(job: JobInfo, ctx: JobContext) -> JobOutcome:
+    def runner(job: JobInfo, ctx: RunControl) -> JobOutcome:
         started.set()
         for step in range(200):
             ctx.cancel.raise_if_cancelled()
@@ -77,7 +78,7 @@ def test_cancel_queued_and_running_jobs(tmp_path: Path) -> None:
 
 
 def test_jobs_left_running_are_requeued_on_start(tmp_path: Path) -> None:
-    def runner(job: JobInfo, ctx: JobContext) -> JobOutcome:
+    def runner(job: JobInfo, ctx: RunControl) -> JobOutcome:
         return JobOutcome(result={"ran": True})
 
     first = make_queue(tmp_path, runner)  # never started: the job stays queued
@@ -101,7 +102,7 @@ def test_progress_is_shown_at_once_and_stored_with_the_final_status(tmp_path: Pa
     """Fast steps are not committed one by one, yet ``get`` shows the latest and the row keeps it."""
     stepped, release = threading.Event(), threading.Event()
 
-    def runner(job: JobInfo, ctx: JobContext) -> JobOutcome:
+    def runner(job: JobInfo, ctx: RunControl) -> JobOutcome:
         ctx.progress(1, 3)
         ctx.progress(2, 3)
         stepped.set()
@@ -130,7 +131,7 @@ def test_quiet_kinds_announce_only_the_steps_after_their_first_seconds(tmp_path:
     steps; the final state carries the steps either way."""
     events: list[tuple[str, str, int]] = []
 
-    def runner(job: JobInfo, ctx: JobContext) -> JobOutcome:
+    def runner(job: JobInfo, ctx: RunControl) -> JobOutcome:
         ctx.progress(1, 3)
         if job.params.get("slow"):
             time.sleep(0.4)
@@ -159,7 +160,7 @@ def test_quiet_kinds_announce_only_the_steps_after_their_first_seconds(tmp_path:
 def test_get_answers_the_committed_state_and_hides_other_tenants_jobs(tmp_path: Path) -> None:
     """``get`` answers from memory what was committed: the same as a fresh process reads."""
 
-    def runner(job: JobInfo, ctx: JobContext) -> JobOutcome:
+    def runner(job: JobInfo, ctx: RunControl) -> JobOutcome:
         ctx.progress(1, 1)
         return JobOutcome(result={"ran": True})
 

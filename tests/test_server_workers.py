@@ -19,7 +19,8 @@ from PIL import Image
 
 from engine.types import CancelToken
 from imgedit.errors import EditCancelledError, UnsupportedOperationError
-from server.edit_workers import EditTask, EditWorkerPool, processes_enabled
+from jobs.edit import EditParams, EditTask
+from server.edit_workers import EditWorkerPool, processes_enabled
 from sessions.blobs import FileBlobStore
 from tests.conftest import skimage_photo
 from tests.server_harness import LiveServer, png_bytes, server_settings, wait_for_job
@@ -50,7 +51,7 @@ def test_an_edit_runs_in_another_process_and_reports_progress_in_order(
     steps: list[tuple[int, int]] = []
     with pool.worker() as worker:
         product = worker.run(
-            EditTask(source, {"instruction": "make it brighter", "seed": 1}),
+            EditTask(source, EditParams(instruction="make it brighter", seed=1)),
             progress=lambda d, t: steps.append((d, t)),
             cancel=CancelToken(),
         )
@@ -66,7 +67,7 @@ def test_an_edit_runs_in_another_process_and_reports_progress_in_order(
     # The same process takes the next job (no start-up again); a session edit gets the bytes back.
     with pool.worker() as worker:
         again = worker.run(
-            EditTask(source, {"instruction": "降低饱和度", "format": "JPEG"}, keep_bytes=True),
+            EditTask(source, EditParams(instruction="降低饱和度", format="JPEG"), keep_bytes=True),
             progress=lambda d, t: None,
             cancel=CancelToken(),
         )
@@ -82,16 +83,20 @@ def test_user_errors_and_cancel_cross_the_process_boundary(
     with pool.worker() as worker:
         with pytest.raises(UnsupportedOperationError) as refused:
             worker.run(
-                EditTask(source, {"instruction": "add a cat on the left"}), lambda d, t: None, CancelToken()
+                EditTask(source, EditParams(instruction="add a cat on the left")),
+                lambda d, t: None,
+                CancelToken(),
             )
         assert refused.value.hint and "qwen" in refused.value.hint  # the hint survives the trip
         cancelled = CancelToken()
         cancelled.cancel()
         with pytest.raises(EditCancelledError):
-            worker.run(EditTask(source, {"instruction": "make it warmer"}), lambda d, t: None, cancelled)
+            worker.run(
+                EditTask(source, EditParams(instruction="make it warmer")), lambda d, t: None, cancelled
+            )
         # The worker stopped that edit and is ready for the next one.
         done = worker.run(
-            EditTask(source, {"instruction": "make it warmer"}), lambda d, t: None, CancelToken()
+            EditTask(source, EditParams(instruction="make it warmer")), lambda d, t: None, CancelToken()
         )
         assert done.digest is not None
 
@@ -99,7 +104,7 @@ def test_user_errors_and_cancel_cross_the_process_boundary(
 def test_a_worker_that_died_is_replaced_and_close_stops_them(blobs: FileBlobStore) -> None:
     workers = EditWorkerPool(server_settings(blobs.root.parent), blobs.url, size=1)
     source = blobs.put(png_bytes(skimage_photo("coffee")))
-    task = EditTask(source, {"instruction": "make it brighter"})
+    task = EditTask(source, EditParams(instruction="make it brighter"))
     try:
         with workers.worker() as worker:
             worker.run(task, lambda d, t: None, CancelToken())

@@ -6,9 +6,11 @@ so the model cannot name another session and one agent serves any number of sess
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine import Editor
+from engine.types import CancelToken
 from sessions import SessionStore
 
 
@@ -24,3 +26,9 @@ class ToolContext:
     author: str = "user"
     #: Images the message came with (ids); the first is the one "it" and "this image" mean.
     image_ids: tuple[str, ...] = ()
+    #: The job running this turn, if any: each edit's effect is keyed by it and by the tool call,
+    #: so a turn re-run after a crash finds the versions it made instead of editing again.
+    job_id: str | None = None
+    #: The engine's steps of each edit, reported to whoever runs the turn (a job's progress).
+    progress: Callable[[int, int], None] | None = None
+    cancel: CancelToken | None = None

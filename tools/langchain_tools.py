@@ -54,6 +54,7 @@ def edit_image(
         target_entity=target_entity,
         reference_images=reference_images,
         seed=seed,
+        call_id=runtime.tool_call_id,
     )
     return _result(outcome)
 
@@ -63,7 +64,10 @@ def apply_theme(
     theme: str, runtime: ToolRuntime[ToolContext], image: str | None = None, from_version: str | None = None
 ) -> ToolResult:
     """Restyle the whole image with a named style template."""
-    return _result(_ops(runtime).apply_theme(theme, image=image, from_version=from_version))
+    outcome = _ops(runtime).apply_theme(
+        theme, image=image, from_version=from_version, call_id=runtime.tool_call_id
+    )
+    return _result(outcome)
 
 
 @tool("undo", args_schema=ImageArgs, response_format="content_and_artifact")

@@ -14,13 +14,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from engine.imageio import encode_image, load_image
 from engine.parsing.language import instruction_language
-from engine.plan import Box, EditPlan, Generative, Remove, Theme
-from engine.preserve import changed_mask
-from engine.types import EditResult
+from engine.plan import EditPlan, Generative, Theme
 from imgedit.errors import (
     BadInputError,
     ImgEditError,
@@ -30,16 +27,11 @@ from imgedit.errors import (
 )
 from sessions import EntityInfo, ImageInfo, VersionInfo
 from tools.context import ToolContext
-from tools.entities import REMOVAL_WORDS, extract_entities
 from tools.outcome import ToolOutcome
+from tools.session_edit import EditEffect, SessionEdit, SessionEdits, diff_images
 
 _PREVIOUS = {"previous", "prev", "parent", "last", "上一版", "上一个版本", "上个版本", "前一版"}
 _CURRENT = {"", "head", "current", "latest", "当前", "最新"}
-#: Pixels whose channels differ by more than this count as changed (JPEG noise stays below it).
-DIFF_THRESHOLD = 8
-#: Pixels a removed entity's box grows by on each side (at least; 1% of the shorter side on big
-#: images), so the fill also covers the badge's anti-aliased edge and shadow.
-REMOVAL_MARGIN_PX = 3
 #: Images an edit may take besides the one edited (the engine's Picture 2 and Picture 3).
 MAX_REFERENCES = 2
 #: Reference edits that repaint the whole picture (a style, a composition) rather than a part of
@@ -111,20 +103,34 @@ class SessionTools:
         reference_images: Sequence[str] | None = None,
         seed: int | None = None,
         plan: EditPlan | None = None,
+        call_id: str | None = None,
     ) -> ToolOutcome:
         """Edit a version of an image (default: the active image's head) and record the result.
 
         ``reference_images`` ("2", "2@original", an image id) are given to the engine after the
-        edited image, as Picture 2 and 3; the version of each is its head unless named."""
+        edited image, as Picture 2 and 3; the version of each is its head unless named.
+        ``call_id`` names this call within the turn's job, so a re-run of the job edits once."""
         return self._guard(
             "edit_image",
             lambda: self._edit(
-                instruction, image, from_version, target_entity, seed, plan, references=reference_images
+                instruction,
+                image,
+                from_version,
+                target_entity,
+                seed,
+                plan,
+                references=reference_images,
+                call_id=call_id,
             ),
         )
 
     def apply_theme(
-        self, theme: str, *, image: str | int | None = None, from_version: str | int | None = None
+        self,
+        theme: str,
+        *,
+        image: str | int | None = None,
+        from_version: str | int | None = None,
+        call_id: str | None = None,
     ) -> ToolOutcome:
         """Restyle the whole image with a named style template."""
 
@@ -132,7 +138,9 @@ class SessionTools:
             plan = EditPlan(
                 instruction=f"apply the {theme} theme", operations=[Theme(name=theme, source=theme)]
             )
-            return self._edit(plan.instruction, image, from_version, None, None, plan, action="apply_theme")
+            return self._edit(
+                plan.instruction, image, from_version, None, None, plan, action="apply_theme", call_id=call_id
+            )
 
         return self._guard("apply_theme", run)
 
@@ -146,41 +154,35 @@ class SessionTools:
         plan: EditPlan | None,
         action: str = "edit_image",
         references: Sequence[str] | None = None,
+        call_id: str | None = None,
     ) -> ToolOutcome:
         started = time.perf_counter()
-        instruction = instruction.strip()
-        if not instruction:
+        if not instruction.strip():
             raise NeedsClarificationError("The edit instruction is empty; say what to change.")
         image = self.find_image(image_ref)
         base = self.find_version(image, version_ref)
-        target = self._entity(target_entity)
-        source = load_image(self.store.read_version(base)).image
         inputs = self._references(references or [])
+        edit = SessionEdit(
+            image=image,
+            base=base,
+            instruction=instruction,
+            user_text=self.ctx.user_text,
+            author=self.ctx.author,
+            target=self._entity(target_entity),
+            references=inputs,
+            plan=plan or (reference_plan(instruction.strip()) if inputs else None),
+            seed=seed if seed is not None else self.ctx.seed,
+            effect=EditEffect(self.ctx.job_id, call_id or action) if self.ctx.job_id else None,
+        )
         extra = [load_image(self.store.read_version(version)).image for _, version in inputs]
-        removing = None
-        if (
-            plan is None
-            and not inputs
-            and target is not None
-            and target.box
-            and REMOVAL_WORDS.search(instruction)
-        ):
-            # "remove that badge": the registry knows where it is, so the classic engine can
-            # fill exactly that box instead of refusing a remove-by-name.
-            self._check_present(target, image, base)
-            plan = removal_plan(instruction, target.name, target.box, source.size)
-            removing = target
-        plan = plan or (reference_plan(instruction) if inputs else self.ctx.editor.parse(instruction))
-        seed = seed if seed is not None else self.ctx.seed
-        prepared = time.perf_counter()
         try:
-            result: EditResult = self.ctx.editor.edit(
-                image=source,
+            recorded = SessionEdits(self.store).run(
+                edit,
+                self.ctx.editor,
                 images=extra,
-                prompt=instruction,
-                plan=plan,
-                seed=seed,
-                enable_semantic_preserve=not (inputs and _WHOLE_PICTURE.search(instruction)),
+                preserve=not (inputs and _WHOLE_PICTURE.search(instruction)),
+                progress=self.ctx.progress,
+                cancel=self.ctx.cancel,
             )
         except UnsupportedOperationError as exc:
             if not inputs:
@@ -193,59 +195,7 @@ class SessionTools:
                 references=positions,
                 hint=exc.hint,
             ) from exc
-        engine_seconds = time.perf_counter() - prepared
-        data = encode_image(result.image, "PNG")
-        pictures = [
-            {
-                "picture": number,
-                "image": info.position,
-                "image_id": info.id,
-                "version": version.number,
-                "version_id": version.id,
-            }
-            for number, (info, version) in enumerate([(image, base), *inputs], 1)
-        ]
-        resolution: dict[str, Any] = {
-            "user_text": self.ctx.user_text,
-            "image": image.position,
-            "image_id": image.id,
-            "from_version": base.number,
-            "from_version_id": base.id,
-            "head_before": self.store.head(image.id).number,
-        }
-        if target is not None:
-            target_version = self.store.version(target.version_id)
-            resolution["entity"] = {
-                "id": target.id,
-                "name": target.name,
-                "category": target.category,
-                "version": target_version.number,
-            }
-        if inputs:
-            resolution["references"] = pictures[1:]
-        report = result.report.to_dict()
-        # Which image and version each Picture was, kept with the engine's parameters: the
-        # edit cannot be reproduced without them.
-        parameters = {**report["parameters"], "inputs": pictures} if inputs else report["parameters"]
-        version = self.store.add_version(
-            base.id,
-            data,
-            instruction=self.ctx.user_text or instruction,
-            resolved_instruction=instruction,
-            plan=report["plan"],
-            engine=report["engine"],
-            parameters=parameters,
-            seed=seed,
-            timings={**report["timings"], "engine_call": round(engine_seconds, 6)},
-            author=self.ctx.author,
-            resolution=resolution,
-            report=report,
-        )
-        if removing is not None:
-            self.store.mark_entity_removed(removing.id, version.id)
-            recorded: list[EntityInfo] = []
-        else:
-            recorded = self._record_entities(image, version, report["plan"], target, source, result.image)
+        version, report, resolution = recorded.version, recorded.report, recorded.resolution
         return ToolOutcome(
             action=action,
             message=f"Edited image {image.position}: version {version.number} from version {base.number}.",
@@ -255,18 +205,18 @@ class SessionTools:
             version=version.number,
             parent_version_id=base.id,
             parent_version=base.number,
-            instruction=self.ctx.user_text or instruction,
-            resolved_instruction=instruction,
+            instruction=version.instruction,
+            resolved_instruction=version.resolved_instruction,
             image_path=self.store.version_location(version),
             data={
-                "engine": report["engine"],
-                "changed_area_ratio": report["changed_area_ratio"],
-                "warnings": report["warnings"],
+                "engine": report.get("engine", version.engine),
+                "changed_area_ratio": report.get("changed_area_ratio"),
+                "warnings": report.get("warnings", []),
                 "entity": resolution.get("entity"),
-                "removed_entity": resolution.get("entity") if removing is not None else None,
-                "references": pictures[1:] if inputs else [],
-                "entities": [{"id": e.id, "name": e.name, "category": e.category} for e in recorded],
-                "engine_seconds": round(engine_seconds, 6),
+                "removed_entity": resolution.get("entity") if edit.removing is not None else None,
+                "references": resolution.get("references", []),
+                "entities": [{"id": e.id, "name": e.name, "category": e.category} for e in recorded.entities],
+                "engine_seconds": report.get("timings", {}).get("engine_call", 0.0),
                 "tool_seconds": round(time.perf_counter() - started, 6),
             },
         )
@@ -298,62 +248,6 @@ class SessionTools:
             f"No known object '{ref}' in this session.",
             hint="Name one by its id or name as describe_image lists them, or leave target_entity out.",
         )
-
-    def _check_present(self, entity: EntityInfo, image: ImageInfo, base: VersionInfo) -> None:
-        """Refuse to remove an entity the version being edited does not show: one added on
-        another branch (the user went back past it) or already removed."""
-        lineage = self._lineage(base)
-        if entity.image_id != image.id or entity.version_id not in lineage:
-            added = self.store.version(entity.version_id)
-            raise BadInputError(
-                f"The {entity.name} was added in version {added.number}, which is not in the history of "
-                f"version {base.number} (the one being edited), so there is nothing to remove.",
-                hint=f"Go back to version {added.number} (or redo) first if you want it removed there.",
-            )
-        if entity.removed_version_id is not None and entity.removed_version_id in lineage:
-            removed = self.store.version(entity.removed_version_id)
-            raise BadInputError(
-                f"The {entity.name} was already removed in version {removed.number}.",
-                hint="Undo that edit to bring it back.",
-            )
-
-    def _lineage(self, version: VersionInfo) -> set[str]:
-        """Ids of ``version`` and every version it descends from."""
-        ids = {version.id}
-        while version.parent_id is not None:
-            version = self.store.version(version.parent_id)
-            ids.add(version.id)
-        return ids
-
-    def _record_entities(
-        self,
-        image: ImageInfo,
-        version: VersionInfo,
-        plan: dict[str, Any],
-        target: EntityInfo | None,
-        before: Image.Image,
-        after: Image.Image,
-    ) -> list[EntityInfo]:
-        language = "zh" if plan.get("language") in ("zh", "mixed") else "en"
-        target_dict = {"id": target.id, "name": target.name, "category": target.category} if target else None
-        named_entities = extract_entities(plan, target=target_dict, language=language)
-        box = (
-            changed_box(before, after) if named_entities and EditPlan.model_validate(plan).is_local else None
-        )
-        recorded = []
-        for named in named_entities:
-            recorded.append(
-                self.store.record_entity(
-                    self.ctx.session_id,
-                    image_id=image.id,
-                    version_id=version.id,
-                    name=named.name,
-                    category=named.category,
-                    box=box,
-                    entity_id=named.updates,
-                )
-            )
-        return recorded
 
     # -- history ---------------------------------------------------------------------------
 
@@ -516,49 +410,3 @@ def reference_plan(instruction: str) -> EditPlan:
         operations=[Generative(description=instruction, source=instruction)],
         language=instruction_language(instruction),
     )
-
-
-def changed_box(before: Image.Image, after: Image.Image) -> dict[str, float] | None:
-    """Where a local edit changed the picture, in fractions of the image (``engine.plan.Box``
-    fields), or None when nothing changed or the size did (a geometry edit has no box)."""
-    if before.size != after.size:
-        return None
-    _, box, _ = diff_images(before.convert("RGB"), after.convert("RGB"))
-    if box is None:
-        return None
-    width, height = after.size
-    return {"x0": box[0] / width, "y0": box[1] / height, "x1": box[2] / width, "y1": box[3] / height}
-
-
-def removal_plan(instruction: str, name: str, box: dict[str, float], size: tuple[int, int]) -> EditPlan:
-    """The plan that removes a known entity: a ``Remove`` of its box grown by a few pixels."""
-    width, height = size
-    pad = max(REMOVAL_MARGIN_PX, round(0.01 * min(width, height)))
-    grown = Box(
-        x0=max(0.0, box["x0"] - pad / width),
-        y0=max(0.0, box["y0"] - pad / height),
-        x1=min(1.0, box["x1"] + pad / width),
-        y1=min(1.0, box["y1"] + pad / height),
-    )
-    return EditPlan(
-        instruction=instruction,
-        operations=[Remove(target=name, box=grown, source=instruction)],
-        language=instruction_language(instruction),
-    )
-
-
-def diff_images(old: Image.Image, new: Image.Image) -> tuple[float, list[int] | None, Image.Image]:
-    """Share of changed pixels, their bounding box (x0, y0, x1, y1) and a picture of the change:
-    the new image dimmed, with changed pixels in red."""
-    if new.size != old.size:
-        old = old.resize(new.size, Image.Resampling.LANCZOS)
-    b = np.asarray(new)
-    changed = changed_mask(np.asarray(old), b, DIFF_THRESHOLD, clean=False)
-    ratio = float(changed.mean())
-    box = None
-    if changed.any():
-        ys, xs = np.nonzero(changed)
-        box = [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
-    picture = (b * 0.35).astype(np.uint8)
-    picture[changed] = (255, 0, 0)
-    return ratio, box, Image.fromarray(picture)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from engine import Editor, EditPlan
-from engine.plan import Theme
+from engine.restyle import restyle_plan
 from imgedit.errors import BadInputError
 
 DEFAULT_MIN_SIZE = 64
@@ -96,24 +96,9 @@ def parse_slide_range(spec: str | None, slide_count: int) -> frozenset[int] | No
 
 
 def build_plan(editor: Editor, options: RestyleOptions) -> EditPlan:
-    """The one plan for every image; refused up front if the engine cannot run it or it would
-    change a picture's size (a deck's crops and frames refer to the stored pixel grid)."""
-    if options.theme is not None:
-        name = options.theme.strip()
-        from engine.themes import get_theme
-
-        spec = get_theme(name)  # raises NotFoundError naming the themes there are
-        plan = EditPlan(instruction=f"theme:{spec.name}", operations=[Theme(name=spec.name)])
-    else:
-        plan = editor.parse(options.prompt or "")
-    if plan.changes_geometry:
-        raise BadInputError(
-            f"'{plan.instruction}' would crop, resize, rotate or flip the pictures; deck restyling keeps "
-            "every picture's size and framing.",
-            hint="Ask for a look (a theme, colours, tone, text) rather than a geometry change.",
-        )
-    editor.choose_backend(plan)  # UnsupportedOperationError now, not after the first image
-    return plan
+    """The one plan for every image of the deck (``engine.restyle.restyle_plan``, shared with the
+    Figma bridge): refused up front if the engine cannot run it or it would change a picture's size."""
+    return restyle_plan(editor, theme=options.theme, instruction=options.prompt)
 
 
 def plan_fingerprint(plan: EditPlan, options: RestyleOptions, engine_name: str) -> str:

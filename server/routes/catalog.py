@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Header, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from server.decks import DeckRequest, submit_deck
+from jobs.deck import DECK, deck_params
 from server.deps import Caller, Ctx
 from server.edits import job_json
 from server.routes.jobs import idempotency
@@ -53,19 +53,29 @@ async def create_deck(
     grades the deck's colour scheme with the theme."""
     key = idempotency(idempotency_key)
     data = await read_upload(file, ctx.settings.max_upload_bytes)
-    request = DeckRequest(
-        theme=theme or None,
-        prompt=prompt or None,
-        engine=engine,
-        seed=seed,
-        slides=slides or None,
-        priority=priority,
-        pictures=pictures,
-        theme_colors=theme_colors,
-    )
 
     def submit() -> dict[str, Any]:
-        info = submit_deck(ctx, who.tenant, request, data=data, filename=file.filename, idempotency_key=key)
+        params = deck_params(
+            ctx.editors,
+            ctx.settings,
+            data=data,
+            filename=file.filename,
+            theme=theme or None,
+            prompt=prompt or None,
+            engine=engine,
+            seed=seed,
+            slides=slides or None,
+            pictures=pictures,
+            theme_colors=theme_colors,
+        )
+        info = ctx.queue.submit_job(
+            DECK,
+            params,
+            tenant=who.tenant,
+            input_blob=ctx.store.blobs.put(data),
+            priority=priority,
+            idempotency_key=key,
+        )
         return job_json(info)
 
     return await run_in_threadpool(submit)

@@ -10,9 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from imgedit.errors import BadInputError, NotFoundError
+from jobs.edit import EditOptions
 from server.blob_responses import blob_response
 from server.deps import Caller, Ctx
-from server.edits import EditOptions, job_json, submit_edit
+from server.edits import job_json, submit_edit
 from server.uploads import check_image_header, read_upload
 
 router = APIRouter(prefix="/v1", tags=["jobs"])

@@ -6,6 +6,7 @@ Another tenant's id answers 404 exactly like an id that does not exist, so ids c
 from __future__ import annotations
 
 import io
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Header, Query, UploadFile
@@ -17,9 +18,10 @@ from sqlalchemy import select
 
 from engine.imageio import encode_image
 from imgedit.errors import BadInputError, NotFoundError
+from jobs.edit import EditOptions, SessionTarget
 from server.context import ServerContext
 from server.deps import Caller, Ctx
-from server.edits import EditOptions, job_json, submit_edit
+from server.edits import job_json, submit_edit
 from server.routes.jobs import MEDIA_TYPES, idempotency
 from server.uploads import check_image, read_upload
 from sessions import ImageInfo, SessionStore, VersionInfo
@@ -172,7 +174,7 @@ def create_session_edit(
     options = EditOptions(
         instruction=body.instruction, engine=body.engine, seed=body.seed, priority=body.priority
     )
-    session = {"session_id": session_id, "image_id": image.id, "parent_version_id": head.id}
+    session = SessionTarget(session_id, image.id, head.id, author=f"key:{who.key_id}")
     info = submit_edit(ctx, who.tenant, options, input_blob=head.blob, session=session, idempotency_key=key)
     return job_json(info)
 
@@ -239,14 +241,29 @@ def version_image(
 
 
 @router.post("/sessions/{session_id}/messages", summary="Send a chat message; returns the agent's turn")
-async def send_message(session_id: str, body: NewMessage, ctx: Ctx, who: Caller) -> dict[str, Any]:
+async def send_message(
+    session_id: str,
+    body: NewMessage,
+    ctx: Ctx,
+    who: Caller,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> dict[str, Any]:
     """Runs the turn as a job (fair-shared with edits) and waits for it; the answer has the CLI's
     ``--json`` shape: ``reply``, ``tool_calls``, ``resolved_instruction``, ``image_id``,
-    ``version_id``, ``image_path``."""
+    ``version_id``, ``image_path``.
+
+    With an ``Idempotency-Key`` a retried request (its answer was lost) gets the first request's
+    turn, run once; the same key with another message is a 409."""
     from server.chat import submit_chat
 
+    key = idempotency(idempotency_key)
     info = await run_in_threadpool(
-        submit_chat, ctx, who.tenant, session_id, body.text, list(body.image_ids or [])
+        partial(submit_chat, idempotency_key=key),
+        ctx,
+        who.tenant,
+        session_id,
+        body.text,
+        list(body.image_ids or []),
     )
     await run_in_threadpool(ctx.queue.wait, info.id, MESSAGE_TIMEOUT)
     info = await run_in_threadpool(ctx.queue.get, info.id, who.tenant)

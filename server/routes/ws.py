@@ -22,9 +22,10 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
 from imgedit.errors import BadInputError, ImgEditError
+from jobs.edit import EditOptions, SessionTarget
 from server.auth import Principal
 from server.context import ServerContext, ws_ctx
-from server.edits import EditOptions, submit_edit
+from server.edits import submit_edit
 from server.events import Connection, job_frame, state_frames
 from server.routes.sessions import pick_image
 from server.scheduler.base import FINISHED
@@ -197,7 +198,7 @@ def _edit(ctx: ServerContext, client: Client, frame: Frame) -> Answer:
     head = ctx.store.head(image.id)
     seed = frame.get("seed")
     options = EditOptions(instruction=instruction, seed=seed if isinstance(seed, int) else None)
-    session = {"session_id": session_id, "image_id": image.id, "parent_version_id": head.id}
+    session = SessionTarget(session_id, image.id, head.id, author=f"key:{client.who.key_id}")
     info = submit_edit(ctx, client.tenant, options, input_blob=head.blob, session=session)
     return _follow(ctx, client, info.id)
 

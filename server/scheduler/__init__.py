@@ -1,6 +1,9 @@
-"""Job scheduling behind one interface (``JobQueue``); ``LocalJobQueue`` runs jobs in-process."""
+"""Job scheduling behind one interface (``JobQueue``, in base.py).
 
-from server.scheduler.base import JobEvent, JobInfo, JobQueue, JobSpec
-from server.scheduler.local import LocalJobQueue
+Only the composition root (server/app.py) picks an implementation (``local.LocalJobQueue`` runs
+jobs in-process); everything else imports the interface from here.
+"""
 
-__all__ = ["JobEvent", "JobInfo", "JobQueue", "JobSpec", "LocalJobQueue"]
+from server.scheduler.base import JobEvent, JobInfo, JobQueue, JobSpec, RunControl, Runner
+
+__all__ = ["JobEvent", "JobInfo", "JobQueue", "JobSpec", "RunControl", "Runner"]

@@ -1,18 +1,25 @@
 """The scheduler interface the API talks to, so a distributed queue can replace the local one.
 
-The API only submits ``JobSpec``s, reads ``JobInfo`` snapshots, cancels, and listens to
-``JobEvent``s. Nothing here says where jobs run: ``LocalJobQueue`` uses threads in the server
-process; a Celery-on-Redis queue with GPU workers elsewhere would implement the same methods
-(events arriving over Redis pub/sub instead of in-process callbacks).
+The API only submits jobs (``submit_job``: a job kind of the job layer and its typed params),
+reads ``JobInfo`` snapshots, cancels, and listens to ``JobEvent``s. Nothing here says where jobs
+run: ``LocalJobQueue`` uses threads in the server process; a Celery-on-Redis queue with GPU
+workers elsewhere would implement the same methods (events arriving over Redis pub/sub instead
+of in-process callbacks). Everything above the scheduler imports this module, never an
+implementation.
 """
 
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
+from engine.types import CancelToken
+from imgedit.errors import ConflictError
+from jobs.base import JobKind, JobOutcome, JobParams, P
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 FINISHED: frozenset[str] = frozenset({"done", "failed", "cancelled"})
@@ -20,10 +27,11 @@ FINISHED: frozenset[str] = frozenset({"done", "failed", "cancelled"})
 
 @dataclass(frozen=True)
 class JobSpec:
-    """What to run. ``pool`` is where (``classic``: CPU slots, ``qwen``: GPU slots).
+    """What to run. ``pool`` is where (``cpu`` or ``gpu`` slots, see ``jobs.base.Pool``).
 
     ``cache_key``, when given, names the result: a finished job of the same tenant with the same
-    key is answered at once. ``params`` is JSON, the job kind's runner reads it.
+    key is answered at once. ``params`` is the job kind's ``Params`` as JSON (``JobQueue.submit_job``
+    builds specs from the typed params).
     """
 
     tenant: str
@@ -77,6 +85,37 @@ class JobEvent:
 JobListener = Callable[[JobEvent], None]
 
 
+@dataclass
+class RunControl:
+    """What a queue hands the runner of a job: report progress, and see whether it was cancelled.
+
+    ``started`` is the ``time.perf_counter()`` at which the worker took the job, so a runner can
+    report how much of the job's time was bookkeeping rather than its own work.
+    """
+
+    cancel: CancelToken
+    progress: Callable[[int, int], None]
+    started: float = field(default_factory=time.perf_counter)
+
+
+#: Runs one job: its snapshot and the queue's controls in, the outcome back (see server/job_host.py,
+#: which runs the job layer's kinds this way).
+Runner = Callable[[JobInfo, RunControl], JobOutcome]
+
+__all__ = [
+    "FINISHED",
+    "JobEvent",
+    "JobInfo",
+    "JobListener",
+    "JobOutcome",
+    "JobQueue",
+    "JobSpec",
+    "JobStatus",
+    "RunControl",
+    "Runner",
+]
+
+
 class JobQueue(abc.ABC):
     """Submit, inspect, cancel and watch jobs."""
 
@@ -91,6 +130,41 @@ class JobQueue(abc.ABC):
     @abc.abstractmethod
     def submit(self, spec: JobSpec) -> JobInfo:
         """Queue ``spec`` (or return the job an idempotency key or the result cache names)."""
+
+    def submit_job(
+        self,
+        kind: JobKind[P],
+        params: P,
+        *,
+        tenant: str,
+        input_blob: str | None = None,
+        priority: int = 0,
+        cache_key: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> JobInfo:
+        """Queue a job of ``kind`` on the pool it needs; the one way every adapter submits work.
+
+        With an ``idempotency_key`` the tenant's first job with that key is the answer, as long
+        as it was the same request: reusing a key for another request is a ``ConflictError``
+        (409), so a client never takes another request's answer for its own.
+        """
+        spec = JobSpec(
+            tenant=tenant,
+            kind=kind.name,
+            pool=kind.pool(params),
+            params=params.model_dump(mode="json"),
+            input_blob=input_blob,
+            priority=priority,
+            cache_key=cache_key,
+            idempotency_key=idempotency_key,
+        )
+        info = self.submit(spec)
+        if idempotency_key and not _same_request(kind, info, params, input_blob):
+            raise ConflictError(
+                "This Idempotency-Key was already used for a different request.",
+                hint="Use a new key for a new request; resend a request unchanged to get its first answer.",
+            )
+        return info
 
     @abc.abstractmethod
     def get(self, job_id: str, tenant: str) -> JobInfo:
@@ -119,3 +193,16 @@ class JobQueue(abc.ABC):
     @abc.abstractmethod
     def stats(self) -> dict[str, int]:
         """Counts for metrics: queued and running jobs."""
+
+
+def _same_request(kind: JobKind[Any], info: JobInfo, params: JobParams, input_blob: str | None) -> bool:
+    """Whether the job ``info`` was made by the request that gave ``params`` and ``input_blob``."""
+    if info.kind != kind.name:
+        return False
+    try:
+        first = kind.parse(info.params)
+    except ValueError:
+        return False
+    if first.request_view() != params.request_view():
+        return False
+    return params.input_is_resolved() or info.input_blob == input_blob

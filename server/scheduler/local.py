@@ -7,8 +7,8 @@ session queue does), so one tenant's hundred jobs cannot starve another tenant's
 
 Every state change is committed before it is announced, so a crash loses nothing: on start,
 jobs left ``queued`` are queued again and jobs left ``running`` are re-queued (their runner
-must therefore be idempotent, which the edit runner is: it records a session version at most
-once per job).
+must therefore be idempotent, which every kind of the job layer is: its effects are keyed by
+the job id, see jobs/base.py).
 
 Progress is the exception: it is written to the database at most every
 ``PROGRESS_WRITE_INTERVAL`` seconds per job (and with the final status). A commit per step
@@ -16,7 +16,7 @@ cost 2-4 ms per job in bench/server_load.py, half the engine time of a simple cl
 progress lost in a crash is worthless anyway (the job re-runs from the start). ``get`` and
 ``list`` show the latest step from memory, so this process's API never lags behind its events.
 Every step is announced as an event, except for job kinds given ``quiet_seconds``: their steps
-in a job's first seconds are only recorded (see ``EDIT_QUIET_SECONDS`` in server/runners.py).
+in a job's first seconds are only recorded (see ``EDIT_QUIET_SECONDS`` in jobs/edit.py).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import time
 import traceback
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, bindparam, case, func, insert, select, update
@@ -40,40 +39,27 @@ from sqlalchemy.orm import sessionmaker
 from engine.types import CancelToken
 from imgedit.errors import BadInputError, EditCancelledError, ImgEditError, NotFoundError
 from server.models import JobRow
-from server.scheduler.base import FINISHED, JobEvent, JobInfo, JobListener, JobQueue, JobSpec
+from server.scheduler.base import (
+    FINISHED,
+    JobEvent,
+    JobInfo,
+    JobListener,
+    JobOutcome,
+    JobQueue,
+    JobSpec,
+    RunControl,
+    Runner,
+)
 from sessions.db import utcnow
 
 log = logging.getLogger("imgedit.server.scheduler")
 
 #: Seconds between progress writes of one job (steps in between are kept in memory).
 PROGRESS_WRITE_INTERVAL = 0.5
+#: Pool names of jobs queued by earlier versions, and the pools that run them now.
+LEGACY_POOLS = {"classic": "cpu", "qwen": "gpu"}
 #: How many job snapshots ``get`` answers from memory (see ``LocalJobQueue._remember``).
 SNAPSHOTS = 2048
-
-
-@dataclass
-class JobOutcome:
-    """What a runner produced: result bytes (already in the blob store) and/or JSON."""
-
-    result_blob: str | None = None
-    result_format: str | None = None
-    result: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class JobContext:
-    """Handed to a runner: report progress, and see whether the job was cancelled.
-
-    ``started`` is the ``time.perf_counter()`` at which the worker took the job, so a runner can
-    report how much of the job's time was bookkeeping rather than its own work.
-    """
-
-    cancel: CancelToken
-    progress: Callable[[int, int], None]
-    started: float = field(default_factory=time.perf_counter)
-
-
-Runner = Callable[[JobInfo, JobContext], JobOutcome]
 
 
 #: The jobs table, for reads that need a row's values but not an ORM object (see ``get``).
@@ -217,6 +203,10 @@ class LocalJobQueue(JobQueue):
         with self.db.begin() as db:
             # A previous process died (or stopped) while these ran: run them again.
             db.execute(update(JobRow).where(JobRow.status == "running").values(status="queued"))
+            # Pools were named after engines before the job layer named them after hardware.
+            for old, new in LEGACY_POOLS.items():
+                if new in self._ready and old not in self._ready:
+                    db.execute(update(JobRow).where(JobRow.pool == old).values(pool=new))
             last = db.scalar(select(func.max(JobRow.seq))) or 0
             self._seq = itertools.count(last + 1)
             rows = db.scalars(select(JobRow).where(JobRow.status == "queued").order_by(JobRow.seq)).all()
@@ -430,7 +420,7 @@ class LocalJobQueue(JobQueue):
 
         try:
             outcome = self.runners[info.kind](
-                info, JobContext(cancel=token, progress=progress, started=taken)
+                info, RunControl(cancel=token, progress=progress, started=taken)
             )
         except EditCancelledError:
             if self._stopping:

@@ -1,9 +1,10 @@
-"""The Figma bridge's job: restyle many image fills as one scheduled job, each distinct image once.
+"""The ``figma`` job: restyle many image fills as one job, each distinct image once.
 
-A ``figma`` job's params hold the plan and the items (fills) of one ``restyle`` request. The
-runner edits each distinct upload once, stores the result, and records it in ``figma_results``
+A ``figma`` job's params hold the plan and the items (fills) of one ``restyle`` request. The job
+edits each distinct upload once, stores the result, and records it in ``figma_results``
 *before* reporting progress, so whoever hears the progress event finds the result in the
-database, and a re-run after a restart skips the images already done.
+database, and a re-run (after a restart, or a redelivery) skips the images already done: each
+image's effect happens once per job.
 
 Uploads are recorded per tenant in ``figma_uploads``: blob names are content hashes shared by
 everyone, and a tenant may only name the blobs it uploaded itself.
@@ -17,17 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
+from pydantic import BaseModel
 from sqlalchemy import JSON, DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from engine import Editor, EditPlan
-from engine.plan import Theme
-from imgedit.config import Settings
+from engine.restyle import restyle_plan
 from imgedit.errors import BadInputError, EditCancelledError, ImgEditError, NotFoundError
+from jobs.base import JobContext, JobKind, JobOutcome, JobParams, Pool, engine_pool
+from jobs.editors import Editors
 from plugins.pptx.codec import EDITABLE_FORMATS, decode_part, encode_like
-from server.runners import Editors
-from server.scheduler import JobInfo
-from server.scheduler.local import JobContext, JobOutcome
 from sessions import SessionStore
 from sessions.db import Base, utcnow
 
@@ -108,31 +108,6 @@ def job_results(db: sessionmaker[Session], job_id: str) -> dict[str, ImageResult
         }
 
 
-def build_plan(editor: Editor, *, theme: str | None, instruction: str | None) -> EditPlan:
-    """The one plan for every fill; refused now (a 4xx) rather than as a failed job later.
-
-    Geometry changes are refused: a fill's ``imageTransform`` crops the image in its own
-    coordinates, so a crop or rotation of the pixels would reframe every fill that shows it.
-    """
-    if (theme is None) == (instruction is None):
-        raise BadInputError("Give exactly one of 'theme' or 'instruction'.")
-    if theme is not None:
-        from engine.themes import get_theme
-
-        found = get_theme(theme, extra_dir=editor.settings.themes_dir)  # NotFoundError lists the themes
-        plan = EditPlan(instruction=f"theme:{found.name}", operations=[Theme(name=found.name)])
-    else:
-        plan = editor.parse(instruction or "")
-    if plan.changes_geometry:
-        raise BadInputError(
-            f"'{plan.instruction}' would crop, resize, rotate or flip the images; a restyle keeps each "
-            "fill's framing.",
-            hint="Ask for a look (a theme, colours, tone, text) rather than a geometry change.",
-        )
-    editor.choose_backend(plan)  # UnsupportedOperationError now, naming what is missing
-    return plan
-
-
 def fit_within(image: Image.Image, max_side: int) -> Image.Image:
     """``image`` scaled down (aspect ratio kept) so no side exceeds ``max_side``."""
     if max(image.size) <= max_side:
@@ -142,74 +117,107 @@ def fit_within(image: Image.Image, max_side: int) -> Image.Image:
     return image.resize(size, Image.Resampling.LANCZOS)
 
 
-class FigmaRunner:
-    """Runs ``figma`` jobs: every distinct uploaded image through the job's plan, once."""
+class FigmaItem(BaseModel):
+    """One fill of a restyle request, as the job keeps it (the protocol's ``RestyleItem``)."""
 
-    def __init__(
-        self, editors: Editors, store: SessionStore, settings: Settings, db: sessionmaker[Session]
-    ) -> None:
-        self.editors = editors
-        self.store = store
-        self.settings = settings
-        self.db = db
+    item_id: str
+    node_id: str
+    paint_index: int
+    image_hash: str
+    upload_id: str
 
-    def __call__(self, job: JobInfo, ctx: JobContext) -> JobOutcome:
-        params = job.params
-        plan = EditPlan.model_validate(params["plan"])
-        editor = self.editors.get(params.get("engine") or "classic")
-        items: list[dict[str, Any]] = params["items"]
-        fills_per_upload: dict[str, int] = {}
-        for item in items:
-            fills_per_upload[item["upload_id"]] = fills_per_upload.get(item["upload_id"], 0) + 1
-        finished = job_results(self.db, job.id)
-        done = sum(fills_per_upload[upload] for upload in finished if upload in fills_per_upload)
+
+class FigmaParams(JobParams):
+    plan: EditPlan
+    theme: str | None = None
+    instruction: str | None = None
+    engine: str = "classic"
+    seed: int | None = None
+    max_side: int = FIGMA_MAX_SIDE
+    items: list[FigmaItem]
+
+
+def figma_params(
+    editors: Editors,
+    *,
+    engine: str,
+    theme: str | None,
+    instruction: str | None,
+    seed: int | None,
+    items: list[FigmaItem],
+) -> FigmaParams:
+    """The job for a restyle request; a bad theme or instruction is refused now, not as a failed job."""
+    editor = editors.get(engine)
+    plan = restyle_plan(editor, theme=theme, instruction=instruction)
+    backend = editor.choose_backend(plan)
+    return FigmaParams(
+        plan=plan,
+        theme=theme,
+        instruction=instruction,
+        engine=backend.name,
+        seed=seed,
+        items=items,
+    )
+
+
+def pool(params: FigmaParams) -> Pool:
+    return engine_pool(params.engine)
+
+
+def run(params: FigmaParams, ctx: JobContext) -> JobOutcome:
+    """Every distinct uploaded image through the job's plan, once."""
+    editor = ctx.editor(params.engine)
+    items = params.items
+    fills_per_upload: dict[str, int] = {}
+    for item in items:
+        fills_per_upload[item.upload_id] = fills_per_upload.get(item.upload_id, 0) + 1
+    finished = job_results(ctx.db, ctx.job_id)
+    done = sum(fills_per_upload[upload] for upload in finished if upload in fills_per_upload)
+    ctx.progress(done, len(items))
+    for upload_id, fills in fills_per_upload.items():
+        if upload_id in finished:
+            continue
+        ctx.cancel.raise_if_cancelled()
+        _record(ctx.db, ctx.job_id, upload_id, _restyle(editor, params, upload_id, ctx))
+        done += fills
         ctx.progress(done, len(items))
-        for upload_id, fills in fills_per_upload.items():
-            if upload_id in finished:
-                continue
-            ctx.cancel.raise_if_cancelled()
-            self._record(job.id, upload_id, self._restyle(editor, plan, params, upload_id, ctx))
-            done += fills
-            ctx.progress(done, len(items))
-        results = job_results(self.db, job.id)
-        failed = sum(1 for result in results.values() if result.status != "done")
-        return JobOutcome(result={"images": len(results), "failed_images": failed, "items": len(items)})
+    results = job_results(ctx.db, ctx.job_id)
+    failed = sum(1 for result in results.values() if result.status != "done")
+    return JobOutcome(result={"images": len(results), "failed_images": failed, "items": len(items)})
 
-    def _restyle(
-        self, editor: Editor, plan: EditPlan, params: dict[str, Any], upload_id: str, ctx: JobContext
-    ) -> FigmaResultRow:
-        """One image through the plan; a problem with this image is its result, not the job's end."""
-        try:
-            name = f"image {upload_id[:12]}"
-            decoded = decode_part(
-                self.store.blobs.get(upload_id), name, max_pixels=self.settings.max_image_pixels
-            )
-            result = editor.edit(
-                image=decoded.image,
-                prompt=plan.instruction,
-                plan=plan,
-                seed=params.get("seed"),
-                cancel=ctx.cancel,
-            )
-            image = fit_within(result.image, int(params.get("max_side") or FIGMA_MAX_SIDE))
-            data = encode_like(image, decoded)
-        except EditCancelledError:
-            raise
-        except ImgEditError as exc:
-            return FigmaResultRow(status="failed", error=exc.to_dict())
-        return FigmaResultRow(
-            status="done",
-            result_blob=self.store.blobs.put(data),
-            format=decoded.format,
-            width=image.width,
-            height=image.height,
+
+def _restyle(editor: Editor, params: FigmaParams, upload_id: str, ctx: JobContext) -> FigmaResultRow:
+    """One image through the plan; a problem with this image is its result, not the job's end."""
+    try:
+        name = f"image {upload_id[:12]}"
+        decoded = decode_part(ctx.store.blobs.get(upload_id), name, max_pixels=ctx.settings.max_image_pixels)
+        result = editor.edit(
+            image=decoded.image,
+            prompt=params.plan.instruction,
+            plan=params.plan,
+            seed=params.seed,
+            cancel=ctx.cancel,
         )
+        image = fit_within(result.image, params.max_side)
+        data = encode_like(image, decoded)
+    except EditCancelledError:
+        raise
+    except ImgEditError as exc:
+        return FigmaResultRow(status="failed", error=exc.to_dict())
+    return FigmaResultRow(
+        status="done",
+        result_blob=ctx.store.blobs.put(data),
+        format=decoded.format,
+        width=image.width,
+        height=image.height,
+    )
 
-    def _record(self, job_id: str, upload_id: str, row: FigmaResultRow) -> None:
-        row.job_id, row.upload_id = job_id, upload_id
-        with self.db.begin() as session:
-            if session.get(FigmaResultRow, (job_id, upload_id)) is None:
-                session.add(row)
+
+def _record(db: sessionmaker[Session], job_id: str, upload_id: str, row: FigmaResultRow) -> None:
+    row.job_id, row.upload_id = job_id, upload_id
+    with db.begin() as session:
+        if session.get(FigmaResultRow, (job_id, upload_id)) is None:
+            session.add(row)
 
 
 def result_bytes(
@@ -237,3 +245,6 @@ def image_header(data: bytes, *, max_pixels: int) -> tuple[str, int, int]:
         )
     decoded = decode_part(data, "The upload", max_pixels=max_pixels)
     return decoded.format, decoded.image.width, decoded.image.height
+
+
+FIGMA = JobKind(JOB_KIND, FigmaParams, pool, run)
