@@ -35,7 +35,7 @@ lint: setup-dev
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup-dev
-	$(VENV)/bin/mypy imgedit engine sessions tools agent plugins server cli batch
+	$(VENV)/bin/mypy imgedit engine sessions tools agent jobs plugins server cli batch
 
 unit: setup-dev
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q

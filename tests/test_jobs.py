@@ -1,0 +1,105 @@
+"""The typed job layer: every kind's params cross as JSON, session edits over REST are recorded
+by the same use case as the agent's (resolution, author, entities), and chat messages accept an
+``Idempotency-Key``. Real server (uvicorn on 127.0.0.1), real agent (rules planner), classic engine."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from engine.plan import EditPlan, Theme
+from engine.samples import sample_photo
+from jobs.chat import CHAT, ChatParams
+from jobs.deck import DECK, DeckParams
+from jobs.edit import EDIT, EditParams
+from jobs.figma import FIGMA, FigmaItem, FigmaParams
+from jobs.kinds import KINDS
+from tests.server_harness import LiveServer, png_bytes, server_settings, wait_for_job
+from tests.test_agent_badges import assert_removed, badge
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with LiveServer(server_settings(tmp_path_factory.mktemp("jobs-home"))) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def key(live: LiveServer) -> str:
+    return live.key("acme")
+
+
+def new_session(client: httpx.Client) -> tuple[str, str]:
+    session_id = client.post("/v1/sessions").json()["id"]
+    photo = png_bytes(sample_photo("coffee").convert("RGB").resize((360, 240)))
+    added = client.post(
+        f"/v1/sessions/{session_id}/images", files={"file": ("coffee.png", photo, "image/png")}
+    )
+    assert added.status_code == 201, added.text
+    return session_id, added.json()["image_id"]
+
+
+def test_every_kind_has_json_params_and_a_pool() -> None:
+    plan = EditPlan(instruction="theme:retro", operations=[Theme(name="retro")])
+    item = FigmaItem(item_id="i1", node_id="1:2", paint_index=0, image_hash="h", upload_id="a" * 64)
+    examples = [
+        (EDIT, EditParams(instruction="make it brighter", engine="classic", seed=3), "cpu"),
+        (EDIT, EditParams(instruction="add a cat", engine="qwen"), "gpu"),
+        (CHAT, ChatParams(session_id="s", text="把它调亮", image_ids=["i"]), "cpu"),
+        (DECK, DeckParams(theme="retro", engine="qwen", filename="talk.pptx", slide_count=3), "gpu"),
+        (FIGMA, FigmaParams(plan=plan, theme="retro", items=[item]), "cpu"),
+    ]
+    assert {kind.name for kind, _, _ in examples} == set(KINDS)
+    for kind, params, pool in examples:
+        carried = json.loads(json.dumps(params.model_dump(mode="json")))  # what a broker would carry
+        assert kind.parse(carried) == params
+        assert kind.pool(params) == pool
+
+
+def test_rest_session_edit_is_audited_and_its_badge_can_be_removed_in_chat(
+    live: LiveServer, key: str
+) -> None:
+    """A badge added over REST is in the entity registry, so "remove that badge" in chat finds it."""
+    with live.client(key) as client:
+        session_id, image_id = new_session(client)
+        job = client.post(
+            f"/v1/sessions/{session_id}/edits", json={"instruction": 'add a "SALE" badge in the bottom left'}
+        )
+        done = wait_for_job(client, job.json()["job_id"])
+        assert done["status"] == "done", done
+        audit = client.get(f"/v1/versions/{done['result']['version_id']}").json()
+        assert audit["author"].startswith("key:")
+        assert audit["resolution"]["user_text"] == 'add a "SALE" badge in the bottom left'
+        assert (audit["resolution"]["image_id"], audit["resolution"]["from_version"]) == (image_id, 0)
+
+        turn = client.post(f"/v1/sessions/{session_id}/messages", json={"text": "remove that badge"})
+        assert turn.status_code == 200, turn.text
+        removed = client.get(f"/v1/versions/{turn.json()['version_id']}").json()
+        assert removed["number"] == 2 and removed["parent_id"] == done["result"]["version_id"]
+        assert "SALE" in removed["resolution"]["entity"]["name"]
+    store = live.app.state.ctx.store
+    entity = badge(store, session_id, "SALE")
+    assert entity.removed_version_id == removed["id"]
+    assert_removed(store, image_id, entity, before=1, after=2)
+
+
+def test_chat_message_idempotency_key_answers_once_and_refuses_another_request(
+    live: LiveServer, key: str
+) -> None:
+    with live.client(key) as client:
+        session_id, _ = new_session(client)
+        url = f"/v1/sessions/{session_id}/messages"
+        headers = {"Idempotency-Key": "brighter-1"}
+        first = client.post(url, json={"text": "make it brighter"}, headers=headers)
+        again = client.post(url, json={"text": "make it brighter"}, headers=headers)
+        assert first.status_code == again.status_code == 200, (first.text, again.text)
+        assert again.json()["job_id"] == first.json()["job_id"]
+        assert again.json()["version_id"] == first.json()["version_id"]
+        other = client.post(url, json={"text": "make it darker"}, headers=headers)
+        assert other.status_code == 409 and other.json()["code"] == "conflict", other.text
+        session = client.get(f"/v1/sessions/{session_id}").json()
+        assert [v["number"] for v in session["images"][0]["versions"]] == [0, 1]
+        assert [m["role"] for m in session["messages"]] == ["user", "assistant"]
