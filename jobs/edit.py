@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from engine import Editor
 from engine.imageio import encode_image, load_image
@@ -47,13 +47,11 @@ EDIT_QUIET_SECONDS = 0.25
 MAX_PRIORITY = 10
 
 
-class EditParams(JobParams):
-    """An edit job's parameters; the session fields are set for an edit of a session image."""
+class EditSettings(BaseModel):
+    """How an edit runs, as the client may tune it (the API's form fields, the job's params)."""
 
-    RESOLVED: ClassVar[frozenset[str]] = frozenset({"image_id", "parent_version_id"})
+    model_config = ConfigDict(frozen=True)
 
-    instruction: str
-    engine: str = Field(default="classic", description="The engine that runs it: classic or qwen.")
     seed: int | None = None
     steps: int | None = None
     cfg: float | None = None
@@ -61,6 +59,15 @@ class EditParams(JobParams):
     preserve: bool = True
     max_edit_area: float | None = None
     format: str | None = None
+
+
+class EditParams(JobParams, EditSettings):
+    """An edit job's parameters; the session fields are set for an edit of a session image."""
+
+    RESOLVED: ClassVar[frozenset[str]] = frozenset({"image_id", "parent_version_id"})
+
+    instruction: str
+    engine: str = Field(default="classic", description="The engine that runs it: classic or qwen.")
     session_id: str | None = None
     image_id: str | None = None
     parent_version_id: str | None = None
@@ -75,19 +82,11 @@ class EditParams(JobParams):
         return self.session_id is not None
 
 
-@dataclass(frozen=True)
-class EditOptions:
+class EditOptions(EditSettings):
     """What a client asks of an edit, before it is checked and its engine chosen."""
 
     instruction: str
     engine: str | None = None
-    seed: int | None = None
-    steps: int | None = None
-    cfg: float | None = None
-    negative_prompt: str | None = None
-    preserve: bool = True
-    max_edit_area: float | None = None
-    format: str | None = None
     priority: int = 0
 
 
@@ -125,16 +124,12 @@ def edit_params(
         raise BadInputError("max_edit_area must be a fraction in (0, 1].")
     instruction = normalise_instruction(options.instruction)
     engine = editors.engine_for(options.engine or default_engine, instruction)
+    settings = options.model_dump(include=set(EditSettings.model_fields))
+    settings["format"] = options.format.upper() if options.format else None
     return EditParams(
         instruction=instruction,
         engine=engine,
-        seed=options.seed,
-        steps=options.steps,
-        cfg=options.cfg,
-        negative_prompt=options.negative_prompt,
-        preserve=options.preserve,
-        max_edit_area=options.max_edit_area,
-        format=options.format.upper() if options.format else None,
+        **settings,
         session_id=session.session_id if session else None,
         image_id=session.image_id if session else None,
         parent_version_id=session.parent_version_id if session else None,

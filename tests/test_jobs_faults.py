@@ -7,7 +7,6 @@ makes each progress step take seconds, so the kill lands inside the turn."""
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import httpx
 
 from engine.samples import sample_photo
 from tests.server_harness import free_port, png_bytes
-from tests.test_server_faults import ServerProcess, _env, _imgedit, home, processes
+from tests.test_server_faults import ServerProcess, api_key, home, processes
 
 __all__ = ["home", "processes"]  # the fixtures, used by name
 
@@ -25,14 +24,7 @@ __all__ = ["home", "processes"]  # the fixtures, used by name
 def test_chat_turn_killed_after_its_edit_runs_once_on_restart(
     home: Path, processes: list[ServerProcess]
 ) -> None:
-    key = subprocess.run(
-        _imgedit("keys", "create", "--tenant", "acme"),
-        env=_env(home),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = {"Authorization": f"Bearer {api_key(home, 'acme')}"}
     port = free_port()
     slow = ServerProcess(home, port, IMGEDIT_JOB_STEP_DELAY="2")
     processes.append(slow)

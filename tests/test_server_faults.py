@@ -63,6 +63,17 @@ class ServerProcess:
             self.proc.wait(20)
 
 
+def api_key(home: Path, tenant: str, storage: Storage | None = None) -> str:
+    """A key made by ``imgedit keys create``, as an operator makes one."""
+    return subprocess.run(
+        _imgedit("keys", "create", "--tenant", tenant),
+        env=_env(home, storage),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "served-home"
@@ -83,14 +94,7 @@ def test_killed_server_finishes_running_and_queued_jobs_once(
 ) -> None:
     """On each storage: the embedded one, and PostgreSQL + S3 (where the job rows and the blobs
     the restarted server finds live in the servers, not in its home folder)."""
-    key = subprocess.run(
-        _imgedit("keys", "create", "--tenant", "acme"),
-        env=_env(home, storage),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = {"Authorization": f"Bearer {api_key(home, 'acme', storage)}"}
     port = free_port()
     slow = ServerProcess(home, port, storage, IMGEDIT_JOB_STEP_DELAY="30")
     processes.append(slow)
