@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from server.auth import Principal
 from server.context import ServerContext, get_ctx
 from server.errors import UnauthorizedError
+from sessions import SessionInfo
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `imgedit keys create`.")
 
@@ -49,3 +50,15 @@ async def request_ctx(request: Request) -> ServerContext:
 
 Caller = Annotated[Principal, Depends(principal)]
 Ctx = Annotated[ServerContext, Depends(request_ctx)]
+
+
+def owned_session(session_id: str, ctx: Ctx, who: Caller) -> SessionInfo:
+    """The session named in the path, if it belongs to the caller's tenant.
+
+    Another tenant's session answers 404 exactly like one that does not exist, so ids cannot be
+    probed. A plain ``def``: FastAPI runs it in a worker thread, as the database read may wait.
+    """
+    return ctx.store.get_session(session_id, tenant=who.tenant)
+
+
+OwnedSession = Annotated[SessionInfo, Depends(owned_session)]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import Request
 
 from jobs.edit import EDIT, EditOptions, SessionTarget, cache_key, edit_params
 from jobs.kinds import KINDS
 from server.context import ServerContext
 from server.scheduler import JobInfo
+from server.schemas import JobOut, Progress
 
 
 def submit_edit(
@@ -32,26 +33,29 @@ def submit_edit(
     )
 
 
-def job_json(info: JobInfo) -> dict[str, Any]:
-    """The job as ``GET /v1/jobs/{id}`` shows it."""
-    data: dict[str, Any] = {
-        "job_id": info.id,
-        "kind": info.kind,
-        "status": info.status,
-        "priority": info.priority,
-        "progress": {"done": info.progress_done, "total": info.progress_total},
-        "error": info.error and {k: v for k, v in info.error.items() if k in ("code", "message", "hint")},
-        "cached": info.cached,
-        "attempts": info.attempts,
-        "seconds": info.seconds,
-        "created_at": info.created_at.isoformat(),
-        "started_at": info.started_at.isoformat() if info.started_at else None,
-        "finished_at": info.finished_at.isoformat() if info.finished_at else None,
-        "result_url": f"/v1/jobs/{info.id}/result" if info.status == "done" and info.result_blob else None,
-        "result": info.result or None,
-    }
+def job_json(info: JobInfo, request: Request) -> JobOut:
+    """The job as ``GET /v1/jobs/{id}`` shows it; its result URL built from the route's name."""
+    result_url = None
+    if info.status == "done" and info.result_blob:
+        result_url = request.app.url_path_for("job_result", job_id=info.id)
+    out = JobOut(
+        job_id=info.id,
+        kind=info.kind,
+        status=info.status,
+        priority=info.priority,
+        progress=Progress(done=info.progress_done, total=info.progress_total),
+        error=info.error and {k: v for k, v in info.error.items() if k in ("code", "message", "hint")},
+        cached=info.cached,
+        attempts=info.attempts,
+        seconds=info.seconds,
+        created_at=info.created_at.isoformat(),
+        started_at=info.started_at.isoformat() if info.started_at else None,
+        finished_at=info.finished_at.isoformat() if info.finished_at else None,
+        result_url=result_url,
+        result=info.result or None,
+    )
     kind = KINDS.get(info.kind)
     session = kind.parse(info.params).session_ref() if kind is not None else None
     if session is not None:
-        data["session_id"], data["image_id"] = session
-    return data
+        out.session_id, out.image_id = session
+    return out

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, UploadFile
+from fastapi import APIRouter, File, Form, Header, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from jobs.deck import DECK, deck_params
 from server.deps import Caller, Ctx
 from server.edits import job_json
 from server.routes.jobs import idempotency
+from server.schemas import JobOut
 from server.uploads import read_upload
 
 router = APIRouter(prefix="/v1", tags=["themes and decks"])
@@ -29,9 +30,14 @@ def themes(ctx: Ctx, who: Caller) -> dict[str, Any]:
 
 
 @router.post(
-    "/decks", status_code=202, summary="Queue a deck restyle (multipart `file`, `theme` or `prompt`)"
+    "/decks",
+    status_code=202,
+    response_model=JobOut,
+    response_model_exclude_unset=True,
+    summary="Queue a deck restyle (multipart `file`, `theme` or `prompt`)",
 )
 async def create_deck(
+    request: Request,
     ctx: Ctx,
     who: Caller,
     file: Annotated[UploadFile, File(description="A .pptx deck.")],
@@ -44,7 +50,7 @@ async def create_deck(
     pictures: Annotated[str | None, Form(pattern="^(photos|all)$")] = None,
     theme_colors: Annotated[bool, Form()] = False,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> dict[str, Any]:
+) -> JobOut:
     """Returns ``{"job_id"}`` at once. Progress (per distinct picture) comes over ``/v1/ws`` to a
     socket that subscribes to the job; the restyled deck is ``GET /v1/jobs/{id}/result`` once done.
     A deck that cannot be read (not a zip, damaged, a zip bomb, hostile XML) or a bad slide range is
@@ -54,7 +60,7 @@ async def create_deck(
     key = idempotency(idempotency_key)
     data = await read_upload(file, ctx.settings.max_upload_bytes)
 
-    def submit() -> dict[str, Any]:
+    def submit() -> JobOut:
         params = deck_params(
             ctx.editors,
             ctx.settings,
@@ -76,6 +82,6 @@ async def create_deck(
             priority=priority,
             idempotency_key=key,
         )
-        return job_json(info)
+        return job_json(info, request)
 
     return await run_in_threadpool(submit)

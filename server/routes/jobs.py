@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Header, UploadFile
+from fastapi import APIRouter, File, Form, Header, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -14,6 +14,7 @@ from jobs.edit import EditOptions
 from server.blob_responses import blob_response
 from server.deps import Caller, Ctx
 from server.edits import job_json, submit_edit
+from server.schemas import JobAccepted, JobList, JobOut
 from server.uploads import check_image_header, read_upload
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
@@ -32,7 +33,12 @@ def idempotency(key: str | None) -> str | None:
     return key
 
 
-@router.post("/edits", status_code=202, summary="Queue a one-shot edit of an uploaded image")
+@router.post(
+    "/edits",
+    status_code=202,
+    response_model=JobAccepted,
+    summary="Queue a one-shot edit of an uploaded image",
+)
 async def create_edit(
     ctx: Ctx,
     who: Caller,
@@ -48,7 +54,7 @@ async def create_edit(
     format: Annotated[str | None, Form(pattern="^(?i:png|jpeg|webp)$")] = None,
     priority: Annotated[int, Form(ge=-10, le=10)] = 0,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> dict[str, Any]:
+) -> JobAccepted:
     """Returns ``{"job_id"}`` at once; follow it with ``GET /v1/jobs/{id}`` or the WebSocket."""
     key = idempotency(idempotency_key)
     data = await read_upload(file, ctx.settings.max_upload_bytes)
@@ -65,11 +71,11 @@ async def create_edit(
         priority=priority,
     )
 
-    def submit() -> dict[str, Any]:
+    def submit() -> JobAccepted:
         check_image_header(data, name=file.filename or "", max_pixels=ctx.settings.max_image_pixels)
         digest = ctx.store.blobs.put(data)
         info = submit_edit(ctx, who.tenant, options, input_blob=digest, idempotency_key=key)
-        return {"job_id": info.id, "status": info.status, "cached": info.cached}
+        return JobAccepted(job_id=info.id, status=info.status, cached=info.cached)
 
     # Uploads up to IMGEDIT_INLINE_UPLOAD_BYTES (1 MB) are checked, stored and queued on the event
     # loop: under a millisecond here (a header read, the blob written and synced, the instruction
@@ -84,21 +90,33 @@ async def create_edit(
     return await run_in_threadpool(submit)
 
 
-@router.get("/jobs", summary="The caller's newest jobs")
-def list_jobs(ctx: Ctx, who: Caller, active: bool = False) -> dict[str, Any]:
-    return {"jobs": [job_json(j) for j in ctx.queue.list(who.tenant, active_only=active)]}
+@router.get(
+    "/jobs", response_model=JobList, response_model_exclude_unset=True, summary="The caller's newest jobs"
+)
+def list_jobs(request: Request, ctx: Ctx, who: Caller, active: bool = False) -> JobList:
+    return JobList(jobs=[job_json(j, request) for j in ctx.queue.list(who.tenant, active_only=active)])
 
 
-@router.get("/jobs/{job_id}", summary="A job's status, progress, error and result URL")
-async def get_job(job_id: str, ctx: Ctx, who: Caller) -> dict[str, Any]:
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobOut,
+    response_model_exclude_unset=True,
+    summary="A job's status, progress, error and result URL",
+)
+async def get_job(job_id: str, request: Request, ctx: Ctx, who: Caller) -> JobOut:
     """``async``: memory or one primary-key read, cheaper on the event loop than a thread hop
     (server/deps.py)."""
-    return job_json(ctx.queue.get(job_id, who.tenant))
+    return job_json(ctx.queue.get(job_id, who.tenant), request)
 
 
-@router.delete("/jobs/{job_id}", summary="Cancel a queued or running job")
-def cancel_job(job_id: str, ctx: Ctx, who: Caller) -> dict[str, Any]:
-    return job_json(ctx.queue.cancel(job_id, who.tenant))
+@router.delete(
+    "/jobs/{job_id}",
+    response_model=JobOut,
+    response_model_exclude_unset=True,
+    summary="Cancel a queued or running job",
+)
+def cancel_job(job_id: str, request: Request, ctx: Ctx, who: Caller) -> JobOut:
+    return job_json(ctx.queue.cancel(job_id, who.tenant), request)
 
 
 @router.get(

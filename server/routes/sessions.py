@@ -9,7 +9,7 @@ import io
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Query, UploadFile
+from fastapi import APIRouter, File, Header, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from PIL import Image
@@ -20,11 +20,24 @@ from engine.imageio import encode_image
 from imgedit.errors import BadInputError, NotFoundError
 from jobs.edit import EditOptions, SessionTarget
 from server.context import ServerContext
-from server.deps import Caller, Ctx
+from server.deps import Caller, Ctx, OwnedSession
 from server.edits import job_json, submit_edit
 from server.routes.jobs import MEDIA_TYPES, idempotency
+from server.schemas import (
+    HeadMoved,
+    ImageAdded,
+    ImageOut,
+    JobOut,
+    MessageOut,
+    SessionCreated,
+    SessionList,
+    SessionOut,
+    SessionSummary,
+    TurnOut,
+    VersionOut,
+)
 from server.uploads import check_image, read_upload
-from sessions import ImageInfo, SessionStore, VersionInfo
+from sessions import ImageInfo, SessionInfo, SessionStore, VersionInfo
 from sessions.models import HeadMoveRow
 
 router = APIRouter(prefix="/v1", tags=["sessions"])
@@ -57,42 +70,42 @@ class NewSessionEdit(BaseModel):
     priority: int = Field(default=0, ge=-10, le=10)
 
 
-def version_json(version: VersionInfo) -> dict[str, Any]:
-    return {
-        "id": version.id,
-        "image_id": version.image_id,
-        "parent_id": version.parent_id,
-        "number": version.number,
-        "instruction": version.instruction,
-        "resolved_instruction": version.resolved_instruction,
-        "engine": version.engine,
-        "width": version.width,
-        "height": version.height,
-        "created_at": version.created_at.isoformat(),
-        "image_url": f"/v1/versions/{version.id}/image",
-    }
+def version_out(version: VersionInfo, request: Request) -> VersionOut:
+    return VersionOut(
+        id=version.id,
+        image_id=version.image_id,
+        parent_id=version.parent_id,
+        number=version.number,
+        instruction=version.instruction,
+        resolved_instruction=version.resolved_instruction,
+        engine=version.engine,
+        width=version.width,
+        height=version.height,
+        created_at=version.created_at.isoformat(),
+        image_url=request.app.url_path_for("version_image", version_id=version.id),
+    )
 
 
-def image_json(store: SessionStore, image: ImageInfo) -> dict[str, Any]:
-    return {
-        "id": image.id,
-        "position": image.position,
-        "name": image.name,
-        "head_version_id": image.head_version_id,
-        "can_redo": bool(image.redo_stack),
-        "versions": [version_json(v) for v in store.versions(image.id)],
-    }
-
-
-def session_json(store: SessionStore, session_id: str) -> dict[str, Any]:
-    info = store.get_session(session_id)
-    return {
-        "id": info.id,
-        "title": info.title,
-        "created_at": info.created_at.isoformat(),
-        "images": [image_json(store, image) for image in store.images(session_id)],
-        "messages": [m.to_dict() for m in store.messages(session_id)],
-    }
+def session_out(store: SessionStore, session: SessionInfo, request: Request) -> SessionOut:
+    images = [
+        ImageOut(
+            id=image.id,
+            position=image.position,
+            name=image.name,
+            head_version_id=image.head_version_id,
+            can_redo=bool(image.redo_stack),
+            versions=[version_out(v, request) for v in store.versions(image.id)],
+        )
+        for image in store.images(session.id)
+    ]
+    messages = [MessageOut.model_validate(m.to_dict()) for m in store.messages(session.id)]
+    return SessionOut(
+        id=session.id,
+        title=session.title,
+        created_at=session.created_at.isoformat(),
+        images=images,
+        messages=messages,
+    )
 
 
 def owned_version(ctx: Ctx, version_id: str, tenant: str) -> VersionInfo:
@@ -121,90 +134,104 @@ def pick_image(ctx: ServerContext, session_id: str, image_id: str | None) -> Ima
     return store.image(last)
 
 
-@router.post("/sessions", status_code=201, summary="Start a session")
-def create_session(ctx: Ctx, who: Caller, body: NewSession | None = None) -> dict[str, Any]:
+@router.post("/sessions", status_code=201, response_model=SessionCreated, summary="Start a session")
+def create_session(ctx: Ctx, who: Caller, body: NewSession | None = None) -> SessionCreated:
     info = ctx.store.create_session(tenant=who.tenant, title=(body.title if body else ""))
-    return {"id": info.id, "title": info.title}
+    return SessionCreated(id=info.id, title=info.title)
 
 
-@router.get("/sessions", summary="The caller's sessions")
-def list_sessions(ctx: Ctx, who: Caller) -> dict[str, Any]:
-    return {
-        "sessions": [
-            {"id": s.id, "title": s.title, "created_at": s.created_at.isoformat()}
+@router.get("/sessions", response_model=SessionList, summary="The caller's sessions")
+def list_sessions(ctx: Ctx, who: Caller) -> SessionList:
+    return SessionList(
+        sessions=[
+            SessionSummary(id=s.id, title=s.title, created_at=s.created_at.isoformat())
             for s in ctx.store.list_sessions(tenant=who.tenant)
         ]
-    }
+    )
 
 
-@router.get("/sessions/{session_id}", summary="A session: its images with their versions, its messages")
-def get_session(session_id: str, ctx: Ctx, who: Caller) -> dict[str, Any]:
-    ctx.store.get_session(session_id, tenant=who.tenant)
-    return session_json(ctx.store, session_id)
+@router.get(
+    "/sessions/{session_id}",
+    response_model=SessionOut,
+    summary="A session: its images with their versions, its messages",
+)
+def get_session(session: OwnedSession, request: Request, ctx: Ctx) -> SessionOut:
+    return session_out(ctx.store, session, request)
 
 
-@router.post("/sessions/{session_id}/images", status_code=201, summary="Attach an image (multipart `file`)")
-async def add_image(
-    session_id: str, ctx: Ctx, who: Caller, file: Annotated[UploadFile, File()]
-) -> dict[str, Any]:
-    await run_in_threadpool(ctx.store.get_session, session_id, tenant=who.tenant)
+@router.post(
+    "/sessions/{session_id}/images",
+    status_code=201,
+    response_model=ImageAdded,
+    summary="Attach an image (multipart `file`)",
+)
+async def add_image(session: OwnedSession, ctx: Ctx, file: Annotated[UploadFile, File()]) -> ImageAdded:
     data = await read_upload(file, ctx.settings.max_upload_bytes)
 
-    def attach() -> dict[str, Any]:
+    def attach() -> ImageAdded:
         check_image(data, name=file.filename or "", max_pixels=ctx.settings.max_image_pixels)
-        image, version = ctx.store.add_image(session_id, data, name=file.filename or "")
-        return {"image_id": image.id, "version_id": version.id, "position": image.position}
+        image, version = ctx.store.add_image(session.id, data, name=file.filename or "")
+        return ImageAdded(image_id=image.id, version_id=version.id, position=image.position)
 
     return await run_in_threadpool(attach)
 
 
-@router.post("/sessions/{session_id}/edits", status_code=202, summary="Queue an edit of a session image")
+@router.post(
+    "/sessions/{session_id}/edits",
+    status_code=202,
+    response_model=JobOut,
+    response_model_exclude_unset=True,
+    summary="Queue an edit of a session image",
+)
 def create_session_edit(
-    session_id: str,
+    session: OwnedSession,
     body: NewSessionEdit,
+    request: Request,
     ctx: Ctx,
     who: Caller,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> dict[str, Any]:
-    """The edit starts from the image's head and, when done, becomes its new version."""
+) -> JobOut:
+    """The edit starts from the image's head and, when done, becomes its new version, recorded
+    like a chat edit (resolution, author, entities: tools/session_edit.py)."""
     key = idempotency(idempotency_key)
-    ctx.store.get_session(session_id, tenant=who.tenant)
-    image = pick_image(ctx, session_id, body.image_id)
+    image = pick_image(ctx, session.id, body.image_id)
     head = ctx.store.head(image.id)
     options = EditOptions(
         instruction=body.instruction, engine=body.engine, seed=body.seed, priority=body.priority
     )
-    session = SessionTarget(session_id, image.id, head.id, author=f"key:{who.key_id}")
-    info = submit_edit(ctx, who.tenant, options, input_blob=head.blob, session=session, idempotency_key=key)
-    return job_json(info)
+    target = SessionTarget(session.id, image.id, head.id, author=f"key:{who.key_id}")
+    info = submit_edit(ctx, who.tenant, options, input_blob=head.blob, session=target, idempotency_key=key)
+    return job_json(info, request)
 
 
-def _move(ctx: Ctx, who: Caller, session_id: str, action: str, image_id: str | None) -> dict[str, Any]:
-    ctx.store.get_session(session_id, tenant=who.tenant)
-    image = pick_image(ctx, session_id, image_id)
+def _move(ctx: Ctx, session: SessionInfo, action: str, image_id: str | None) -> HeadMoved:
+    image = pick_image(ctx, session.id, image_id)
     version = ctx.store.undo(image.id) if action == "undo" else ctx.store.redo(image.id)
-    return {"image_id": image.id, "version_id": version.id, "number": version.number}
+    return HeadMoved(image_id=image.id, version_id=version.id, number=version.number)
 
 
-@router.post("/sessions/{session_id}/undo", summary="Move an image's head back to its parent")
-def undo(session_id: str, ctx: Ctx, who: Caller, body: ImageChoice | None = None) -> dict[str, Any]:
-    return _move(ctx, who, session_id, "undo", body.image_id if body else None)
+@router.post(
+    "/sessions/{session_id}/undo", response_model=HeadMoved, summary="Move an image's head back to its parent"
+)
+def undo(session: OwnedSession, ctx: Ctx, body: ImageChoice | None = None) -> HeadMoved:
+    return _move(ctx, session, "undo", body.image_id if body else None)
 
 
-@router.post("/sessions/{session_id}/redo", summary="Undo the last undo")
-def redo(session_id: str, ctx: Ctx, who: Caller, body: ImageChoice | None = None) -> dict[str, Any]:
-    return _move(ctx, who, session_id, "redo", body.image_id if body else None)
+@router.post("/sessions/{session_id}/redo", response_model=HeadMoved, summary="Undo the last undo")
+def redo(session: OwnedSession, ctx: Ctx, body: ImageChoice | None = None) -> HeadMoved:
+    return _move(ctx, session, "redo", body.image_id if body else None)
 
 
-@router.post("/sessions/{session_id}/revert", summary="Make any version of an image its head")
-def revert(session_id: str, body: RevertTo, ctx: Ctx, who: Caller) -> dict[str, Any]:
-    ctx.store.get_session(session_id, tenant=who.tenant)
+@router.post(
+    "/sessions/{session_id}/revert", response_model=HeadMoved, summary="Make any version of an image its head"
+)
+def revert(session: OwnedSession, body: RevertTo, ctx: Ctx) -> HeadMoved:
     try:
-        target = ctx.store.version(body.version_id, session_id=session_id)
+        target = ctx.store.version(body.version_id, session_id=session.id)
     except NotFoundError:
         raise NotFoundError(f"No version {body.version_id} in this session.") from None
     version = ctx.store.revert(target.image_id, target.id)
-    return {"image_id": version.image_id, "version_id": version.id, "number": version.number}
+    return HeadMoved(image_id=version.image_id, version_id=version.id, number=version.number)
 
 
 @router.get("/versions/{version_id}", summary="A version's audit record")
@@ -240,14 +267,18 @@ def version_image(
     )
 
 
-@router.post("/sessions/{session_id}/messages", summary="Send a chat message; returns the agent's turn")
+@router.post(
+    "/sessions/{session_id}/messages",
+    response_model=TurnOut,
+    summary="Send a chat message; returns the agent's turn",
+)
 async def send_message(
     session_id: str,
     body: NewMessage,
     ctx: Ctx,
     who: Caller,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> dict[str, Any]:
+) -> TurnOut:
     """Runs the turn as a job (fair-shared with edits) and waits for it; the answer has the CLI's
     ``--json`` shape: ``reply``, ``tool_calls``, ``resolved_instruction``, ``image_id``,
     ``version_id``, ``image_path``.
@@ -268,7 +299,7 @@ async def send_message(
     await run_in_threadpool(ctx.queue.wait, info.id, MESSAGE_TIMEOUT)
     info = await run_in_threadpool(ctx.queue.get, info.id, who.tenant)
     if info.status == "done":
-        return {**info.result, "job_id": info.id}
+        return TurnOut.model_validate({**info.result, "job_id": info.id})
     if info.status in ("queued", "running"):
         return JSONResponse({"job_id": info.id, "status": info.status}, status_code=202)  # type: ignore[return-value]
     error = info.error or {"code": "internal_error", "message": "The turn failed."}
