@@ -1,22 +1,33 @@
-"""The typed job layer: every kind's params cross as JSON, session edits over REST are recorded
-by the same use case as the agent's (resolution, author, entities), and chat messages accept an
+"""The typed job layer: every kind's params cross as JSON; a kind runs under any host (a worker
+as well as the server) with its effects once per job; session edits over REST are recorded by the
+same use case as the agent's (resolution, author, entities); chat messages accept an
 ``Idempotency-Key``. Real server (uvicorn on 127.0.0.1), real agent (rules planner), classic engine."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
 
+from engine import Editor
 from engine.plan import EditPlan, Theme
 from engine.samples import sample_photo
+from engine.types import CancelToken
+from imgedit.config import Settings, get_settings
+from jobs.base import JobKind, JobParams, TurnFunction
 from jobs.chat import CHAT, ChatParams
 from jobs.deck import DECK, DeckParams
-from jobs.edit import EDIT, EditParams
+from jobs.edit import EDIT, EditParams, EditProduct, EditTask, perform_edit
 from jobs.figma import FIGMA, FigmaItem, FigmaParams
 from jobs.kinds import KINDS
+from sessions import SessionStore, create_sessionmaker
 from tests.server_harness import LiveServer, png_bytes, server_settings, wait_for_job
 from tests.test_agent_badges import assert_removed, badge
 
@@ -45,7 +56,7 @@ def new_session(client: httpx.Client) -> tuple[str, str]:
 def test_every_kind_has_json_params_and_a_pool() -> None:
     plan = EditPlan(instruction="theme:retro", operations=[Theme(name="retro")])
     item = FigmaItem(item_id="i1", node_id="1:2", paint_index=0, image_hash="h", upload_id="a" * 64)
-    examples = [
+    examples: list[tuple[JobKind[Any], JobParams, str]] = [
         (EDIT, EditParams(instruction="make it brighter", engine="classic", seed=3), "cpu"),
         (EDIT, EditParams(instruction="add a cat", engine="qwen"), "gpu"),
         (CHAT, ChatParams(session_id="s", text="把它调亮", image_ids=["i"]), "cpu"),
@@ -103,3 +114,61 @@ def test_chat_message_idempotency_key_answers_once_and_refuses_another_request(
         session = client.get(f"/v1/sessions/{session_id}").json()
         assert [v["number"] for v in session["images"][0]["versions"]] == [0, 1]
         assert [m["role"] for m in session["messages"]] == ["user", "assistant"]
+
+
+@dataclass
+class WorkerHost:
+    """A host that is not the server: the context a worker on another machine would give a job."""
+
+    job_id: str
+    input_blob: str | None
+    store: SessionStore
+    settings: Settings
+    started: float = field(default_factory=time.perf_counter)
+    cancel: CancelToken = field(default_factory=CancelToken)
+    steps: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def db(self) -> sessionmaker[DbSession]:
+        return create_sessionmaker(self.store.engine)
+
+    def progress(self, done: int, total: int) -> None:
+        self.steps.append((done, total))
+
+    def editor(self, engine: str) -> Editor:
+        return Editor(engine=engine, settings=self.settings)
+
+    def perform_edit(self, task: EditTask) -> EditProduct:
+        editor = self.editor(task.params.engine)
+        return perform_edit(
+            editor, self.store.blobs, self.settings, task, progress=self.progress, cancel=self.cancel
+        )
+
+    def chat_turns(self) -> TurnFunction:
+        raise AssertionError("no chat here")
+
+
+def test_a_session_edit_job_redelivered_to_another_worker_makes_one_audited_version() -> None:
+    """The edit kind needs nothing of the server: run twice under one job id (a broker's
+    redelivery), it makes one version, with its resolution and author, and the second run
+    answers with that version."""
+    settings = get_settings()
+    store = SessionStore(settings=settings)
+    session = store.create_session(tenant="acme")
+    image, original = store.add_image(session.id, png_bytes(sample_photo("coffee").resize((160, 120))))
+    params = EditParams(
+        instruction="make it brighter",
+        session_id=session.id,
+        image_id=image.id,
+        parent_version_id=original.id,
+        author="key:worker-test",
+    )
+    carried = json.loads(json.dumps(params.model_dump(mode="json")))
+    first = WorkerHost("job_redelivered", original.blob, store, settings)
+    again = WorkerHost("job_redelivered", original.blob, store, settings)
+    outcomes = [EDIT.execute(carried, first), EDIT.execute(carried, again)]
+    assert outcomes[0].result["version_id"] == outcomes[1].result["version_id"]
+    assert [v.number for v in store.versions(image.id)] == [0, 1]
+    version = store.head(image.id)
+    assert version.author == "key:worker-test" and version.resolution["from_version_id"] == original.id
+    assert first.steps and not again.steps  # the second run did no image work
