@@ -50,8 +50,9 @@ class JobParams(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     #: Fields the server chooses at submission (the head version at that moment, the image a
-    #: command means): a retry with the same idempotency key may differ in them and still be the
-    #: same request. Every other field must match, or reusing the key is a conflict.
+    #: command means, the API key that asked): a retry with the same idempotency key may differ
+    #: in them and still be the same request. Every other field must match, or reusing the key
+    #: is a conflict.
     RESOLVED: ClassVar[frozenset[str]] = frozenset()
 
     def request_view(self) -> dict[str, Any]:

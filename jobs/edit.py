@@ -64,7 +64,7 @@ class EditSettings(BaseModel):
 class EditParams(JobParams, EditSettings):
     """An edit job's parameters; the session fields are set for an edit of a session image."""
 
-    RESOLVED: ClassVar[frozenset[str]] = frozenset({"image_id", "parent_version_id"})
+    RESOLVED: ClassVar[frozenset[str]] = frozenset({"image_id", "parent_version_id", "author"})
 
     instruction: str
     engine: str = Field(default="classic", description="The engine that runs it: classic or qwen.")
