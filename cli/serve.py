@@ -45,6 +45,7 @@ def serve_command(
 
     settings = get_settings()
     app = create_app(settings)
+    app.state.ctx.store.blobs.check()  # a wrong bucket, endpoint or key stops the start, not an upload
     keys = app.state.ctx.keys
     if not keys.any_active():
         # First start: a key for the local user, shown once, so the page can be used at once.

@@ -105,6 +105,13 @@ class EditCancelledError(ImgEditError):
     http_status = 409
 
 
+class StorageUnavailableError(ImgEditError):
+    """The blob store (an S3 bucket, a folder) cannot be reached or used: our failure, not the user's."""
+
+    code = "storage_unavailable"
+    http_status = 503
+
+
 class EngineError(ImgEditError):
     """The engine failed for a reason that is ours, not the user's."""
 

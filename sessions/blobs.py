@@ -16,12 +16,13 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from imgedit.config import Settings, get_settings
-from imgedit.errors import BadInputError, NotFoundError
+from imgedit.errors import BadInputError, NotFoundError, StorageUnavailableError
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 #: Bytes per chunk when a blob is streamed (an HTTP download of a result).
@@ -76,6 +77,11 @@ class BlobStore(Protocol):
 
     def presigned_url(self, digest: str, *, media_type: str, disposition: str, seconds: int) -> str | None:
         """A URL a client can fetch the bytes from directly, or ``None`` where the store has none."""
+        ...
+
+    def check(self) -> None:
+        """Raise ``StorageUnavailableError`` unless the store can be used (a start-up check, so a
+        wrong bucket or key fails the start rather than the first upload)."""
         ...
 
 
@@ -138,6 +144,12 @@ class FileBlobStore:
     def presigned_url(self, digest: str, *, media_type: str, disposition: str, seconds: int) -> str | None:
         return None
 
+    def check(self) -> None:
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise StorageUnavailableError(
+                f"The blob folder {self.root} is not writable.", hint="Fix its permissions or IMGEDIT_HOME."
+            )
+
     def _file(self, digest: str) -> Path:
         target = self.path(digest)
         if not target.is_file():
@@ -189,40 +201,43 @@ class S3BlobStore:
     def put(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
         if not self.exists(digest):
-            self.client.put_object(Bucket=self.bucket, Key=self.key(digest), Body=data)
+            with self._reaching():
+                self.client.put_object(Bucket=self.bucket, Key=self.key(digest), Body=data)
         return digest
 
     def get(self, digest: str) -> bytes:
-        data: bytes = self._object(digest)["Body"].read()
+        key = self.key(digest)
+        with self._reaching(digest):
+            data: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         return data
 
     def exists(self, digest: str) -> bool:
+        key = self.key(digest)
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self.key(digest))
-        except self.client.exceptions.ClientError as exc:
-            if _missing(exc):
-                return False
-            raise
+            with self._reaching(digest):
+                self.client.head_object(Bucket=self.bucket, Key=key)
+        except NotFoundError:
+            return False
         return True
 
     def size(self, digest: str) -> int:
-        try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self.key(digest))
-        except self.client.exceptions.ClientError as exc:
-            if _missing(exc):
-                raise NotFoundError(f"Blob {digest} is missing from {self.url}.") from exc
-            raise
-        return int(head["ContentLength"])
+        key = self.key(digest)
+        with self._reaching(digest):
+            return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
 
     def stream(self, digest: str) -> Iterator[bytes]:
-        body = self._object(digest)["Body"]
-        try:
-            yield from body.iter_chunks(CHUNK_BYTES)
-        finally:
-            body.close()
+        key = self.key(digest)
+        with self._reaching(digest):
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            try:
+                yield from body.iter_chunks(CHUNK_BYTES)
+            finally:
+                body.close()
 
     def delete(self, digest: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self.key(digest))
+        key = self.key(digest)
+        with self._reaching():
+            self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def locate(self, digest: str) -> str:
         return f"s3://{self.bucket}/{self.key(digest)}"
@@ -249,17 +264,31 @@ class S3BlobStore:
         return url
 
     def check(self) -> None:
-        """Raise unless the bucket can be reached with these credentials (a start-up check)."""
-        self.client.head_bucket(Bucket=self.bucket)
+        with self._reaching():
+            self.client.head_bucket(Bucket=self.bucket)
 
-    def _object(self, digest: str) -> dict[str, Any]:
+    @contextmanager
+    def _reaching(self, digest: str | None = None) -> Iterator[None]:
+        """S3's failures as imgedit's: a missing object (where ``digest`` names one) is
+        ``NotFoundError``; anything else (unreachable, refused credentials, no bucket) is
+        ``StorageUnavailableError``, a clear 503 rather than a traceback and a 500."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
-            answer: dict[str, Any] = self.client.get_object(Bucket=self.bucket, Key=self.key(digest))
-        except self.client.exceptions.ClientError as exc:
-            if _missing(exc):
+            yield
+        except ClientError as exc:
+            if digest is not None and _missing(exc):
                 raise NotFoundError(f"Blob {digest} is missing from {self.url}.") from exc
-            raise
-        return answer
+            error = exc.response.get("Error", {})
+            raise self._unavailable(f"{error.get('Code', '?')}: {error.get('Message', exc)}") from exc
+        except BotoCoreError as exc:
+            raise self._unavailable(str(exc)) from exc
+
+    def _unavailable(self, detail: str) -> StorageUnavailableError:
+        return StorageUnavailableError(
+            f"The blob store {self.url} cannot be used ({detail}).",
+            hint="Check IMGEDIT_BLOB_URL, IMGEDIT_S3_ENDPOINT_URL and the AWS credentials.",
+        )
 
 
 def _missing(exc: Any) -> bool:

@@ -119,3 +119,26 @@ def test_large_results_stream_from_s3_in_chunks_with_their_length(
             assert streamed.status_code == 200
             assert streamed.headers["content-length"] == str(len(whole.content))
             assert b"".join(streamed.iter_bytes()) == whole.content
+
+
+def test_an_unusable_s3_store_is_a_clear_error_at_start_and_on_use(
+    s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from imgedit.config import get_settings
+    from imgedit.errors import StorageUnavailableError
+    from tests.servers import free_port
+
+    monkeypatch.setenv("IMGEDIT_BLOB_URL", "s3://no-such-bucket/x")
+    monkeypatch.setenv("IMGEDIT_S3_ENDPOINT_URL", s3_server.endpoint_url)
+    get_settings.cache_clear()
+    refused = CliRunner().invoke(app, ["serve", "--port", str(free_port())])
+    assert refused.exit_code == 1
+    assert "no-such-bucket" in refused.output and "IMGEDIT_S3_ENDPOINT_URL" in refused.output
+    # A store nobody answers for: every call says which store failed, as our error (a 503).
+    unreachable = S3BlobStore("s3://imgedit-test/x", endpoint_url=f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(StorageUnavailableError, match="s3://imgedit-test/x") as raised:
+        unreachable.put(b"bytes")
+    assert raised.value.http_status == 503
