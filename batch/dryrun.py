@@ -16,7 +16,7 @@ from batch.journal import JOURNAL_NAME, Journal
 from batch.output import OutputTarget
 from batch.pool import default_workers
 from batch.report import BatchReport, ItemReport, Translated
-from batch.runner import BatchOptions, _check_shared_instruction, edit_key, glossary_digest, worker_config
+from batch.runner import BatchOptions, check_shared_instruction, edit_key, glossary_digest, worker_config
 from batch.work import ItemEditor, nothing_to_translate, untranslated_message
 from engine.imageio import BATCH_FORMATS, load_image
 from imgedit.errors import ImgEditError
@@ -31,8 +31,8 @@ def plan_batch(source: Path, output: Path | None, options: BatchOptions) -> Batc
     if output is not None and (OutputTarget.state_for(output) / JOURNAL_NAME).is_file():
         earlier = Journal(OutputTarget.state_for(output)).load()
     with open_inputs(source, prompt=options.prompt, theme=options.theme, skip=skip) as inputs:
-        _check_shared_instruction(inputs, options, config)
         editor = ItemEditor(config)
+        check_shared_instruction(inputs, options, editor)
         report = BatchReport(
             input=str(source),
             output=str(output) if output else None,

@@ -1,12 +1,16 @@
-"""Spreading a batch's edits over worker processes, each with its own editor built once.
+"""Spreading a batch's edits over worker processes, each with the editor built once.
 
 Processes, not threads: the engine's Python, decoding and encoding hold the GIL for much of an
-edit, so two threads on two cores reach well under twice one (bench/batch.py measures it). The
-workers come from a ``forkserver`` that has imported the engine once, so each further worker is a
-cheap fork; each builds its ``ItemEditor`` (the editor, the glossary; models load on first use
-and stay) in the pool's initializer. Workers ignore Ctrl-C (the parent stops the batch and says
-how to resume) and leave on their own when the parent dies, even by SIGKILL.
-With one worker the edits run on a thread of the parent: no process to start.
+edit, so two threads on two cores reach well under twice one (bench/batch.py measures it).
+On Linux the workers are forked from the batch's process, which has imported the engine and
+built its ``ItemEditor`` (the editor, the glossary) already: a worker starts in milliseconds
+with all of that in place, instead of a fresh interpreter importing it all again (a second or
+two, on a batch whose whole point is throughput). Forking is safe here because the parent has
+loaded no model and started no thread pool of its own at that point (the OCR and NSFW models
+load in each worker on first use, and stay). Elsewhere the workers are spawned and build their
+own. Workers ignore Ctrl-C (the parent stops the batch and says how to resume) and leave on their
+own when the parent dies, even by SIGKILL. With one worker the edits run on a thread of the
+parent: no process to start.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -23,6 +28,7 @@ from batch.work import EditOutcome, EditTask, ItemEditor, WorkerConfig
 #: How often a worker checks that the batch's process is still there (seconds).
 PARENT_POLL_SECONDS = 0.5
 
+#: The editor a worker uses: inherited from the parent when forked, else built by the initializer.
 _item_editor: ItemEditor | None = None
 
 
@@ -43,7 +49,8 @@ def _init_worker(config: WorkerConfig, parent: int) -> None:
     global _item_editor
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="parent-watch").start()
-    _item_editor = ItemEditor(config)
+    if _item_editor is None or _item_editor.config != config:
+        _item_editor = ItemEditor(config)
 
 
 def _edit_in_worker(task: EditTask) -> EditOutcome:
@@ -52,24 +59,28 @@ def _edit_in_worker(task: EditTask) -> EditOutcome:
 
 
 class WorkerPool:
-    """``submit(task)`` edits one item on a worker; use as a context manager."""
+    """``submit(task)`` edits one item on a worker; use as a context manager.
 
-    def __init__(self, config: WorkerConfig, workers: int) -> None:
+    ``editor``: the ``ItemEditor`` the parent built already (forked workers inherit it)."""
+
+    def __init__(self, editor: ItemEditor, workers: int) -> None:
+        global _item_editor
         self.workers = workers
+        self._local: ItemEditor | None = None
         self._executor: Executor
         if workers <= 1:
-            self._local: ItemEditor | None = ItemEditor(config)
+            self._local = editor
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch")
-        else:
-            self._local = None
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["engine.editor", "engine.classic", "batch.work"])
-            self._executor = ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=context,
-                initializer=_init_worker,
-                initargs=(config, os.getpid()),
-            )
+            return
+        method = "fork" if sys.platform == "linux" else "spawn"
+        if method == "fork":
+            _item_editor = editor
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context(method),
+            initializer=_init_worker,
+            initargs=(editor.config, os.getpid()),
+        )
 
     def submit(self, task: EditTask) -> Future[EditOutcome]:
         if self._local is not None:

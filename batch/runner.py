@@ -88,7 +88,7 @@ def glossary_digest(config: WorkerConfig) -> str:
     return Glossary(config.glossary).digest if config.glossary else ""
 
 
-def _check_shared_instruction(inputs: Inputs, options: BatchOptions, config: WorkerConfig) -> None:
+def check_shared_instruction(inputs: Inputs, options: BatchOptions, editor: ItemEditor) -> None:
     """One instruction for every picture: refuse it once, up front, rather than once per picture."""
     if inputs.kind == "manifest":
         return
@@ -101,9 +101,8 @@ def _check_shared_instruction(inputs: Inputs, options: BatchOptions, config: Wor
         theme_plan(options.theme)
         return
     prompt = options.prompt or ""
-    editor = ItemEditor(config).editor
     if translation_target(prompt) is not None:
-        if not config.glossary and not ItemEditor(config).model_configured:
+        if not editor.config.glossary and not editor.model_configured:
             raise BadInputError(
                 f"'{prompt}' asks for a translation, but there is no glossary and no model to translate "
                 "with.",
@@ -111,7 +110,7 @@ def _check_shared_instruction(inputs: Inputs, options: BatchOptions, config: Wor
                 "with IMGEDIT_LLM_BASE_URL.",
             )
         return
-    editor.choose_backend(editor.parse(prompt))
+    editor.parse(prompt)
 
 
 def _item_report(item: BatchItem, **fields: Any) -> ItemReport:
@@ -201,7 +200,8 @@ def run_batch(
     config = worker_config(options)
     skip = [output, OutputTarget.state_for(output)]
     with open_inputs(source, prompt=options.prompt, theme=options.theme, skip=skip) as inputs:
-        _check_shared_instruction(inputs, options, config)
+        editor = ItemEditor(config)
+        check_shared_instruction(inputs, options, editor)
         workers = min(options.workers or default_workers(), len(inputs.items))
         report = BatchReport(input=str(source), output=str(output), workers=workers)
         run = _Run(inputs, OutputTarget(output), options, report)
@@ -209,7 +209,7 @@ def run_batch(
         if progress is not None:
             progress(0, len(inputs.items))
         try:
-            with WorkerPool(config, workers) as pool:
+            with WorkerPool(editor, workers) as pool:
                 for index, item in enumerate(inputs.items):
                     _dispatch(run, pool, index, item, digest, workers, progress)
                 while run.in_flight:

@@ -96,6 +96,17 @@ class ItemEditor:
         self.config = config
         self.editor = Editor(engine=config.engine)
         self.glossary = Glossary(config.glossary)
+        self._plans: dict[str, EditPlan] = {}
+
+    def parse(self, instruction: str) -> EditPlan:
+        """The instruction's plan, parsed once per distinct text (with IMGEDIT_LLM=openai a parse is
+        a request; a batch repeats its instructions), and checked against the engine."""
+        plan = self._plans.get(instruction)
+        if plan is None:
+            plan = self.editor.parse(instruction)
+            self.editor.choose_backend(plan)
+            self._plans[instruction] = plan
+        return plan
 
     def plan(self, image: Image.Image, instruction: str, *, ask_model: bool = True) -> PlannedEdit:
         """The item's plan: the theme, a translation of the picture's text, or the parsed instruction."""
@@ -103,7 +114,7 @@ class ItemEditor:
             return PlannedEdit(theme_plan(self.config.theme))
         target = translation_target(instruction)
         if target is None:
-            return PlannedEdit(self.editor.parse(instruction))
+            return PlannedEdit(self.parse(instruction))
         settings = self.editor.settings
         if not ask_model:
             settings = settings.model_copy(update={"llm": "rules"})
