@@ -47,6 +47,11 @@ def _watch_parent(parent: int) -> None:
 
 def _init_worker(config: WorkerConfig, parent: int) -> None:
     global _item_editor
+    import cv2
+
+    # The processes are the parallelism: OpenCV's own threads in each would only contend for the
+    # same cores (bench/batch.py: a batch on 2 cores is faster with one OpenCV thread per worker).
+    cv2.setNumThreads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="parent-watch").start()
     if _item_editor is None or _item_editor.config != config:

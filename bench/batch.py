@@ -7,15 +7,17 @@ picture, edits it and writes it in its format; each is timed from its process's 
 runs in a fresh interpreter too), so start-up, imports and model loading count for all three.
 The NSFW check is off for all three, as in the other benchmarks. Prints wall seconds, pictures
 per second and the ratios; the per-file CLI may be timed on a sample (``--cli-count``) and scaled,
-which the output says.
+which the output says. CPU is the user and system time of each way's processes (workers included).
 
-    .venv/bin/python bench/batch.py [--count 200] [--cli-count 200] [--workers N] [--prompt TEXT]
+    .venv/bin/python bench/batch.py [--count 200] [--cli-count N] [--repeats 1] [--workers N] [--prompt P]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,29 +54,39 @@ def make_pictures(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def _run(command: list[str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, env=ENV, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # waited-for children and their children
+    return usage.ru_utime + usage.ru_stime
 
 
-def time_batch(source: Path, out: Path, prompt: str, workers: int | None) -> float:
+def _run(command: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one command (CPU: the process and its workers)."""
+    cpu, started = _cpu(), time.perf_counter()
+    subprocess.run(
+        command, cwd=ROOT, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return time.perf_counter() - started, _cpu() - cpu
+
+
+def time_batch(source: Path, out: Path, prompt: str, workers: int | None) -> tuple[float, float]:
     command = [sys.executable, "-m", "cli.main", "batch", str(source), "--prompt", prompt, "-o", str(out)]
     if workers:
         command += ["--workers", str(workers)]
     return _run(command)
 
 
-def time_per_file(pictures: list[Path], out: Path, prompt: str) -> float:
+def time_per_file(pictures: list[Path], out: Path, prompt: str) -> tuple[float, float]:
     out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    wall = cpu = 0.0
     for path in pictures:
         command = [sys.executable, "-m", "cli.main", "edit", str(path), prompt, "-o", str(out / path.name)]
-        subprocess.run(command, cwd=ROOT, env=ENV, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+        one_wall, one_cpu = _run(command)
+        wall, cpu = wall + one_wall, cpu + one_cpu
+    return wall, cpu
 
 
-def time_loop(source: Path, out: Path, prompt: str) -> float:
+def time_loop(source: Path, out: Path, prompt: str) -> tuple[float, float]:
+    out.mkdir(parents=True, exist_ok=True)
     return _run([sys.executable, str(Path(__file__).resolve()), "--loop", str(source), str(out), prompt])
 
 
@@ -98,6 +110,7 @@ def main() -> None:
     parser.add_argument("--cli-count", type=int, default=None, help="per-file CLI calls timed (default: all)")
     parser.add_argument("--workers", type=int, default=None, help="imgedit batch --workers (default: cores)")
     parser.add_argument("--prompt", default="add a 'SALE' badge in the top right")
+    parser.add_argument("--repeats", type=int, default=1, help="alternating runs of batch and loop (median)")
     parser.add_argument("--loop", nargs=3, metavar=("SOURCE", "OUT", "PROMPT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.loop:
@@ -113,27 +126,33 @@ def main() -> None:
         pictures = make_pictures(source, args.count)
         print(
             f"{args.count} pictures of ~1 MP (JPEG), prompt {args.prompt!r}, {cores} cores, "
-            f"load average {os.getloadavg()[0]:.1f} at start"
+            f"load average {os.getloadavg()[0]:.1f} at start; medians of {args.repeats} alternating runs"
         )
-        batch = time_batch(source, folder / "batch", args.prompt, args.workers)
-        (folder / "loop").mkdir()
-        loop_seconds = time_loop(source, folder / "loop", args.prompt)
+        batch_runs, loop_runs = [], []
+        for repeat in range(args.repeats):  # alternating, so a busy spell hits both
+            batch_runs.append(time_batch(source, folder / f"batch{repeat}", args.prompt, args.workers))
+            loop_runs.append(time_loop(source, folder / f"loop{repeat}", args.prompt))
         sample = pictures[: args.cli_count or args.count]
-        per_file = time_per_file(sample, folder / "cli", args.prompt) * len(pictures) / len(sample)
+        sample_wall, sample_cpu = time_per_file(sample, folder / "cli", args.prompt)
+        scale = len(pictures) / len(sample)
         scaled = (
             f" (timed {len(sample)} calls, scaled to {len(pictures)})" if len(sample) < len(pictures) else ""
         )
         print(f"load average {os.getloadavg()[0]:.1f} at the end")
+        batch = statistics.median(wall for wall, _ in batch_runs)
+        loop_wall = statistics.median(wall for wall, _ in loop_runs)
+        per_file = sample_wall * scale
         rows = [
-            ("imgedit batch", batch),
-            ("Editor.edit loop, one process", loop_seconds),
-            (f"imgedit edit per picture{scaled}", per_file),
+            ("imgedit batch", batch, statistics.median(cpu for _, cpu in batch_runs)),
+            ("Editor.edit loop, one process", loop_wall, statistics.median(cpu for _, cpu in loop_runs)),
+            (f"imgedit edit per picture{scaled}", per_file, sample_cpu * scale),
         ]
-        for name, seconds in rows:
-            print(f"{name:<58} {seconds:8.1f} s  {len(pictures) / seconds:6.2f} pictures/s")
+        print(f"{'':<58} {'wall':>8}    {'pictures/s':>10}  {'CPU':>8}")
+        for name, seconds, cpu in rows:
+            print(f"{name:<58} {seconds:8.1f} s  {len(pictures) / seconds:10.2f}  {cpu:8.1f} s")
         print(
             f"batch vs per-file CLI: {per_file / batch:.2f}x; "
-            f"batch vs one-process loop: {loop_seconds / batch:.2f}x"
+            f"batch vs one-process loop: {loop_wall / batch:.2f}x"
         )
 
 

@@ -14,8 +14,6 @@ import logging
 import re
 import threading
 
-import httpx
-
 from engine.translation.glossary import Glossary
 from engine.translation.intent import LANGUAGE_NAMES, TargetLanguage
 from imgedit.config import Settings
@@ -68,6 +66,8 @@ def translate_with_model(
         "temperature": 0.0,
         "stream": False,
     }
+    import httpx  # here: a batch without a model should not pay for importing it
+
     url = settings.llm_base_url.rstrip("/") + "/chat/completions"
     headers = {"Authorization": f"Bearer {settings.llm_api_key or 'EMPTY'}"}
     try:
