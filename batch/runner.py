@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -23,11 +23,12 @@ from batch.output import OutputTarget, copy_atomic
 from batch.pool import WorkerPool, default_workers
 from batch.report import BatchReport, ItemReport, Translated
 from batch.work import EditOutcome, EditTask, ItemEditor, WorkerConfig, theme_plan
+from engine import EditPlan
 from engine.imageio import format_for_path
 from engine.translation import Glossary, load_glossary, translation_target
 from engine.types import ProgressCallback
 from imgedit.config import get_settings
-from imgedit.errors import BadInputError, ImgEditError
+from imgedit.errors import BadInputError, EngineError, ImgEditError
 
 #: Items handed to the pool ahead of the free workers, so none waits for the parent's reading.
 AHEAD_PER_WORKER = 2
@@ -88,18 +89,18 @@ def glossary_digest(config: WorkerConfig) -> str:
     return Glossary(config.glossary).digest if config.glossary else ""
 
 
-def check_shared_instruction(inputs: Inputs, options: BatchOptions, editor: ItemEditor) -> None:
-    """One instruction for every picture: refuse it once, up front, rather than once per picture."""
+def check_shared_instruction(inputs: Inputs, options: BatchOptions, editor: ItemEditor) -> EditPlan | None:
+    """One instruction for every picture: refuse it once, up front, rather than once per picture.
+    Returns its plan when every picture shares one (not a translation: that is planned per picture)."""
     if inputs.kind == "manifest":
-        return
+        return None
     if options.prompt is None and options.theme is None:
         raise BadInputError(
             "Say what to do with every picture: --prompt TEXT or --theme NAME "
             "(or give a .csv manifest with an instruction per picture)."
         )
     if options.theme is not None:
-        theme_plan(options.theme)
-        return
+        return theme_plan(options.theme)
     prompt = options.prompt or ""
     if translation_target(prompt) is not None:
         if not editor.config.glossary and not editor.model_configured:
@@ -109,8 +110,8 @@ def check_shared_instruction(inputs: Inputs, options: BatchOptions, editor: Item
                 hint="Give --glossary FILE.csv (source,target phrases), or set IMGEDIT_LLM=openai "
                 "with IMGEDIT_LLM_BASE_URL.",
             )
-        return
-    editor.parse(prompt)
+        return None
+    return editor.parse(prompt)
 
 
 def _item_report(item: BatchItem, **fields: Any) -> ItemReport:
@@ -197,12 +198,18 @@ def run_batch(
     """
     started = time.perf_counter()
     source, output = Path(source), Path(output)
+    if output.resolve() == source.resolve():
+        raise BadInputError(
+            f"The output {output} is the input itself; write the results to another folder or a .zip."
+        )
     config = worker_config(options)
     skip = [output, OutputTarget.state_for(output)]
     with open_inputs(source, prompt=options.prompt, theme=options.theme, skip=skip) as inputs:
         editor = ItemEditor(config)
-        check_shared_instruction(inputs, options, editor)
+        shared_plan = check_shared_instruction(inputs, options, editor)
         workers = min(options.workers or default_workers(), len(inputs.items))
+        if shared_plan is not None and workers > 1:
+            editor.warm_up(shared_plan)
         report = BatchReport(input=str(source), output=str(output), workers=workers)
         run = _Run(inputs, OutputTarget(output), options, report)
         digest = glossary_digest(config)
@@ -214,6 +221,11 @@ def run_batch(
                     _dispatch(run, pool, index, item, digest, workers, progress)
                 while run.in_flight:
                     _settle_some(run, progress)
+        except BrokenExecutor as exc:
+            raise EngineError(
+                f"A worker process died ({exc}); {run.done} of {len(inputs.items)} item(s) were finished.",
+                hint="Run the same command again to resume (with fewer --workers if memory ran out).",
+            ) from exc
         finally:
             run.journal.close()
         for index, key in run.copies:

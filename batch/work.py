@@ -19,7 +19,7 @@ from batch.output import write_atomic
 from engine import Editor, EditPlan
 from engine.imageio import BATCH_FORMATS, encode_image, load_image
 from engine.parsing.language import reply_language
-from engine.plan import Theme
+from engine.plan import TextAdd, TextReplace, Theme
 from engine.translation import Glossary, TranslationPlan, plan_translation, translation_target
 from engine.translation.model import model_configured
 from imgedit.errors import EditCancelledError, ImgEditError
@@ -120,6 +120,19 @@ class ItemEditor:
             settings = settings.model_copy(update={"llm": "rules"})
         translation = plan_translation(image, instruction, target, self.glossary, settings)
         return PlannedEdit(translation.plan, translation)
+
+    def warm_up(self, plan: EditPlan) -> None:
+        """Load what every edit of ``plan`` needs and forked workers can share, once, before they are
+        forked: the modules preservation uses and the fonts the plan draws with (reading a CJK
+        font's character map takes about half a second of CPU, which each worker would repeat).
+        Models are not loaded here: their thread pools would not survive the fork."""
+        import engine.preserve  # noqa: F401  (OpenCV and SciPy paths, imported on first edit)
+        from engine.classic.fonts import find_font
+
+        for op in plan.operations:
+            text = op.text if isinstance(op, TextAdd) else op.new if isinstance(op, TextReplace) else ""
+            if text.strip():
+                find_font(text)
 
     @property
     def model_configured(self) -> bool:

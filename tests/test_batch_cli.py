@@ -3,6 +3,7 @@ photographs with price tags and banners, read back by OCR where the edit is text
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -161,6 +162,17 @@ def _wait_for_journal(proc: Any, out: Path, lines: int) -> None:
         time.sleep(0.02)
 
 
+def _workers(pid: int) -> list[psutil.Process]:
+    """The batch's worker processes: forks of it, so the same command line (not, say, fc-list)."""
+    parent = psutil.Process(pid)
+    workers = []
+    for child in parent.children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if child.cmdline() == parent.cmdline():
+                workers.append(child)
+    return workers
+
+
 def test_killed_and_interrupted_runs_resume_without_editing_finished_pictures_again(tmp_path: Path) -> None:
     source = tmp_path / "in"
     photos = ["coffee", "chelsea", "astronaut", "rocket"]
@@ -192,7 +204,20 @@ def test_killed_and_interrupted_runs_resume_without_editing_finished_pictures_ag
     assert "run the same command again to resume" in stderr and "Traceback" not in stderr
     done_before = {entry["output"] for entry in _journal(out)}
 
-    # 3. The same command again finishes the rest and edits nothing twice.
+    # 3. A worker killed (as the OOM killer would): a failure of ours, exit 1, named as such.
+    assert len(done_before) < 8
+    third = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not (workers := _workers(third.pid)):
+        assert third.poll() is None, "the batch ended before a worker could be killed"
+        time.sleep(0.01)
+    os.kill(workers[0].pid, signal.SIGKILL)
+    _, stderr = third.communicate(timeout=60)
+    assert third.returncode == 1, stderr
+    assert "A worker process died" in stderr and "Run the same command again" in stderr
+    assert "Traceback" not in stderr
+    done_before = {entry["output"] for entry in _journal(out)}
+
+    # 4. The same command again finishes the rest and edits nothing twice.
     proc = run_batch_cli(*args, "--json")
     assert proc.returncode == 0, proc.stderr
     report = _report(proc)
