@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from batch.archive import open_checked, read_member, safe_member_name
-from batch.manifest import read_manifest
+from batch.manifest import in_language, read_manifest
 from imgedit.errors import BadInputError
 
 #: The pictures a folder or zip contributes; other files (notes, .DS_Store) are left out.
@@ -89,8 +89,10 @@ def _manifest_items(path: Path, prompt: str | None, theme: str | None) -> list[B
         output = row.output or row.file
         error = row.error
         if error is None and (safe_member_name(row.file) is None or safe_member_name(output) is None):
-            error = (
-                f"row {row.number}: paths must stay inside the manifest's folder ('{row.file}', '{output}')"
+            error = in_language(
+                row.instruction,
+                f"row {row.number}: paths must stay inside the manifest's folder ('{row.file}', '{output}')",
+                f"第 {row.number} 行：路径必须在清单所在的文件夹之内（'{row.file}'，'{output}'）",
             )
         items.append(BatchItem(row.file, output, row.instruction, row=row.number, error=error))
     return items
@@ -104,8 +106,13 @@ def _refuse_shared_outputs(items: list[BatchItem]) -> list[BatchItem]:
         key = item.output.casefold()
         earlier = first.get(key)
         if item.error is None and earlier is not None:
-            where = f"row {earlier.row}" if earlier.row else earlier.name
-            reason = f"{item.output} is already written by {where}; add an 'output' column to keep both"
+            by_en = f"row {earlier.row}" if earlier.row else earlier.name
+            by_zh = f"第 {earlier.row} 行" if earlier.row else earlier.name
+            reason = in_language(
+                item.instruction,
+                f"{item.output} is already written by {by_en}; add an 'output' column to keep both",
+                f"{item.output} 已由{by_zh}写出；要两者都保留，请加一列 output",
+            )
             kept.append(replace(item, error=reason))
             continue
         if item.error is None:

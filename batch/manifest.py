@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.parsing.language import reply_language
 from imgedit.errors import BadInputError
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -27,6 +28,11 @@ class ManifestRow:
     instruction: str  # placeholders filled; empty when neither the row nor --prompt gives one
     output: str | None = None
     error: str | None = None
+
+
+def in_language(instruction: str, en: str, zh: str) -> str:
+    """A row's refusal in its instruction's language (a Chinese instruction gets a Chinese reason)."""
+    return zh if instruction and reply_language(instruction) == "zh" else en
 
 
 def fill_placeholders(template: str, cells: dict[str, str]) -> str:
@@ -72,19 +78,30 @@ def read_manifest(path: Path, default_instruction: str | None, *, theme_given: b
         output = cells.get("output") or None
         template = cells.get("instruction") or default_instruction or ""
         if not file:
-            rows.append(ManifestRow(number, file, template, output, f"row {number} names no file"))
+            reason = in_language(
+                template, f"row {number} names no file", f"第 {number} 行没有写文件（file 列为空）"
+            )
+            rows.append(ManifestRow(number, file, template, output, reason))
             continue
         try:
             instruction = fill_placeholders(template, cells)
         except KeyError as exc:
-            reason = (
-                f"row {number}: the instruction uses {{{exc.args[0]}}}, but the manifest has no column "
-                f"'{exc.args[0]}' (columns: {', '.join(columns)})"
+            column, names = exc.args[0], ", ".join(columns)
+            reason = in_language(
+                template,
+                f"row {number}: the instruction uses {{{column}}}, but the manifest has no column "
+                f"'{column}' (columns: {names})",
+                f"第 {number} 行：指令用到了 {{{column}}}，但清单里没有“{column}”这一列（现有列：{names}）",
             )
             rows.append(ManifestRow(number, file, template, output, reason))
             continue
         except ValueError as exc:
-            reason = f"row {number}: the instruction uses {{{exc.args[0]}}}, which is empty in this row"
+            column = exc.args[0]
+            reason = in_language(
+                template,
+                f"row {number}: the instruction uses {{{column}}}, which is empty in this row",
+                f"第 {number} 行：指令用到的“{column}”在这一行是空的",
+            )
             rows.append(ManifestRow(number, file, template, output, reason))
             continue
         if not instruction and not theme_given:

@@ -131,7 +131,7 @@ def test_manifest_fills_placeholders_per_row_and_refuses_bad_rows_by_number(tmp_
     dry = run_batch_cli(str(manifest), "--prompt", prompt, "-o", str(out), "--dry-run")
     assert dry.returncode == 2, dry.stderr
     assert "edit    row 2 (sku/mug.png): text_replace with classic ('把“¥129”换成“¥159”')" in dry.stdout
-    assert "refuse  row 4 (sku/cat.png)" in dry.stdout and "no column 'colour'" in dry.stdout
+    assert "refuse  row 4 (sku/cat.png)" in dry.stdout and "没有“colour”这一列" in dry.stdout  # in Chinese
     assert "refuse  row 5 (sku/missing.png)" in dry.stdout and "No such image file" in dry.stdout
     assert not out.exists()  # a dry run writes nothing
 
@@ -140,7 +140,7 @@ def test_manifest_fills_placeholders_per_row_and_refuses_bad_rows_by_number(tmp_
     rows = {item["row"]: item for item in _report(proc)["items"]}
     assert rows[2]["status"] == "edited" and rows[2]["instruction"] == "把“¥129”换成“¥159”"
     assert rows[3]["status"] == "edited"
-    assert rows[4]["status"] == "failed" and "no column 'colour'" in rows[4]["reason"]
+    assert rows[4]["status"] == "failed" and "没有“colour”这一列" in rows[4]["reason"]
     assert rows[5]["status"] == "failed" and "missing.png" in rows[5]["reason"]
     assert rows[6]["status"] == "failed" and "sku/mug.png is already written by row 2" in rows[6]["reason"]
     assert "159" in " ".join(ocr_texts(Image.open(out / "sku" / "mug.png")))
