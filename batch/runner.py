@@ -26,12 +26,14 @@ from batch.work import EditOutcome, EditTask, ItemEditor, WorkerConfig, theme_pl
 from engine import EditPlan
 from engine.imageio import format_for_path
 from engine.translation import Glossary, load_glossary, translation_target
-from engine.types import ProgressCallback
+from engine.types import CancelToken, ProgressCallback
 from imgedit.config import get_settings
 from imgedit.errors import BadInputError, EngineError, ImgEditError
 
 #: Items handed to the pool ahead of the free workers, so none waits for the parent's reading.
 AHEAD_PER_WORKER = 2
+#: How often a batch waiting for its workers looks at its cancel token (seconds).
+CANCEL_POLL_SECONDS = 0.2
 #: Statuses whose item has a result file.
 _WRITTEN = frozenset({"edited", "reused", "resumed", "unchanged", "partial"})
 
@@ -139,9 +141,15 @@ class _Run:
     """The state of one batch run: reports in item order, the journal, the work in flight."""
 
     def __init__(
-        self, inputs: Inputs, target: OutputTarget, options: BatchOptions, report: BatchReport
+        self,
+        inputs: Inputs,
+        target: OutputTarget,
+        options: BatchOptions,
+        report: BatchReport,
+        cancel: CancelToken | None,
     ) -> None:
         self.inputs = inputs
+        self.cancel = cancel
         self.target = target
         self.options = options
         self.report = report
@@ -189,12 +197,15 @@ def run_batch(
     options: BatchOptions,
     *,
     progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
 ) -> BatchReport:
     """Edit every item of ``source`` into ``output`` (a folder or a .zip); see the module docstring.
 
     A bad INPUT as a whole (missing, not a folder/zip/csv, a manifest without a file column, an
     instruction that cannot be done at all) raises ``BadInputError`` before anything is written;
-    a bad item is reported in its ``ItemReport`` and the others go on.
+    a bad item is reported in its ``ItemReport`` and the others go on. ``cancel`` stops the batch
+    after the edits under way (``EditCancelledError``); what was finished is journaled, so the same
+    call resumes it.
     """
     started = time.perf_counter()
     source, output = Path(source), Path(output)
@@ -211,7 +222,7 @@ def run_batch(
         if shared_plan is not None and workers > 1:
             editor.warm_up(shared_plan)
         report = BatchReport(input=str(source), output=str(output), workers=workers)
-        run = _Run(inputs, OutputTarget(output), options, report)
+        run = _Run(inputs, OutputTarget(output), options, report, cancel)
         digest = glossary_digest(config)
         if progress is not None:
             progress(0, len(inputs.items))
@@ -248,6 +259,8 @@ def _dispatch(
     workers: int,
     progress: ProgressCallback | None,
 ) -> None:
+    if run.cancel is not None:
+        run.cancel.raise_if_cancelled()
     if item.error is not None:
         run.finish(index, _item_report(item, status="failed", reason=item.error, exit_code=2), progress)
         return
@@ -280,7 +293,12 @@ def _dispatch(
 
 
 def _settle_some(run: _Run, progress: ProgressCallback | None) -> None:
-    finished, _ = wait(list(run.in_flight), return_when=FIRST_COMPLETED)
+    """Take the results of the edits that finish next (stopping if the batch is cancelled)."""
+    finished: set[Future[EditOutcome]] = set()
+    while not finished:
+        if run.cancel is not None:
+            run.cancel.raise_if_cancelled()
+        finished, _ = wait(list(run.in_flight), timeout=CANCEL_POLL_SECONDS, return_when=FIRST_COMPLETED)
     for future in finished:
         run.settle(future, progress)
 
