@@ -23,7 +23,7 @@ from batch.output import OutputTarget, copy_atomic
 from batch.pool import WorkerPool, default_workers
 from batch.report import BatchReport, ItemReport, Translated
 from batch.work import EditOutcome, EditTask, ItemEditor, WorkerConfig, theme_plan
-from engine import EditPlan
+from engine import Editor, EditPlan
 from engine.imageio import format_for_path
 from engine.translation import Glossary, load_glossary, translation_target
 from engine.types import CancelToken, ProgressCallback
@@ -198,6 +198,7 @@ def run_batch(
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    editor: Editor | None = None,
 ) -> BatchReport:
     """Edit every item of ``source`` into ``output`` (a folder or a .zip); see the module docstring.
 
@@ -205,7 +206,8 @@ def run_batch(
     instruction that cannot be done at all) raises ``BadInputError`` before anything is written;
     a bad item is reported in its ``ItemReport`` and the others go on. ``cancel`` stops the batch
     after the edits under way (``EditCancelledError``); what was finished is journaled, so the same
-    call resumes it.
+    call resumes it. ``editor``: an ``Editor`` to use (with one worker, the edits run on it, in a
+    thread of this process: what a service job does, whose process must not fork).
     """
     started = time.perf_counter()
     source, output = Path(source), Path(output)
@@ -216,18 +218,18 @@ def run_batch(
     config = worker_config(options)
     skip = [output, OutputTarget.state_for(output)]
     with open_inputs(source, prompt=options.prompt, theme=options.theme, skip=skip) as inputs:
-        editor = ItemEditor(config)
-        shared_plan = check_shared_instruction(inputs, options, editor)
+        item_editor = ItemEditor(config, editor)
+        shared_plan = check_shared_instruction(inputs, options, item_editor)
         workers = min(options.workers or default_workers(), len(inputs.items))
         if shared_plan is not None and workers > 1:
-            editor.warm_up(shared_plan)
+            item_editor.warm_up(shared_plan)
         report = BatchReport(input=str(source), output=str(output), workers=workers)
         run = _Run(inputs, OutputTarget(output), options, report, cancel)
         digest = glossary_digest(config)
         if progress is not None:
             progress(0, len(inputs.items))
         try:
-            with WorkerPool(editor, workers) as pool:
+            with WorkerPool(item_editor, workers) as pool:
                 for index, item in enumerate(inputs.items):
                     _dispatch(run, pool, index, item, digest, workers, progress)
                 while run.in_flight:

@@ -92,9 +92,10 @@ def nothing_to_translate(instruction: str) -> str:
 
 
 class ItemEditor:
-    def __init__(self, config: WorkerConfig) -> None:
+    def __init__(self, config: WorkerConfig, editor: Editor | None = None) -> None:
+        """``editor``: one the caller has already (a service process's, its models loaded)."""
         self.config = config
-        self.editor = Editor(engine=config.engine)
+        self.editor = editor or Editor(engine=config.engine)
         self.glossary = Glossary(config.glossary)
         self._plans: dict[str, EditPlan] = {}
 
