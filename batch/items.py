@@ -23,6 +23,8 @@ from imgedit.errors import BadInputError
 #: The pictures a folder or zip contributes; other files (notes, .DS_Store) are left out.
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff"})
 InputKind = Literal["folder", "zip", "manifest"]
+#: A .zip holding this at its root is a manifest with its pictures (paths relative to the root).
+MANIFEST_IN_ZIP = "manifest.csv"
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,10 @@ class Inputs:
 
     def read(self, item: BatchItem) -> bytes:
         if self.archive is not None:
-            return read_member(self.archive, self.path.name, item.name)
+            name = safe_member_name(item.name) or item.name
+            if name not in self.archive.NameToInfo:
+                raise BadInputError(f"No such picture in {self.path.name}: {item.name}")
+            return read_member(self.archive, self.path.name, name)
         base = self.path.parent if self.kind == "manifest" else self.path
         source = base / item.name
         if not source.is_file():
@@ -83,9 +88,9 @@ def _zip_items(archive: zipfile.ZipFile, label: str, instruction: str) -> list[B
     return sorted(items, key=lambda item: item.name)
 
 
-def _manifest_items(path: Path, prompt: str | None, theme: str | None) -> list[BatchItem]:
+def _manifest_items(data: bytes, label: str, prompt: str | None, theme: str | None) -> list[BatchItem]:
     items = []
-    for row in read_manifest(path, prompt, theme_given=theme is not None):
+    for row in read_manifest(data, label, prompt, theme_given=theme is not None):
         output = row.output or row.file
         error = row.error
         if error is None and (safe_member_name(row.file) is None or safe_member_name(output) is None):
@@ -137,9 +142,14 @@ def open_inputs(
         raise BadInputError(f"No such folder or file: {source}")
     elif source.suffix.lower() == ".zip":
         archive = open_checked(source)
-        inputs = Inputs("zip", source, _zip_items(archive, source.name, instruction), archive)
+        if MANIFEST_IN_ZIP in archive.namelist():
+            manifest = read_member(archive, source.name, MANIFEST_IN_ZIP)
+            label = f"{MANIFEST_IN_ZIP} in {source.name}"
+            inputs = Inputs("manifest", source, _manifest_items(manifest, label, prompt, theme), archive)
+        else:
+            inputs = Inputs("zip", source, _zip_items(archive, source.name, instruction), archive)
     elif source.suffix.lower() == ".csv":
-        inputs = Inputs("manifest", source, _manifest_items(source, prompt, theme))
+        inputs = Inputs("manifest", source, _manifest_items(source.read_bytes(), source.name, prompt, theme))
     else:
         raise BadInputError(
             f"{source} is neither a folder, a .zip nor a .csv manifest.",

@@ -1,9 +1,10 @@
 """A CSV manifest: one row per picture, ``file,instruction`` and any other columns.
 
-``file`` is relative to the CSV. The instruction (the row's, or ``--prompt`` for rows without
-one) may name the row's other columns as ``{column}`` placeholders, so one template serves a whole
-price list: ``把“{old_price}”换成“{new_price}”``. ``{{`` and ``}}`` are literal braces. An optional
-``output`` column names the result's path (so one picture can give several variants). A row whose
+``file`` is relative to the CSV (for a ``manifest.csv`` at the root of a .zip, to the zip's root).
+The instruction (the row's, or ``--prompt`` for rows without one) may name the row's other columns
+as ``{column}`` placeholders, so one template serves a whole price list:
+``把“{old_price}”换成“{new_price}”``. ``{{`` and ``}}`` are literal braces. An optional ``output``
+column names the result's path (so one picture can give several variants). A row whose
 placeholders cannot be filled is refused by itself; a file that is not such a CSV, as a whole.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from engine.parsing.language import reply_language
 from imgedit.errors import BadInputError
@@ -51,22 +51,25 @@ def fill_placeholders(template: str, cells: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(value, text).replace(_OPEN, "{").replace(_CLOSE, "}")
 
 
-def read_manifest(path: Path, default_instruction: str | None, *, theme_given: bool) -> list[ManifestRow]:
-    """Every data row of the manifest, each with its filled instruction or the reason it cannot run."""
+def read_manifest(
+    data: bytes, label: str, default_instruction: str | None, *, theme_given: bool
+) -> list[ManifestRow]:
+    """Every data row of the manifest (``data``, the CSV's bytes; ``label`` names it in messages),
+    each with its filled instruction or the reason it cannot run."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BadInputError(f"The manifest {path.name} is not UTF-8 text; save it as UTF-8 CSV.") from exc
+        raise BadInputError(f"The manifest {label} is not UTF-8 text; save it as UTF-8 CSV.") from exc
     reader = csv.DictReader(text.splitlines())
     columns = [name.strip() for name in reader.fieldnames or []]
     if "file" not in columns:
         raise BadInputError(
-            f"The manifest {path.name} needs a header row with a 'file' column "
+            f"The manifest {label} needs a header row with a 'file' column "
             f"(and 'instruction', or --prompt/--theme); it has: {', '.join(columns) or 'no header'}."
         )
     if "instruction" not in columns and default_instruction is None and not theme_given:
         raise BadInputError(
-            f"The manifest {path.name} has no 'instruction' column; add one, or give --prompt or --theme."
+            f"The manifest {label} has no 'instruction' column; add one, or give --prompt or --theme."
         )
     rows: list[ManifestRow] = []
     for raw in reader:
@@ -110,5 +113,5 @@ def read_manifest(path: Path, default_instruction: str | None, *, theme_given: b
             continue
         rows.append(ManifestRow(number, file, instruction, output))
     if not rows:
-        raise BadInputError(f"The manifest {path.name} has no rows below its header.")
+        raise BadInputError(f"The manifest {label} has no rows below its header.")
     return rows

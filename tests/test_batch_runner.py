@@ -1,10 +1,13 @@
-"""``batch.run_batch`` in-process, as the service's batch job will call it: cancel, then resume."""
+"""``batch.run_batch`` in-process, as the service's batch job will call it: cancel and resume, and a
+.zip that carries its own manifest."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from batch import BatchOptions, run_batch
 from engine.types import CancelToken
@@ -34,3 +37,32 @@ def test_a_cancelled_batch_stops_and_the_same_call_resumes_it(tmp_path: Path) ->
     assert statuses.count("resumed") >= 2 and report.exit_code == 0
     assert report.engine_calls == len(photos) - statuses.count("resumed")
     assert (tmp_path / "out.zip").is_file()
+
+
+def test_a_zip_with_a_manifest_gives_each_picture_its_own_instruction(tmp_path: Path) -> None:
+    pictures = tmp_path / "pictures"
+    save_as(product("coffee", (160, 120)), pictures / "mug.png")
+    save_as(product("chelsea", (160, 120)), pictures / "cat.jpg", "JPEG")
+    archive = tmp_path / "upload.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(
+            "manifest.csv", "file,look\nshop/mug.png,warmer\nshop/cat.jpg,brighter\nshop/gone.png,warmer\n"
+        )
+        zf.write(pictures / "mug.png", "shop/mug.png")
+        zf.write(pictures / "cat.jpg", "shop/cat.jpg")
+
+    report = run_batch(archive, tmp_path / "out", BatchOptions(prompt="make it {look}", workers=1))
+
+    items = {item.name: item for item in report.items}
+    assert items["shop/mug.png"].instruction == "make it warmer" and items["shop/mug.png"].status == "edited"
+    assert (
+        items["shop/cat.jpg"].instruction == "make it brighter" and items["shop/cat.jpg"].status == "edited"
+    )
+    assert (
+        items["shop/gone.png"].status == "failed"
+        and "No such picture in upload.zip" in items["shop/gone.png"].reason
+    )
+    assert report.exit_code == 2
+    with Image.open(tmp_path / "out" / "shop" / "cat.jpg") as written:
+        assert written.format == "JPEG" and written.size == (160, 120)
+    assert not (tmp_path / "out" / "manifest.csv").exists()
