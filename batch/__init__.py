@@ -6,6 +6,6 @@ it would do. The ``imgedit batch`` command is a thin adapter over these.
 
 from batch.dryrun import plan_batch
 from batch.report import BatchReport, ItemReport
-from batch.runner import BatchOptions, run_batch
+from batch.runner import BatchOptions, check_batch, run_batch
 
-__all__ = ["BatchOptions", "BatchReport", "ItemReport", "plan_batch", "run_batch"]
+__all__ = ["BatchOptions", "BatchReport", "ItemReport", "check_batch", "plan_batch", "run_batch"]

@@ -191,6 +191,15 @@ class _Run:
         return True
 
 
+def check_batch(source: Path, options: BatchOptions, *, editor: Editor | None = None) -> int:
+    """What a submission checks before queueing: the input opens (a zip's directory is sound, a
+    manifest reads), it holds pictures, and a shared instruction or theme can be done. Returns the
+    number of items; raises ``BadInputError`` naming the problem."""
+    with open_inputs(Path(source), prompt=options.prompt, theme=options.theme) as inputs:
+        check_shared_instruction(inputs, options, ItemEditor(worker_config(options), editor))
+        return len(inputs.items)
+
+
 def run_batch(
     source: Path,
     output: Path,
