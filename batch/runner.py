@@ -19,6 +19,7 @@ from typing import Any
 
 from batch.items import BatchItem, Inputs, open_inputs
 from batch.journal import Journal, JournalEntry
+from batch.manifest import in_language
 from batch.output import OutputTarget, copy_atomic
 from batch.pool import WorkerPool, default_workers
 from batch.report import BatchReport, ItemReport, Translated
@@ -107,10 +108,19 @@ def check_shared_instruction(inputs: Inputs, options: BatchOptions, editor: Item
     if translation_target(prompt) is not None:
         if not editor.config.glossary and not editor.model_configured:
             raise BadInputError(
-                f"'{prompt}' asks for a translation, but there is no glossary and no model to translate "
-                "with.",
-                hint="Give --glossary FILE.csv (source,target phrases), or set IMGEDIT_LLM=openai "
-                "with IMGEDIT_LLM_BASE_URL.",
+                in_language(
+                    prompt,
+                    f"'{prompt}' asks for a translation, but there is no glossary and no model to "
+                    "translate with.",
+                    f"“{prompt}”要求翻译，但既没有术语表，也没有可用的翻译模型。",
+                ),
+                hint=in_language(
+                    prompt,
+                    "Give --glossary FILE.csv (source,target phrases), or set IMGEDIT_LLM=openai "
+                    "with IMGEDIT_LLM_BASE_URL.",
+                    "请用 --glossary 给出术语表（CSV：source,target），或设置 IMGEDIT_LLM=openai "
+                    "和 IMGEDIT_LLM_BASE_URL。",
+                ),
             )
         return None
     return editor.parse(prompt)

@@ -119,3 +119,13 @@ def test_translation_requests_and_glossaries_are_read_as_written(tmp_path: Path)
     assert Glossary((("新品", "New"),)).parts_in("¥129 新品") == [("新品", "New")]
     with pytest.raises(BadInputError, match="row 2"):
         load_glossary(_glossary(tmp_path / "bad.csv", "source,target\nonly one cell\n"))
+
+
+def test_a_translation_with_nothing_to_translate_with_is_refused_up_front_in_its_language(
+    tmp_path: Path,
+) -> None:
+    save_as(product("chelsea", banner="新品上市"), tmp_path / "in" / "cat.png")
+    proc = run_batch_cli(str(tmp_path / "in"), "--prompt", "把文字翻译成英文", "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "既没有术语表，也没有可用的翻译模型" in proc.stderr
+    assert not (tmp_path / "out").exists()
