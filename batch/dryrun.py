@@ -14,12 +14,11 @@ from pathlib import Path
 from batch.items import open_inputs
 from batch.journal import JOURNAL_NAME, Journal
 from batch.output import OutputTarget
-from batch.pool import default_workers
 from batch.report import BatchReport, ItemReport, Translated
 from batch.runner import BatchOptions, check_shared_instruction, edit_key, glossary_digest, worker_config
-from batch.work import ItemEditor, nothing_to_translate, untranslated_message
-from engine.imageio import BATCH_FORMATS, load_image
+from batch.work import ItemEditor, decode_upright, nothing_to_translate, untranslated_message
 from imgedit.errors import ImgEditError
+from plugins.pptx.pool import default_workers
 
 
 def plan_batch(source: Path, output: Path | None, options: BatchOptions) -> BatchReport:
@@ -58,13 +57,8 @@ def plan_batch(source: Path, output: Path | None, options: BatchOptions) -> Batc
                 if key in earlier and earlier[key].status != "failed":
                     entry.status = "resume"
                     continue
-                loaded = load_image(
-                    data,
-                    max_pixels=editor.editor.settings.max_image_pixels,
-                    name=item.name,
-                    formats=BATCH_FORMATS,
-                )
-                planned = editor.plan(loaded.image, item.instruction, ask_model=False)
+                decoded = decode_upright(data, item.name, max_pixels=editor.editor.settings.max_image_pixels)
+                planned = editor.plan(decoded.image, item.instruction, ask_model=False)
                 translation = planned.translation
                 if translation is not None:
                     entry.translated = [Translated(t.source, t.target, t.by) for t in translation.translated]

@@ -21,7 +21,7 @@ from batch.manifest import in_language, read_manifest
 from imgedit.errors import BadInputError
 
 #: The pictures a folder or zip contributes; other files (notes, .DS_Store) are left out.
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp"})
 InputKind = Literal["folder", "zip", "manifest"]
 #: A .zip holding this at its root is a manifest with its pictures (paths relative to the root).
 MANIFEST_IN_ZIP = "manifest.csv"
@@ -158,7 +158,7 @@ def open_inputs(
     inputs.items = _refuse_shared_outputs(inputs.items)
     if not inputs.items:
         raise BadInputError(
-            f"{source} holds no pictures (PNG, JPEG, WebP, GIF or TIFF).", hint="Check the path."
+            f"{source} holds no pictures (PNG, JPEG, WebP, GIF, TIFF or BMP).", hint="Check the path."
         )
     try:
         yield inputs

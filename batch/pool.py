@@ -38,10 +38,6 @@ _TRIM_THRESHOLD_BYTES = 1024 * 1024 * 1024
 _item_editor: ItemEditor | None = None
 
 
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-
-
 def _watch_parent(parent: int) -> None:
     while True:
         time.sleep(PARENT_POLL_SECONDS)

@@ -21,15 +21,15 @@ from batch.items import BatchItem, Inputs, open_inputs
 from batch.journal import Journal, JournalEntry
 from batch.manifest import in_language
 from batch.output import OutputTarget, copy_atomic
-from batch.pool import WorkerPool, default_workers
+from batch.pool import WorkerPool
 from batch.report import BatchReport, ItemReport, Translated
 from batch.work import EditOutcome, EditTask, ItemEditor, WorkerConfig, theme_plan
 from engine import Editor, EditPlan
-from engine.imageio import format_for_path
 from engine.translation import Glossary, load_glossary, translation_target
 from engine.types import CancelToken, ProgressCallback
 from imgedit.config import get_settings
 from imgedit.errors import BadInputError, EngineError, ImgEditError
+from plugins.pptx.pool import default_workers
 
 #: Items handed to the pool ahead of the free workers, so none waits for the parent's reading.
 AHEAD_PER_WORKER = 2
@@ -57,13 +57,6 @@ class BatchOptions:
             raise BadInputError("--workers must be at least 1.")
 
 
-def _output_format(item: BatchItem) -> str | None:
-    """The input's own format, unless a manifest's ``output`` column names another by its suffix."""
-    if item.output == item.name:
-        return None
-    return format_for_path(item.output, default="") or None
-
-
 def edit_key(data: bytes, item: BatchItem, options: BatchOptions, glossary_digest: str) -> str:
     """The edit's identity: same picture, same instruction, same settings -> same result."""
     identity = {
@@ -72,7 +65,6 @@ def edit_key(data: bytes, item: BatchItem, options: BatchOptions, glossary_diges
         "engine": options.engine or get_settings().engine,
         "glossary": glossary_digest,
         "seed": options.seed,
-        "format": _output_format(item),
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -308,7 +300,6 @@ def _dispatch(
         data=data,
         instruction=item.instruction,
         output_path=str(run.target.result_path(item.output)),
-        output_format=_output_format(item),
     )
     run.in_flight[pool.submit(task)] = index
 

@@ -8,21 +8,22 @@ the batch goes on.
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from PIL import Image
+from PIL import ExifTags, Image
 
 from batch.output import write_atomic
 from engine import Editor, EditPlan
-from engine.imageio import BATCH_FORMATS, encode_image, load_image
 from engine.parsing.language import reply_language
 from engine.plan import TextAdd, TextReplace, Theme
 from engine.translation import Glossary, TranslationPlan, plan_translation, translation_target
 from engine.translation.model import model_configured
 from imgedit.errors import EditCancelledError, ImgEditError
+from plugins.pptx.codec import DecodedImage, decode_part, encode_frames
 
 OutcomeStatus = Literal["edited", "unchanged", "partial", "failed"]
 
@@ -44,7 +45,6 @@ class EditTask:
     data: bytes
     instruction: str  # empty: the batch's theme
     output_path: str
-    output_format: str | None = None  # None: the input's own format
 
 
 @dataclass
@@ -67,6 +67,33 @@ class PlannedEdit:
 
     plan: EditPlan | None
     translation: TranslationPlan | None = None
+
+
+#: EXIF orientation -> the transpose that shows the picture upright (as Pillow's ``exif_transpose``).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def decode_upright(data: bytes, name: str, *, max_pixels: int) -> DecodedImage:
+    """The picture decoded with the deck codec's checks and format details (every frame of an
+    animation, colour profile, resolution, TIFF compression, lossless WebP), turned upright by its
+    EXIF orientation: a deck keeps the stored pixel grid (its crops refer to it), but a batch edits
+    what people see ("the top right" is the top right on screen) and writes it upright."""
+    decoded = decode_part(data, name, max_pixels=max_pixels)
+    if decoded.animated:
+        return decoded
+    with Image.open(io.BytesIO(data)) as opened:
+        method = _UPRIGHT.get(int(opened.getexif().get(ExifTags.Base.Orientation, 1)))
+    if method is not None:
+        decoded.frames = [decoded.image.transpose(method)]
+    return decoded
 
 
 def theme_plan(name: str) -> EditPlan:
@@ -143,13 +170,8 @@ class ItemEditor:
         started = time.perf_counter()
         outcome = EditOutcome(key=task.key, status="edited")
         try:
-            loaded = load_image(
-                task.data,
-                max_pixels=self.editor.settings.max_image_pixels,
-                name=task.name,
-                formats=BATCH_FORMATS,
-            )
-            planned = self.plan(loaded.image, task.instruction)
+            decoded = decode_upright(task.data, task.name, max_pixels=self.editor.settings.max_image_pixels)
+            planned = self.plan(decoded.image, task.instruction)
             translation = planned.translation
             if translation is not None:
                 outcome.translated = [
@@ -165,15 +187,16 @@ class ItemEditor:
                     outcome.status = "unchanged"
                     outcome.reason = nothing_to_translate(task.instruction)
                 return outcome
-            result = self.editor.edit(
-                image=loaded.image, prompt=planned.plan.instruction, plan=planned.plan, seed=self.config.seed
-            )
-            write_atomic(
-                Path(task.output_path), encode_image(result.image, task.output_format or loaded.format)
-            )
+            frames = []
+            for frame in decoded.frames:  # an animation: every frame, its timing kept
+                result = self.editor.edit(
+                    image=frame, prompt=planned.plan.instruction, plan=planned.plan, seed=self.config.seed
+                )
+                frames.append(result.image)
+                outcome.warnings.extend(w for w in result.report.warnings if w not in outcome.warnings)
+            write_atomic(Path(task.output_path), encode_frames(frames, decoded))
             outcome.engine = result.report.engine
             outcome.operations = planned.plan.kinds
-            outcome.warnings = list(result.report.warnings)
             if outcome.untranslated:
                 outcome.status = "partial"
                 outcome.reason = untranslated_message(task.instruction, outcome.untranslated)

@@ -19,22 +19,11 @@ from imgedit.config import Settings
 from imgedit.errors import BadInputError, ImageTooLargeError
 
 SUPPORTED_FORMATS = ("PNG", "JPEG", "WEBP")
-#: What ``imgedit batch`` also reads and writes back in kind: catalogues hold GIF and TIFF pictures.
-BATCH_FORMATS = (*SUPPORTED_FORMATS, "GIF", "TIFF")
 #: The default of ``IMGEDIT_MAX_IMAGE_PIXELS``, for callers without settings at hand.
 DEFAULT_MAX_PIXELS: int = Settings.model_fields["max_image_pixels"].default
 MAX_SIDE = 20_000
 
-_SUFFIX_FORMATS = {
-    ".png": "PNG",
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".webp": "WEBP",
-    ".gif": "GIF",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-}
-
+_SUFFIX_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 #: zlib level of every PNG imgedit writes. Level 1 encodes a 512x512 photo in ~20 ms instead of
 #: ~65 ms at Pillow's default 6, for a file 6-10 % larger (graphics with flat areas: up to
@@ -67,17 +56,9 @@ def check_dimensions(
 
 
 def load_image(
-    source: str | Path | bytes | io.BytesIO,
-    *,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    name: str | None = None,
-    formats: tuple[str, ...] = SUPPORTED_FORMATS,
+    source: str | Path | bytes | io.BytesIO, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str | None = None
 ) -> LoadedImage:
-    """Open, check and decode an image; raise ``BadInputError`` with a clear message if unusable.
-
-    ``formats``: ``SUPPORTED_FORMATS`` (what an edit reads) or ``BATCH_FORMATS``, with which an
-    animated picture is refused: an edit of its first frame would silently drop the others.
-    """
+    """Open, check and decode an image; raise ``BadInputError`` with a clear message if unusable."""
     label = name or (str(source) if isinstance(source, str | Path) else "uploaded file")
     if isinstance(source, str | Path):
         path = Path(source)
@@ -90,25 +71,7 @@ def load_image(
         data = source
     if not data:
         raise BadInputError(f"{label} is empty.")
-    if formats == SUPPORTED_FORMATS:
-        opened = decode_checked(data, label, max_pixels=max_pixels)
-    else:
-        names = ", ".join(f.replace("WEBP", "WebP") for f in formats)
-        opened = decode_checked(
-            data,
-            label,
-            max_pixels=max_pixels,
-            formats=formats,
-            accepted=f"it should be {names}",
-            readable=names,
-        )
-        frames = int(getattr(opened, "n_frames", 1))
-        if frames > 1:
-            raise BadInputError(
-                f"{label} is an animated {opened.format} of {frames} frames; "
-                "imgedit batch edits still pictures.",
-                hint="Export the frame you want as PNG, or leave the animation out.",
-            )
+    opened = decode_checked(data, label, max_pixels=max_pixels)
     image = to_rgb_or_rgba(ImageOps.exif_transpose(opened))
     return LoadedImage(image=image, format=(opened.format or "").upper())
 
@@ -173,13 +136,8 @@ def encode_image(image: Image.Image, fmt: str) -> bytes:
         image.save(buffer, "WEBP", quality=95, method=4)
     elif fmt == "PNG":
         image.save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL)
-    elif fmt == "GIF":
-        # An adaptive 256-colour palette (Pillow's default for RGB is the web palette: banding).
-        image.convert("RGB").quantize(256, dither=Image.Dither.NONE).save(buffer, "GIF")
-    elif fmt == "TIFF":
-        image.save(buffer, "TIFF", compression="tiff_lzw")
     else:
-        raise BadInputError(f"Cannot write {fmt}; imgedit writes PNG, JPEG, WebP, GIF and TIFF.")
+        raise BadInputError(f"Cannot write {fmt}; imgedit writes PNG, JPEG and WebP.")
     return buffer.getvalue()
 
 

@@ -40,7 +40,11 @@ def test_folder_keeps_paths_names_and_formats_edits_duplicates_once_and_names_th
     save_as(mug, source / "mugs" / "red.png")
     save_as(mug, source / "mugs" / "red2.png")  # the same picture twice: edited once
     save_as(product("chelsea", (240, 200)), source / "cats" / "cat.jpg", "JPEG")
-    save_as(product("astronaut", (200, 200)), source / "poster.gif", "GIF")
+    frames = [product("astronaut", (200, 200)), product("rocket", (200, 200))]
+    source.mkdir(parents=True, exist_ok=True)
+    frames[0].save(
+        source / "poster.gif", save_all=True, append_images=frames[1:], duration=[400, 600], loop=0
+    )
     save_as(product("rocket", (160, 240)), source / "rocket.tiff", "TIFF")
     save_as(product("coffee", (200, 160)), source / "shop.webp", "WEBP")
     (source / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a photo")
@@ -77,6 +81,8 @@ def test_folder_keeps_paths_names_and_formats_edits_duplicates_once_and_names_th
         assert items[name]["status"] in ("edited", "reused"), items[name]
         with Image.open(out / name) as written, Image.open(source / name) as original:
             assert (written.format, written.size) == (fmt, original.size)
+    with Image.open(out / "poster.gif") as poster:  # an animation: every frame edited, timing kept
+        assert poster.n_frames == 2 and poster.info["duration"] == 400
     assert not (out / "broken.jpg").exists() and not (out / "notes.txt").exists()
     assert (out / "mugs" / "red.png").read_bytes() == (out / "mugs" / "red2.png").read_bytes()
     assert "SALE" in " ".join(ocr_texts(Image.open(out / "mugs" / "red.png")))
