@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from batch import BatchOptions, run_batch
+from batch import BatchOptions, check_batch, run_batch
 from engine.types import CancelToken
-from imgedit.errors import EditCancelledError
+from imgedit.errors import BadInputError, EditCancelledError, NotFoundError
 from tests.batch_helpers import product, save_as
 
 
@@ -66,3 +66,16 @@ def test_a_zip_with_a_manifest_gives_each_picture_its_own_instruction(tmp_path: 
     with Image.open(tmp_path / "out" / "shop" / "cat.jpg") as written:
         assert written.format == "JPEG" and written.size == (160, 120)
     assert not (tmp_path / "out" / "manifest.csv").exists()
+
+
+def test_check_batch_counts_the_pictures_or_says_why_it_cannot_run(tmp_path: Path) -> None:
+    save_as(product("coffee", (96, 72)), tmp_path / "in" / "a.png")
+    save_as(product("chelsea", (96, 72)), tmp_path / "in" / "b.png")
+    assert check_batch(tmp_path / "in", BatchOptions(theme="retro")) == 2
+    with pytest.raises(NotFoundError):
+        check_batch(tmp_path / "in", BatchOptions(theme="no-such-look"))
+    notes = tmp_path / "notes.zip"
+    with zipfile.ZipFile(notes, "w") as zf:
+        zf.writestr("notes.txt", "no pictures here")
+    with pytest.raises(BadInputError, match="holds no pictures"):
+        check_batch(notes, BatchOptions(prompt="make it warmer"))
