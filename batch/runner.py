@@ -232,6 +232,10 @@ def run_batch(
         item_editor = ItemEditor(config, editor)
         shared_plan = check_shared_instruction(inputs, options, item_editor)
         workers = min(options.workers or default_workers(), len(inputs.items))
+        if item_editor.editor.engine_name != "classic" and item_editor.editor.qwen_available():
+            # One GPU model, loaded once: its edits take the GPU one at a time, and CUDA does not
+            # survive a fork. The parent's thread runs them.
+            workers = 1
         if shared_plan is not None and workers > 1:
             item_editor.warm_up(shared_plan)
         report = BatchReport(input=str(source), output=str(output), workers=workers)
