@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from jobs.base import JobKind
+from jobs.batch import BATCH
 from jobs.chat import CHAT
 from jobs.deck import DECK
 from jobs.edit import EDIT
 from jobs.figma import FIGMA
 
-KINDS: dict[str, JobKind[Any]] = {kind.name: kind for kind in (EDIT, CHAT, DECK, FIGMA)}
+KINDS: dict[str, JobKind[Any]] = {kind.name: kind for kind in (EDIT, CHAT, DECK, FIGMA, BATCH)}

@@ -25,6 +25,7 @@ from engine import Editor
 from imgedit.config import Settings, get_settings
 from jobs import deck
 from jobs.base import TurnFunction
+from jobs.batch import BATCH
 from jobs.editors import Editors
 from jobs.kinds import KINDS
 from server import figma
@@ -36,7 +37,7 @@ from server.events import EventHub
 from server.job_host import ChatAgents, LocalServices, local_runners
 from server.metrics import Metrics, MetricsMiddleware
 from server.ratelimit import RateLimiter
-from server.routes import catalog, health, sessions, ws
+from server.routes import batches, catalog, health, sessions, ws
 from server.routes import jobs as job_routes
 from server.scheduler import JobEvent
 from server.scheduler.base import FINISHED
@@ -117,8 +118,10 @@ def create_app(
     queue.subscribe(ctx.metrics.on_job_event)
 
     def remove_deck_folder(event: JobEvent) -> None:
-        """A deck job's work folder goes once the job is over (a re-queued job keeps it to resume)."""
-        if event.job.kind == deck.DECK.name and event.type == "job" and event.job.status in FINISHED:
+        """A deck or batch job's work folder goes once the job is over (a re-queued job keeps it to
+        resume)."""
+        kinds = (deck.DECK.name, BATCH.name)
+        if event.job.kind in kinds and event.type == "job" and event.job.status in FINISHED:
             deck.remove_job_folder(settings, event.job.id)
 
     queue.subscribe(remove_deck_folder)
@@ -155,7 +158,7 @@ def create_app(
     )
     app.add_middleware(UploadLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
-    for module in (health, job_routes, sessions, catalog, ws, figma):
+    for module in (health, job_routes, sessions, catalog, batches, ws, figma):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

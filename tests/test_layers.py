@@ -17,7 +17,8 @@ ALLOWED = {
     "sessions": {"imgedit"},
     "tools": {"imgedit", "engine", "sessions"},
     "agent": {"imgedit", "engine", "sessions", "tools"},
-    "jobs": {"imgedit", "engine", "sessions", "tools", "plugins"},
+    "batch": {"imgedit", "engine", "plugins"},
+    "jobs": {"imgedit", "engine", "sessions", "tools", "plugins", "batch"},
 }
 
 

@@ -24,6 +24,7 @@ MEDIA_TYPES = {
     "JPEG": "image/jpeg",
     "WEBP": "image/webp",
     "PPTX": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "ZIP": "application/zip",
 }
 
 
@@ -138,9 +139,9 @@ async def job_result(job_id: str, ctx: Ctx, who: Caller) -> Response:
         )
     fmt = info.result_format or "PNG"
     suffix = {"JPEG": "jpg"}.get(fmt, fmt.lower())
-    # A deck is a download named after the uploaded one; an image shows in the browser.
+    # A deck or a batch's archive is a download named after the upload; an image shows in the browser.
     filename = str(info.result.get("filename") or f"{job_id}.{suffix}")
-    disposition = "attachment" if fmt == "PPTX" else "inline"
+    disposition = "attachment" if fmt in ("PPTX", "ZIP") else "inline"
     media_type = MEDIA_TYPES.get(fmt, "application/octet-stream")
     headers = {"Content-Disposition": content_disposition(disposition, filename)}
     return await blob_response(

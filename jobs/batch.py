@@ -1,0 +1,141 @@
+"""The ``batch`` job: a .zip of pictures (or of pictures and a ``manifest.csv``) edited as
+``imgedit batch`` edits it; progress per picture, cancel, resume after a restart.
+
+The archive is checked at submission (``batch_params``: its directory, that it holds pictures,
+that a shared instruction or theme can be done), so a broken or empty upload is a 4xx at once. The
+job runs ``batch.run_batch`` in the job's folder (``IMGEDIT_HOME/jobs/<job id>``, as deck jobs do),
+on the process's ``Editor`` and in the job's own thread: a server must not fork workers, and its
+slots are its parallelism. The batch's journal lives in that folder, so a job re-run after a
+restart skips the pictures already done. The result is a .zip keeping each picture's path, name and
+format; the job's JSON carries the per-picture report (each picture's status and, for a bad one,
+why). The folder goes when the job is over.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+
+from imgedit.config import Settings
+from imgedit.errors import BadInputError
+from jobs.base import JobContext, JobKind, JobOutcome, JobParams, Pool, engine_pool
+from jobs.deck import ZIP_MAGIC, job_folder
+from jobs.editors import Editors
+
+_UNSAFE = re.compile(r"[^\w.\- ]+")
+GLOSSARY_NAME = "glossary.csv"
+
+
+class BatchParams(JobParams):
+    """``prompt`` or ``theme`` for every picture (a ``manifest.csv`` in the zip may give each its own);
+    ``glossary``: the CSV's text, for translations; ``items``: how many the archive holds."""
+
+    prompt: str | None = None
+    theme: str | None = None
+    engine: str = "classic"
+    seed: int = 0
+    filename: str = "pictures.zip"
+    glossary: str | None = None
+    items: int = 0
+
+
+def archive_filename(name: str | None) -> str:
+    """A safe file name for the uploaded archive (it names the archive in messages and downloads)."""
+    stem = Path(unicodedata.normalize("NFC", name or "")).name
+    stem = stem[:-4] if stem.lower().endswith(".zip") else stem
+    stem = _UNSAFE.sub("_", stem).strip(" ._")[:100]
+    return f"{stem or 'pictures'}.zip"
+
+
+def batch_params(
+    editors: Editors,
+    settings: Settings,
+    *,
+    data: bytes,
+    filename: str | None,
+    prompt: str | None,
+    theme: str | None,
+    glossary: bytes | None,
+    engine: str | None,
+    seed: int,
+) -> BatchParams:
+    """Check the request and the archive now (in a worker thread: it reads the archive)."""
+    from batch import BatchOptions, check_batch
+
+    name = archive_filename(filename)
+    if not data.startswith(ZIP_MAGIC):
+        raise BadInputError(f"{name} is not a .zip archive.", hint="Send the pictures as one .zip file.")
+    try:
+        terms = glossary.decode("utf-8-sig") if glossary is not None else None
+    except UnicodeDecodeError as exc:
+        raise BadInputError("The glossary is not UTF-8 text; save it as UTF-8 CSV.") from exc
+    engine_name = engine or settings.engine
+    scratch = settings.home_dir / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch, prefix="batch-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        terms_path = None
+        if terms is not None:
+            terms_path = Path(folder) / GLOSSARY_NAME
+            terms_path.write_text(terms, encoding="utf-8")
+        options = BatchOptions(prompt=prompt, theme=theme, engine=engine_name, seed=seed, glossary=terms_path)
+        items = check_batch(path, options, editor=editors.get(engine_name))
+    resolved = editors.engine_for(engine_name, prompt) if prompt and theme is None else engine_name
+    return BatchParams(
+        prompt=prompt,
+        theme=theme,
+        engine="classic" if resolved == "auto" else resolved,
+        seed=seed,
+        filename=name,
+        glossary=terms,
+        items=items,
+    )
+
+
+def pool(params: BatchParams) -> Pool:
+    return engine_pool(params.engine)
+
+
+def run(params: BatchParams, ctx: JobContext) -> JobOutcome:
+    """Edit the archive's pictures with ``batch.run_batch``; progress is per picture.
+
+    Cancelling stops after the picture under way and writes no result. The journal is in the job's
+    folder, so a re-run (after a restart) edits only the pictures not finished before it.
+    """
+    from batch import BatchOptions, run_batch
+
+    if not ctx.input_blob:
+        raise BadInputError("This job has no input archive.")
+    folder = job_folder(ctx.settings, ctx.job_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / params.filename  # the archive under its own name, so that messages name it
+    if not source.exists():
+        source.symlink_to(ctx.store.blobs.path(ctx.input_blob))
+    terms = None
+    if params.glossary is not None:
+        terms = folder / GLOSSARY_NAME
+        terms.write_text(params.glossary, encoding="utf-8")
+    options = BatchOptions(
+        prompt=params.prompt,
+        theme=params.theme,
+        engine=params.engine,
+        seed=params.seed,
+        glossary=terms,
+        workers=1,
+    )
+    output = folder / "result.zip"
+    report = run_batch(
+        source, output, options, progress=ctx.progress, cancel=ctx.cancel, editor=ctx.editor(params.engine)
+    )
+    digest = ctx.store.blobs.put(output.read_bytes())
+    name = f"{params.filename[:-4]}-edited.zip"
+    report_json = {**report.to_dict(), "input": params.filename, "output": name}
+    return JobOutcome(
+        result_blob=digest, result_format="ZIP", result={"filename": name, "report": report_json}
+    )
+
+
+BATCH = JobKind("batch", BatchParams, pool, run)
