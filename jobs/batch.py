@@ -113,7 +113,7 @@ def run(params: BatchParams, ctx: JobContext) -> JobOutcome:
     folder.mkdir(parents=True, exist_ok=True)
     source = folder / params.filename  # the archive under its own name, so that messages name it
     if not source.exists():
-        source.symlink_to(ctx.store.blobs.path(ctx.input_blob))
+        ctx.store.blobs.copy_to(ctx.input_blob, source)
     terms = None
     if params.glossary is not None:
         terms = folder / GLOSSARY_NAME
