@@ -22,6 +22,7 @@ from engine.samples import sample_photo
 from engine.types import CancelToken
 from imgedit.config import Settings, get_settings
 from jobs.base import JobKind, JobParams, TurnFunction
+from jobs.batch import BATCH, BatchParams
 from jobs.chat import CHAT, ChatParams
 from jobs.deck import DECK, DeckParams
 from jobs.edit import EDIT, EditParams, EditProduct, EditTask, perform_edit
@@ -62,6 +63,13 @@ def test_every_kind_has_json_params_and_a_pool() -> None:
         (CHAT, ChatParams(session_id="s", text="把它调亮", image_ids=["i"]), "cpu"),
         (DECK, DeckParams(theme="retro", engine="qwen", filename="talk.pptx", slide_count=3), "gpu"),
         (FIGMA, FigmaParams(plan=plan, theme="retro", items=[item]), "cpu"),
+        (
+            BATCH,
+            BatchParams(
+                prompt="把文字翻译成英文", glossary="限时优惠,Limited Offer\n", filename="cn.zip", items=3
+            ),
+            "cpu",
+        ),
     ]
     assert {kind.name for kind, _, _ in examples} == set(KINDS)
     for kind, params, pool in examples:
