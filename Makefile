@@ -48,6 +48,7 @@ bench: setup
 	$(PY) bench/parsing.py
 	$(PY) bench/classic.py
 	$(PY) bench/deck.py
+	$(PY) bench/batch.py --cli-count 20
 	$(PY) bench/agent_overhead.py
 	$(PY) bench/figma_bridge.py
 	$(PY) bench/server_load.py
