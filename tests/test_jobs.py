@@ -29,13 +29,14 @@ from jobs.edit import EDIT, EditParams, EditProduct, EditTask, perform_edit
 from jobs.figma import FIGMA, FigmaItem, FigmaParams
 from jobs.kinds import KINDS
 from sessions import SessionStore, create_sessionmaker
-from tests.server_harness import LiveServer, png_bytes, server_settings, wait_for_job
+from tests.server_harness import LiveServer, Storage, png_bytes, wait_for_job
 from tests.test_agent_badges import assert_removed, badge
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with LiveServer(server_settings(tmp_path_factory.mktemp("jobs-home"))) as server:
+def live(storage: Storage, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Once per storage (embedded, PostgreSQL + S3)."""
+    with LiveServer(storage.settings(tmp_path_factory.mktemp("jobs-home"))) as server:
         yield server
 
 

@@ -15,18 +15,19 @@ from typing import Any
 import httpx
 
 from engine.samples import sample_photo
-from tests.server_harness import free_port, png_bytes
+from tests.server_harness import Storage, free_port, png_bytes
 from tests.test_server_faults import ServerProcess, api_key, home, processes
 
 __all__ = ["home", "processes"]  # the fixtures, used by name
 
 
 def test_chat_turn_killed_after_its_edit_runs_once_on_restart(
-    home: Path, processes: list[ServerProcess]
+    home: Path, processes: list[ServerProcess], storage: Storage
 ) -> None:
-    headers = {"Authorization": f"Bearer {api_key(home, 'acme')}"}
+    """On each storage: with PostgreSQL the agent's checkpoints are in the database too."""
+    headers = {"Authorization": f"Bearer {api_key(home, 'acme', storage)}"}
     port = free_port()
-    slow = ServerProcess(home, port, IMGEDIT_JOB_STEP_DELAY="2")
+    slow = ServerProcess(home, port, storage, IMGEDIT_JOB_STEP_DELAY="2")
     processes.append(slow)
     photo = png_bytes(sample_photo("coffee").convert("RGB").resize((240, 160)))
     with httpx.Client(base_url=slow.url, headers=headers, timeout=30) as client:
@@ -56,7 +57,7 @@ def test_chat_turn_killed_after_its_edit_runs_once_on_restart(
     sender.join(30)
     assert lost, "the request should have lost its answer with the server"
 
-    restarted = ServerProcess(home, port)
+    restarted = ServerProcess(home, port, storage)
     processes.append(restarted)
     with httpx.Client(base_url=restarted.url, headers=headers, timeout=60) as client:
         answer = client.post(
