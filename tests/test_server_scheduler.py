@@ -21,7 +21,7 @@ def make_queue(path: Path, runner, slots: int = 1) -> LocalJobQueue:  # type: ig
     return LocalJobQueue(db, {"edit": runner}, {"classic": slots})
 
 
-def test_round_robin_across_tenants_and_priority_first(tmp_path: Path) -> None:
+def test_round_robin_across_tenants_then_priority_within_a_tenant(tmp_path: Path) -> None:
     order: list[str] = []
     gate = threading.Event()
 
@@ -47,8 +47,9 @@ def test_round_robin_across_tenants_and_priority_first(tmp_path: Path) -> None:
             assert queue.wait(job_id, 10)
     finally:
         queue.stop()
-    # Priority first; then tenants alternate instead of "big" draining its backlog first.
-    assert order == ["blocker", "urgent", "big0", "small0", "big1", "big2", "big3"]
+    # Tenants alternate instead of "big" draining its backlog first; priority orders only a
+    # tenant's own jobs ("urgent" before "small0"), never one tenant's before another's.
+    assert order == ["blocker", "big0", "urgent", "big1", "small0", "big2", "big3"]
 
 
 def test_cancel_queued_and_running_jobs(tmp_path: Path) -> None:

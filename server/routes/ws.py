@@ -158,15 +158,15 @@ def _text(frame: dict[str, Any], key: str, *, required: bool = True, limit: int 
 def _follow(ctx: ServerContext, client: Client, job_id: str) -> list[Frame]:
     """Subscribe ``client`` to ``job_id``, then answer its current state.
 
-    The state is read after subscribing, so any later change arrives as an event: nothing falls in
-    between, even for a job that started (or finished) before the client asked.
+    Ownership is checked before any subscription exists: subscribing first and undoing it on
+    ``not_found`` let another tenant's events through in between (a loop of such subscribes
+    received a running job's progress). The state is then read again after subscribing, so any
+    later change arrives as an event: nothing falls in between, even for a job that started (or
+    finished) before the client asked.
     """
+    ctx.queue.get(job_id, client.tenant)  # NotFoundError for another tenant's job
     ctx.hub.subscribe(client.conn, job_id)
-    try:
-        info = ctx.queue.get(job_id, client.tenant)
-    except ImgEditError:
-        ctx.hub.unsubscribe(client.conn, job_id)
-        raise
+    info = ctx.queue.get(job_id, client.tenant)
     if info.status in FINISHED:  # nothing more will come
         ctx.hub.unsubscribe(client.conn, job_id)
     return state_frames(info)

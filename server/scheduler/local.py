@@ -1,9 +1,10 @@
 """``LocalJobQueue``: jobs persisted in the database, run by threads in the server process.
 
 Each pool (``classic``: one slot per CPU core, ``qwen``: one per GPU) has its own worker threads
-and its own ready queue. A worker takes the highest priority present and, among the tenants
-that have a job at that priority, the one served least recently (round robin, as InvokeAI's
-session queue does), so one tenant's hundred jobs cannot starve another tenant's one.
+and its own ready queue. A worker takes the tenant served least recently (round robin, as
+InvokeAI's session queue does) and that tenant's highest-priority job, so one tenant's hundred
+jobs cannot starve another tenant's one, whatever priority they were given: ``priority`` orders
+a tenant's own jobs only.
 
 Every state change is committed before it is announced, so a crash loses nothing: on start,
 jobs left ``queued`` are queued again and jobs left ``running`` are re-queued (their runner
@@ -149,22 +150,24 @@ class _ReadyQueue:
         return False
 
     def pop(self) -> str | None:
-        """The next job: the highest priority, then the tenant served least recently."""
-        heads = [heap[0][0] for heap in self.heaps.values() if heap]
-        if not heads:
-            return None
-        best = min(heads)
-        for tenant in list(self.order):
-            heap = self.heaps[tenant]
-            if heap and heap[0][0] == best:
-                job_id = heapq.heappop(heap)[2]
-                self.order.remove(tenant)
-                if heap:
-                    self.order.append(tenant)
-                else:
-                    del self.heaps[tenant]
-                return job_id
-        return None  # pragma: no cover - best always belongs to some tenant
+        """The next job: the tenant served least recently, then that tenant's highest priority.
+
+        Fairness between tenants comes first: ``priority`` only orders a tenant's own jobs, so a
+        tenant cannot push its backlog ahead of everyone else's by marking it urgent.
+        """
+        while self.order:
+            tenant = self.order.popleft()
+            heap = self.heaps.get(tenant)
+            if not heap:
+                self.heaps.pop(tenant, None)
+                continue
+            job_id = heapq.heappop(heap)[2]
+            if heap:
+                self.order.append(tenant)
+            else:
+                del self.heaps[tenant]
+            return job_id
+        return None
 
 
 class LocalJobQueue(JobQueue):

@@ -1,0 +1,112 @@
+"""Tenancy and keys on a live server: nothing of one tenant reaches another, a revoked key stops
+working on sockets already open, keys never reach a log, failed logins and /metrics are guarded.
+
+Real uvicorn servers (tests/server_harness.py, or an ``imgedit serve`` subprocess where the log
+itself is what is checked) with real HTTP and WebSocket clients.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import server.scheduler.local as local_queue
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from tests.conftest import skimage_photo
+from tests.server_harness import LiveServer, png_bytes, server_settings
+
+Frame = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    home = tmp_path_factory.mktemp("security-home")
+    with LiveServer(server_settings(home, classic_workers=1, classic_processes=False)) as server:
+        yield server
+
+
+def open_ws(live: LiveServer, key: str) -> ClientConnection:
+    ws = connect(live.ws_url, open_timeout=10)
+    ws.send(json.dumps({"type": "auth", "token": key}))
+    assert json.loads(ws.recv(timeout=10))["type"] == "ready"
+    return ws
+
+
+def small_photos(count: int) -> list[bytes]:
+    """``count`` different small real photographs: many quick steps for one Figma job."""
+    source = skimage_photo("astronaut")
+    return [
+        png_bytes(source.crop((4 * i, 3 * i, 4 * i + 160, 3 * i + 120)).resize((24, 18)))
+        for i in range(count)
+    ]
+
+
+def start_figma_job(
+    live: LiveServer, key: str, photos: list[bytes], request_id: str
+) -> tuple[ClientConnection, str]:
+    """A running Figma job of tenant ``key`` with one progress step per photo; its panel socket."""
+    with live.client(key) as client:
+        ids = []
+        for data in photos:
+            answer = client.post("/v1/figma/uploads", files={"file": ("f.png", data, "image/png")})
+            assert answer.status_code == 200, answer.text
+            ids.append(answer.json()["upload_id"])
+    panel = connect(f"ws://127.0.0.1:{live.port}/v1/figma", open_timeout=10)
+    panel.send(json.dumps({"type": "hello", "protocol": 1, "token": key}))
+    assert json.loads(panel.recv(timeout=10))["type"] == "welcome"
+    items = [
+        {"item_id": f"1:{n}#0", "node_id": f"1:{n}", "paint_index": 0, "image_hash": f"h{n}", "upload_id": u}
+        for n, u in enumerate(ids)
+    ]
+    panel.send(json.dumps({"type": "restyle", "request_id": request_id, "items": items, "theme": "retro"}))
+    accepted = json.loads(panel.recv(timeout=10))
+    assert accepted["type"] == "accepted", accepted
+    return panel, str(accepted["job_id"])
+
+
+def drain_until_final(panel: ClientConnection, job_id: str) -> None:
+    """Read the panel's frames to the job's end, then close (an unread socket cannot close fast)."""
+    while True:
+        frame = json.loads(panel.recv(timeout=30))
+        if frame["type"] == "job" and frame["job_id"] == job_id and frame["status"] in ("done", "failed"):
+            break
+    panel.close()
+
+
+# -- defect 1: the subscribe race -----------------------------------------------------------------
+
+
+def test_subscribing_to_another_tenants_running_job_never_leaks_its_events(
+    live: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every job state read goes to the database, as with a queue shared by several servers: the
+    # read takes a real round trip, the window in which a subscribe-first check leaked events.
+    monkeypatch.setattr(local_queue, "SNAPSHOTS", 0)
+    owner, prober = live.key("owner"), live.key("prober")
+    panel, job_id = start_figma_job(live, owner, small_photos(24), "race-1")
+    leaked: list[Frame] = []
+    answered = 0
+    finished = False
+    with open_ws(live, prober) as ws:
+        deadline = time.monotonic() + 5
+        while not finished and not leaked and time.monotonic() < deadline:
+            for _ in range(50):
+                ws.send(json.dumps({"type": "subscribe", "job_id": job_id}))
+            ws.send(json.dumps({"type": "ping"}))
+            while (frame := json.loads(ws.recv(timeout=10)))["type"] != "pong":
+                if frame["type"] == "error" and frame["code"] == "not_found":
+                    answered += 1
+                else:
+                    leaked.append(frame)
+            with live.client(owner) as client:
+                finished = client.get(f"/v1/jobs/{job_id}").json()["status"] in ("done", "failed")
+    drain_until_final(panel, job_id)
+    assert answered > 0
+    assert leaked == [], f"another tenant's job leaked {len(leaked)} frame(s), e.g. {leaked[:3]}"
