@@ -36,7 +36,7 @@ def test_a_tenants_high_priority_backlog_does_not_hold_up_another_tenant(tmp_pat
     ):
         backlog = [
             post_edit(busy, photo, instruction="make it brighter", seed=str(n), priority="10")
-            for n in range(20)
+            for n in range(12)
         ]
         single = post_edit(calm, photo, instruction="make it brighter", priority="0")
         mine = wait_for_job(calm, single)
