@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     )
     gpu_workers: int = Field(default=1, ge=0, description="Qwen job slots (one per GPU).")
     cors_origins: str = Field(default="*", description="Comma-separated allowed origins ('*': any).")
+    failed_logins_per_minute: int = Field(
+        default=60, ge=0, description="Failed logins per client address before 429s; 0 = no limit."
+    )
     job_step_delay: float = Field(
         default=0.0, ge=0.0, description="Testing knob: seconds the server waits per job progress step."
     )

@@ -113,6 +113,7 @@ def create_app(
         hub=EventHub(),
         metrics=Metrics(),
         limiter=RateLimiter(settings.rate_limit_per_minute),
+        login_limiter=RateLimiter(settings.failed_logins_per_minute),
     )
     queue.subscribe(ctx.hub.on_job_event)
     queue.subscribe(ctx.metrics.on_job_event)

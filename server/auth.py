@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +25,9 @@ from server.models import ApiKeyRow, TenantRow
 from sessions.db import utcnow
 
 KEY_PREFIX = "ik_"
+#: How long a socket may go on acting with a key after it was revoked: each key's state is read
+#: again at most this often (``KeyStore.still_active``), however many frames its sockets send.
+KEY_RECHECK_SECONDS = 1.0
 _KEY = re.compile(r"^ik_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
 
@@ -67,6 +72,8 @@ class KeyStore:
 
     def __init__(self, db: sessionmaker[DbSession]) -> None:
         self.db = db
+        self._checked: dict[str, tuple[float, bool]] = {}  # key id -> (when, still active)
+        self._checked_lock = threading.Lock()
 
     def create(self, tenant: str, label: str = "") -> NewKey:
         """Make a key for ``tenant`` (creating the tenant if new); the key is returned only here."""
@@ -114,6 +121,27 @@ class KeyStore:
         if not hmac.compare_digest(row.key_hash, hash_key(key.strip() if key else "")):
             return None
         return Principal(tenant=row.tenant, key_id=match.group(1))
+
+    def still_active(self, who: Principal) -> bool:
+        """Whether ``who``'s key is still unrevoked, read at most every ``KEY_RECHECK_SECONDS``.
+
+        A socket authenticates once and then sends frames for hours: each frame that acts asks
+        this, so a revocation reaches open sockets within a second, at the cost of one
+        primary-key read per key per second however busy its sockets are.
+        """
+        now = time.monotonic()
+        with self._checked_lock:
+            checked = self._checked.get(who.key_id)
+        if checked is not None and now - checked[0] < KEY_RECHECK_SECONDS:
+            return checked[1]
+        with self.db.kw["bind"].connect() as connection:
+            row = connection.execute(_KEY_ROW, {"key_id": who.key_id}).first()
+        active = row is not None and row.revoked_at is None and row.tenant == who.tenant
+        with self._checked_lock:
+            if len(self._checked) > 10_000:  # keys come and go: forget the old answers
+                self._checked.clear()
+            self._checked[who.key_id] = (now, active)
+        return active
 
 
 def _info(row: ApiKeyRow) -> KeyInfo:

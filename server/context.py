@@ -35,6 +35,8 @@ class ServerContext:
     hub: EventHub
     metrics: Metrics
     limiter: RateLimiter
+    #: Failed logins per client address (server/deps.py ``login``).
+    login_limiter: RateLimiter
 
 
 def get_ctx(request: Request) -> ServerContext:

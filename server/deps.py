@@ -1,16 +1,27 @@
-"""FastAPI dependencies: the caller's identity (API key -> tenant) and their rate limit."""
+"""FastAPI dependencies: the caller's identity (API key -> tenant) and their rate limit.
+
+``login`` is the one key check of every door (HTTP, ``/v1/ws``, ``/v1/figma``): it also counts
+failed logins per client address, and an address over ``IMGEDIT_FAILED_LOGINS_PER_MINUTE``
+is answered ``429`` before its next key is even looked at, so keys cannot be tried in bulk.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, WebSocket
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from imgedit.errors import ImgEditError
 from server.auth import Principal
 from server.context import ServerContext, get_ctx
-from server.errors import UnauthorizedError
+from server.errors import RateLimitedError, UnauthorizedError
+from server.sockets import UNAUTHORIZED
 from sessions import SessionInfo
+
+#: Close code of a socket refused because its address failed to log in too often.
+TOO_MANY_LOGINS = 4429
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `imgedit keys create`.")
 
@@ -33,13 +44,34 @@ async def principal(
             "This endpoint needs an API key.",
             hint="Send 'Authorization: Bearer KEY'; create a key with `imgedit keys create --tenant NAME`.",
         )
-    who = ctx.keys.authenticate(credentials.credentials)
+    who = login(ctx, credentials.credentials, client_address(request))
+    ctx.limiter.check(who.key_id)
+    return who
+
+
+def client_address(connection: Request | WebSocket) -> str:
+    """The peer's address, the unit failed logins are counted by."""
+    return connection.client.host if connection.client else "unknown"
+
+
+def login(ctx: ServerContext, token: str | None, address: str) -> Principal:
+    """The principal of ``token``; ``UnauthorizedError`` for a bad key, ``RateLimitedError`` once
+    ``address`` has failed too often (then the key is not even checked)."""
+    ctx.login_limiter.refuse_if_empty(address)
+    who = ctx.keys.authenticate(token) if token else None
     if who is None:
+        # This failure is answered 401 whatever the count; the next attempt from the address, 429.
+        with contextlib.suppress(RateLimitedError):
+            ctx.login_limiter.check(address)
         raise UnauthorizedError(
             "The API key is unknown or revoked.", hint="Create a new one with `imgedit keys create`."
         )
-    ctx.limiter.check(who.key_id)
     return who
+
+
+def login_close_code(exc: ImgEditError) -> int:
+    """The close code for a socket whose login failed with ``exc``."""
+    return TOO_MANY_LOGINS if isinstance(exc, RateLimitedError) else UNAUTHORIZED
 
 
 async def request_ctx(request: Request) -> ServerContext:

@@ -7,18 +7,17 @@ the tenant made each job cost O(connections) of queueing, encoding and sending, 
 user of a shared tenant everyone else's jobs. Each frame is encoded to JSON once per publish, not
 once per connection.
 
-Workers run in threads; each connection has its own bounded asyncio queue and its own sender
-task, and events are handed over with ``call_soon_threadsafe``, once per event loop rather than
-once per connection (each call wakes the loop with a syscall). A slow client therefore only
-fills its own queue: when it is full, its oldest progress frames are dropped (a newer one says
-more), and a client that cannot even take status frames is disconnected rather than allowed to
-hold memory or delay anyone else.
+Workers run in threads; each connection has its own bounded send queue and sender task
+(``server.sockets``, shared with the Figma socket), and events are handed over with
+``call_soon_threadsafe``, once per event loop rather than once per connection (each call wakes
+the loop with a syscall). A slow client therefore only fills its own queue: when it is full, its
+oldest progress frames are dropped (a newer one says more), and a client that cannot even take
+status frames is disconnected (1013) rather than allowed to hold memory or delay anyone else.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -27,10 +26,10 @@ from typing import Any
 from imgedit.errors import BadInputError
 from server.scheduler import JobEvent, JobInfo
 from server.scheduler.base import FINISHED
+from server.sockets import Outgoing, SendQueue
 
 log = logging.getLogger("imgedit.server.ws")
 
-SEND_QUEUE_SIZE = 256
 #: Jobs and sessions one connection may follow at once (each costs a little memory in the hub).
 MAX_FOLLOWED = 1000
 
@@ -87,57 +86,20 @@ def reply_frame(job: JobInfo) -> dict[str, Any]:
     return frame
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """A frame ready to send: its type (to know what may be dropped) and its JSON text."""
-
-    type: str
-    text: str
-
-    @classmethod
-    def of(cls, frame: dict[str, Any]) -> Outgoing:
-        # The same encoding as Starlette's ``send_json``.
-        return cls(frame["type"], json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
-
-
 @dataclass(eq=False)
 class Connection:
     """One WebSocket client: its tenant, what it follows and its outgoing frames."""
 
     tenant: str
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[Outgoing | None] = field(
-        default_factory=lambda: asyncio.Queue(maxsize=SEND_QUEUE_SIZE)
-    )
-    too_slow: bool = False
+    out: SendQueue = field(default_factory=SendQueue)
     #: Owned by the hub, changed under its lock.
     jobs: set[str] = field(default_factory=set)
     sessions: set[str] = field(default_factory=set)
 
     def offer(self, frame: dict[str, Any] | Outgoing) -> None:
-        """Queue ``frame`` (call on the connection's loop); never blocks."""
-        item = frame if isinstance(frame, Outgoing) else Outgoing.of(frame)
-        if self.queue.full():
-            if item.type == "progress":
-                return
-            dropped = self._drop_one_progress()
-            if not dropped:
-                self.too_slow = True  # the sender task sees this and closes the socket
-                return
-        self.queue.put_nowait(item)
-
-    def _drop_one_progress(self) -> bool:
-        items: list[Outgoing | None] = []
-        dropped = False
-        while not self.queue.empty():
-            item = self.queue.get_nowait()
-            if not dropped and item is not None and item.type == "progress":
-                dropped = True
-                continue
-            items.append(item)
-        for item in items:
-            self.queue.put_nowait(item)
-        return dropped
+        """Queue ``frame`` (call on the connection's loop); never blocks (see ``SendQueue``)."""
+        self.out.offer(frame)
 
 
 def _offer_all(conns: list[Connection], item: Outgoing) -> None:

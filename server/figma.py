@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, UploadFile, WebSocket
+from fastapi import APIRouter, File, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from imgedit.errors import ImgEditError, NotFoundError
+from imgedit.errors import BadInputError, ImgEditError, NotFoundError
 from jobs.figma import (
     FIGMA,
     JOB_KIND,
@@ -36,7 +35,8 @@ from jobs.figma import (
 )
 from server.auth import Principal
 from server.context import ServerContext, ws_ctx
-from server.deps import Caller, Ctx
+from server.deps import Caller, Ctx, client_address, login, login_close_code
+from server.events import MAX_FOLLOWED
 from server.figma_protocol import (
     MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
@@ -51,6 +51,17 @@ from server.figma_protocol import (
     welcome_frame,
 )
 from server.scheduler import JobEvent, JobInfo
+from server.sockets import (
+    KEY_REVOKED,
+    UNAUTHORIZED,
+    FrameError,
+    SendQueue,
+    parse_frame,
+    receive_text,
+    send_loop,
+    watch_key,
+    wind_up,
+)
 from server.uploads import read_upload
 
 __all__ = ["router"]
@@ -60,7 +71,6 @@ router = APIRouter(tags=["figma"])
 
 HELLO_TIMEOUT = 10.0
 CLOSE_BAD_PROTOCOL = 4400
-CLOSE_UNAUTHORIZED = 4401
 MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 
 
@@ -114,13 +124,17 @@ class _Rejected(Exception):
 
 
 class FigmaConnection:
-    """One plugin panel's socket: reads its frames, follows its jobs, writes frames in order."""
+    """One plugin panel's socket: reads its frames, follows its jobs, writes frames in order.
+
+    Reading, the bounded send queue, its writer and the key watch are the connection core it
+    shares with ``/v1/ws`` (server/sockets.py).
+    """
 
     def __init__(self, websocket: WebSocket, ctx: ServerContext) -> None:
         self.websocket = websocket
         self.ctx = ctx
         self.who: Principal | None = None
-        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.out = SendQueue()
         self.followed: dict[str, _Followed] = {}
         self.dirty: set[str] = set()
         self.wake = asyncio.Event()
@@ -136,38 +150,38 @@ class FigmaConnection:
                 await self._login(token)
             else:
                 await self._await_hello()
-        except _Closed:
+        except WebSocketDisconnect:
             return
         except _Rejected as rejected:
             await self.websocket.send_json(rejected.frame)
             await self.websocket.close(code=rejected.close_code)
             return
+        assert self.who is not None
         unsubscribe = self.ctx.queue.subscribe(self._on_event)
-        tasks = [asyncio.create_task(self._send_loop()), asyncio.create_task(self._sync_loop())]
+        sender = asyncio.create_task(send_loop(self.websocket, self.out))
+        watcher = asyncio.create_task(watch_key(self.ctx.keys, self.who, self.out))
+        syncer = asyncio.create_task(self._sync_loop())
         try:
             await self._receive_loop()
         finally:
             unsubscribe()
-            for task in tasks:
-                task.cancel()
-            # A task that ended on its own (the client vanished mid-send) re-raises here; that is
-            # the client leaving, not an error of ours.
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await wind_up(self.out, sender, watcher, syncer)
 
     async def _await_hello(self) -> None:
         try:
-            text = await asyncio.wait_for(self._receive_text(), HELLO_TIMEOUT)
-        except TimeoutError:
-            text = None
-        frame = _parse(text) if text is not None and len(text.encode()) <= MAX_FRAME_BYTES else None
-        if not isinstance(frame, dict) or frame.get("type") not in ("hello", "auth"):
+            frame: dict[str, Any] | None = parse_frame(
+                await asyncio.wait_for(receive_text(self.websocket), HELLO_TIMEOUT), MAX_FRAME_BYTES
+            )
+        except (TimeoutError, FrameError):
+            frame = None
+        if frame is None or frame["type"] not in ("hello", "auth"):
             raise _Rejected(
                 error_frame(
                     "unauthorized",
                     'Say hello first: {"type": "hello", "protocol": 1, "token": KEY}.',
                     hint="Create a key with `imgedit keys create --tenant NAME`.",
                 ),
-                CLOSE_UNAUTHORIZED,
+                UNAUTHORIZED,
             )
         hello = self._hello(frame)
         await self._login(hello.token)
@@ -178,7 +192,7 @@ class FigmaConnection:
         except ValidationError as exc:
             raise _Rejected(
                 error_frame("unauthorized", f"The hello frame is not valid: {describe_validation(exc)}."),
-                CLOSE_UNAUTHORIZED,
+                UNAUTHORIZED,
             ) from None
         if hello.protocol != PROTOCOL_VERSION:
             raise _Rejected(
@@ -192,49 +206,28 @@ class FigmaConnection:
         return hello
 
     async def _login(self, token: str | None) -> None:
-        who = await run_in_threadpool(self.ctx.keys.authenticate, token) if token else None
-        if who is None:
-            raise _Rejected(
-                error_frame(
-                    "unauthorized",
-                    "The API key is missing, unknown or revoked.",
-                    hint="Create a key with `imgedit keys create --tenant NAME` and paste it in the panel.",
-                ),
-                CLOSE_UNAUTHORIZED,
-            )
+        try:
+            who = await run_in_threadpool(login, self.ctx, token, client_address(self.websocket))
+        except ImgEditError as exc:
+            hint = "Create a key with `imgedit keys create --tenant NAME` and paste it in the panel."
+            message = "The API key is missing, unknown or revoked."
+            if exc.code != "unauthorized":
+                message, hint = exc.message, exc.hint or hint
+            raise _Rejected(error_frame(exc.code, message, hint=hint), login_close_code(exc)) from None
         self.who = who
         await self.websocket.send_json(welcome_frame(who.tenant))
 
-    async def _receive_text(self) -> str | None:
-        """The next text frame; ``None`` for a binary one; raises ``_Closed`` when the client left."""
-        message = await self.websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            raise _Closed
-        text = message.get("text")
-        return text if isinstance(text, str) else None
-
     async def _receive_loop(self) -> None:
-        while True:
+        # Once the send queue is closing (client too slow, key revoked) nothing more is read.
+        while self.out.closing is None:
             try:
-                text = await self._receive_text()
-            except _Closed:
+                text = await receive_text(self.websocket)
+            except WebSocketDisconnect:
                 return
-            if text is None:
-                self.send(error_frame("bad_json", "Frames are JSON text; this one was binary."))
-                continue
-            if len(text.encode()) > MAX_FRAME_BYTES:
-                self.send(
-                    error_frame(
-                        "frame_too_large",
-                        f"The frame is {len(text.encode()):,} bytes; the limit is {MAX_FRAME_BYTES:,}.",
-                        hint="Send image bytes over HTTP (POST /v1/figma/uploads) and their ids in frames, "
-                        "or split the selection into several requests.",
-                    )
-                )
-                continue
-            frame = _parse(text)
-            if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-                self.send(error_frame("bad_json", 'Frames must be JSON objects with a "type".'))
+            try:
+                frame = parse_frame(text, MAX_FRAME_BYTES)
+            except FrameError as exc:
+                self.send(_frame_error(exc))
                 continue
             await self._dispatch(frame)
 
@@ -251,6 +244,11 @@ class FigmaConnection:
                     request_id=request_id,
                 )
             )
+            return
+        who = self.who
+        assert who is not None
+        if kind not in ("ping", "hello", "auth") and not self.ctx.keys.still_active(who):
+            self.out.close(KEY_REVOKED, "API key revoked")
             return
         try:
             await handler(self, frame)
@@ -288,6 +286,7 @@ class FigmaConnection:
         who = self.who
         assert who is not None
         self.ctx.limiter.check(who.key_id)
+        self._check_room(None)
         info = await run_in_threadpool(self._submit, who, request)
         items = [item.model_dump() for item in request.items]
         # A request_id seen before names a job that may have finished: then replay it in full.
@@ -327,6 +326,7 @@ class FigmaConnection:
         request = Cancel.model_validate(frame)
         who = self.who
         assert who is not None
+        self.ctx.limiter.check(who.key_id)
         info = await run_in_threadpool(self._figma_job, request.job_id, who.tenant)
         info = await run_in_threadpool(self.ctx.queue.cancel, info.id, who.tenant)
         if info.id in self.followed:
@@ -339,6 +339,8 @@ class FigmaConnection:
         request = Resume.model_validate(frame)
         who = self.who
         assert who is not None
+        self.ctx.limiter.check(who.key_id)
+        self._check_room(request.job_id)
         info = await run_in_threadpool(self._figma_job, request.job_id, who.tenant)
         items = [item.model_dump() for item in FIGMA.parse(info.params).items]
         known = {item["item_id"] for item in items}
@@ -350,6 +352,12 @@ class FigmaConnection:
         )
         self._mark_dirty(info.id)
 
+    def _check_room(self, job_id: str | None) -> None:
+        if job_id not in self.followed and len(self.followed) >= MAX_FOLLOWED:
+            raise BadInputError(
+                f"A connection follows at most {MAX_FOLLOWED} jobs at once; wait for some to finish."
+            )
+
     def _figma_job(self, job_id: str, tenant: str) -> JobInfo:
         info = self.ctx.queue.get(job_id, tenant)
         if info.kind != JOB_KIND:
@@ -359,13 +367,8 @@ class FigmaConnection:
     # -- frames out -----------------------------------------------------------------------------
 
     def send(self, frame: dict[str, Any]) -> None:
-        self.outbox.put_nowait(frame)
-
-    async def _send_loop(self) -> None:
-        """The only writer of the socket once the hello is done: frames leave in queue order."""
-        while True:
-            frame = await self.outbox.get()
-            await self.websocket.send_json(frame)
+        """Queue an answer; never blocks (a client that cannot take it is closed, 1013)."""
+        self.out.offer(frame)
 
     def _on_event(self, event: JobEvent) -> None:
         """Called on a worker thread for every job event; only hands the job id to our loop."""
@@ -401,28 +404,29 @@ class FigmaConnection:
         for item in followed.items:
             if item["item_id"] not in followed.sent and item["upload_id"] in results:
                 followed.sent.add(item["item_id"])
-                self.send(item_frame(job_id, item, results[item["upload_id"]]))
+                await self.out.put(item_frame(job_id, item, results[item["upload_id"]]))
         done = _items_done(followed.items, results)
         total = len(followed.items)
         if done > max(followed.done, 0):
             followed.done = done
-            self.send({"type": "progress", "job_id": job_id, "done": done, "total": total})
+            self.out.offer({"type": "progress", "job_id": job_id, "done": done, "total": total})
         if info.status != followed.status:
             followed.status = info.status
-            self.send(job_status_frame(info, max(done, 0), total))
+            await self.out.put(job_status_frame(info, max(done, 0), total))
         if info.finished:
-            del self.followed[job_id]
+            self.followed.pop(job_id, None)
 
 
-class _Closed(Exception):
-    pass
-
-
-def _parse(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
+def _frame_error(exc: FrameError) -> dict[str, Any]:
+    """The protocol's answer to a frame that cannot be read; the socket stays open."""
+    if exc.kind == "too_large":
+        return error_frame(
+            "frame_too_large",
+            exc.message,
+            hint="Send image bytes over HTTP (POST /v1/figma/uploads) and their ids in frames, "
+            "or split the selection into several requests.",
+        )
+    return error_frame("bad_json", exc.message)
 
 
 def _items_done(items: list[dict[str, Any]], results: dict[str, Any]) -> int:

@@ -7,18 +7,17 @@ itself is what is checked) with real HTTP and WebSocket clients.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-import server.scheduler.local as local_queue
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+import server.scheduler.local as local_queue
 from tests.conftest import skimage_photo
 from tests.server_harness import LiveServer, png_bytes, server_settings
 
@@ -110,3 +109,39 @@ def test_subscribing_to_another_tenants_running_job_never_leaks_its_events(
     drain_until_final(panel, job_id)
     assert answered > 0
     assert leaked == [], f"another tenant's job leaked {len(leaked)} frame(s), e.g. {leaked[:3]}"
+
+
+# -- defect 2: revocation reaches sockets that are already open ------------------------------------
+
+
+def closed_code(ws: ClientConnection, ask: Frame | None, within: float) -> int:
+    """Keep ``ws`` busy (sending ``ask`` every 0.1 s, if given) until the server closes it; its code."""
+    deadline = time.monotonic() + within
+    try:
+        while time.monotonic() < deadline:
+            if ask is not None:
+                ws.send(json.dumps(ask))
+            with contextlib.suppress(TimeoutError):
+                ws.recv(timeout=0.1)
+    except ConnectionClosed as closed:
+        assert closed.rcvd is not None, "the server dropped the socket without a close frame"
+        return closed.rcvd.code
+    raise AssertionError(f"the socket was still open {within} s after its key was revoked")
+
+
+def test_a_revoked_key_closes_the_sockets_opened_with_it(live: LiveServer) -> None:
+    keys = live.app.state.ctx.keys
+    new = keys.create("revokee")
+    with open_ws(live, new.key) as ws, connect(f"ws://127.0.0.1:{live.port}/v1/figma") as panel:
+        panel.send(json.dumps({"type": "hello", "protocol": 1, "token": new.key}))
+        assert json.loads(panel.recv(timeout=10))["type"] == "welcome"
+        ws.send(json.dumps({"type": "jobs"}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "jobs"
+        keys.revoke(new.id)
+        revoked = time.monotonic()
+        # A socket that keeps acting, and an idle one: both are closed with "key revoked".
+        assert closed_code(ws, {"type": "jobs"}, within=4) == 4403
+        assert closed_code(panel, None, within=4) == 4403
+        assert time.monotonic() - revoked < 4
+    with live.client(new.key) as client:
+        assert client.get("/v1/jobs").status_code == 401

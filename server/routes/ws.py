@@ -12,7 +12,6 @@ it is sent the job's current state at once, so a client that subscribes late mis
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,19 +24,18 @@ from imgedit.errors import BadInputError, ImgEditError
 from jobs.edit import EditOptions, SessionTarget
 from server.auth import Principal
 from server.context import ServerContext, ws_ctx
+from server.deps import client_address, login, login_close_code
 from server.edits import submit_edit
 from server.events import Connection, job_frame, state_frames
 from server.routes.sessions import pick_image
 from server.scheduler.base import FINISHED
+from server.sockets import KEY_REVOKED, FrameError, parse_frame, receive_text, send_loop, watch_key, wind_up
 
 log = logging.getLogger("imgedit.server.ws")
 router = APIRouter()
 
 AUTH_TIMEOUT = 10.0
-POLICY_VIOLATION = 1008
-UNAUTHORIZED = 4401
-TRY_AGAIN_LATER = 1013
-MAX_FRAME_CHARS = 64 * 1024
+MAX_FRAME_BYTES = 64 * 1024
 
 
 def error_frame(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -45,37 +43,33 @@ def error_frame(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 
 async def _authenticate(websocket: WebSocket, ctx: ServerContext) -> Principal | None:
+    address = client_address(websocket)
     token = websocket.query_params.get("token")
     if token is not None:
-        who = ctx.keys.authenticate(token)  # on the loop, as server/deps.py explains
-        if who is None:
-            await websocket.close(code=UNAUTHORIZED, reason="unknown or revoked API key")
+        try:
+            who = login(ctx, token, address)  # on the loop, as server/deps.py explains
+        except ImgEditError as exc:
+            await websocket.close(code=login_close_code(exc), reason=exc.message[:120])
             return None
         await websocket.accept()
         return who
     await websocket.accept()
     try:
-        frame = json.loads(await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT))
-    except (TimeoutError, ValueError, WebSocketDisconnect, KeyError):
-        frame = None
-    token = frame.get("token") if isinstance(frame, dict) and frame.get("type") == "auth" else None
-    who = ctx.keys.authenticate(token) if isinstance(token, str) else None
-    if who is None:
-        await websocket.send_json(
-            error_frame("unauthorized", 'Send {"type": "auth", "token": KEY} first, with a valid key.')
-        )
-        await websocket.close(code=UNAUTHORIZED)
-    return who
-
-
-async def _send_loop(websocket: WebSocket, conn: Connection) -> None:
-    """The only writer of this socket: drains the connection's queue in order."""
-    while True:
-        item = await conn.queue.get()
-        if item is None or conn.too_slow:
-            await websocket.close(code=TRY_AGAIN_LATER, reason="client too slow")
-            return
-        await websocket.send_text(item.text)  # encoded once per publish, in the hub
+        frame = parse_frame(await asyncio.wait_for(receive_text(websocket), AUTH_TIMEOUT), MAX_FRAME_BYTES)
+    except WebSocketDisconnect:
+        return None
+    except (TimeoutError, FrameError):
+        frame = {"type": "none"}
+    token = frame.get("token") if frame["type"] == "auth" else None
+    try:
+        return login(ctx, token if isinstance(token, str) else None, address)
+    except ImgEditError as exc:
+        message = 'Send {"type": "auth", "token": KEY} first, with a valid key.'
+        if exc.code != "unauthorized":
+            message = exc.message
+        await websocket.send_json(error_frame(exc.code, message))
+        await websocket.close(code=login_close_code(exc))
+        return None
 
 
 @router.websocket("/v1/ws")
@@ -87,20 +81,21 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     conn = Connection(who.tenant, asyncio.get_running_loop())
     ctx.hub.add(conn)
     conn.offer({"type": "ready", "tenant": who.tenant})
-    sender = asyncio.create_task(_send_loop(websocket, conn))
+    sender = asyncio.create_task(send_loop(websocket, conn.out))
+    watcher = asyncio.create_task(watch_key(ctx.keys, who, conn.out))
     client = Client(who, conn)
     try:
-        while True:
-            text = await websocket.receive_text()
+        # Once the send queue is closing (client too slow, key revoked), nothing more is read:
+        # the sender closes the socket and the next receive sees the disconnect.
+        while conn.out.closing is None:
+            text = await receive_text(websocket)
             for reply in await _handle(ctx, client, text):
                 conn.offer(reply)
     except WebSocketDisconnect:
         pass
-    except RuntimeError:  # the sender closed the socket (client too slow)
-        pass
     finally:
         ctx.hub.remove(conn)
-        sender.cancel()
+        await wind_up(conn.out, sender, watcher)
 
 
 @dataclass(frozen=True)
@@ -119,19 +114,18 @@ Frame = dict[str, Any]
 Answer = Frame | list[Frame]
 
 
-async def _handle(ctx: ServerContext, client: Client, text: str) -> list[Frame]:
-    if len(text) > MAX_FRAME_CHARS:
-        return [error_frame("bad_frame", f"Frames are limited to {MAX_FRAME_CHARS} characters.")]
+async def _handle(ctx: ServerContext, client: Client, text: str | None) -> list[Frame]:
     try:
-        frame = json.loads(text)
-    except ValueError:
-        return [error_frame("bad_frame", "Frames must be JSON objects with a 'type'.")]
-    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-        return [error_frame("bad_frame", "Frames must be JSON objects with a 'type'.")]
+        frame = parse_frame(text, MAX_FRAME_BYTES)
+    except FrameError as exc:
+        return [error_frame("bad_frame", exc.message)]
     kind = frame["type"]
     handler = _HANDLERS.get(kind)
     if handler is None:
         return [error_frame("bad_frame", f"Unknown frame type '{kind}'.", known=sorted(_HANDLERS))]
+    if kind != "ping" and not ctx.keys.still_active(client.who):
+        client.conn.out.close(KEY_REVOKED, "API key revoked")
+        return []
     try:
         ctx.limiter.check(client.who.key_id)
         if kind in _ON_THE_LOOP:
