@@ -8,8 +8,11 @@ which runs them once per kind.
 
 from __future__ import annotations
 
+import base64
 import io
+import os
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -149,3 +152,70 @@ def removed_soon(path: Path, timeout: float = 10) -> bool:
             return False
         time.sleep(0.02)
     return True
+
+
+class RawWebSocket:
+    """A WebSocket client over a plain socket, for clients a library would not let us be: one
+    that never reads, or sends what a well-behaved client never sends. Sends fail with
+    ``TimeoutError`` once the server stops taking bytes, instead of blocking."""
+
+    def __init__(self, port: int, path: str, timeout: float = 5.0) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += self.sock.recv(1)
+        if b" 101 " not in head.split(b"\r\n", 1)[0]:
+            raise ConnectionError(head.decode(errors="replace"))
+
+    def send(self, payload: bytes | str, opcode: int | None = None) -> None:
+        data = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
+        op = opcode if opcode is not None else (0x1 if isinstance(payload, str) else 0x2)
+        mask = os.urandom(4)
+        size = len(data)
+        if size < 126:
+            header = bytes([0x80 | op, 0x80 | size])
+        elif size < 65536:
+            header = bytes([0x80 | op, 0x80 | 126]) + struct.pack("!H", size)
+        else:
+            header = bytes([0x80 | op, 0x80 | 127]) + struct.pack("!Q", size)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+        self.sock.sendall(header + mask + masked)
+
+    def recv(self) -> tuple[int, bytes]:
+        """The next frame: ``(opcode, payload)``; opcode 8 is a close (payload: code, reason)."""
+        first, second = self._exactly(2)
+        size = second & 0x7F
+        if size == 126:
+            size = struct.unpack("!H", self._exactly(2))[0]
+        elif size == 127:
+            size = struct.unpack("!Q", self._exactly(8))[0]
+        return first & 0x0F, self._exactly(size)
+
+    def close_code(self) -> int | None:
+        """Read frames until the server's close frame; its code (``None`` if the TCP stream ends first)."""
+        while True:
+            try:
+                opcode, payload = self.recv()
+            except ConnectionError:
+                return None
+            if opcode == 0x8:
+                return int(struct.unpack("!H", payload[:2])[0]) if len(payload) >= 2 else 1005
+
+    def _exactly(self, count: int) -> bytes:
+        data = b""
+        while len(data) < count:
+            chunk = self.sock.recv(count - len(data))
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            data += chunk
+        return data
+
+    def close(self) -> None:
+        self.sock.close()

@@ -7,12 +7,17 @@ server's own memory is what is measured, with real HTTP and WebSocket clients.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import time
 from pathlib import Path
 
 import httpx
+import psutil
+from websockets.sync.client import connect
 
 from tests.conftest import skimage_photo
-from tests.server_harness import LiveServer, png_bytes, server_settings, wait_for_job
+from tests.server_harness import LiveServer, RawWebSocket, png_bytes, server_settings, wait_for_job
 
 
 def post_edit(client: httpx.Client, data: bytes, **form: str) -> str:
@@ -48,3 +53,84 @@ def test_a_tenants_high_priority_backlog_does_not_hold_up_another_tenant(tmp_pat
             busy.delete(f"/v1/jobs/{job_id}")
     # Once "calm" asked, at most the one job "busy" was owed in the round robin went first.
     assert len(ahead) <= 1, f"{len(ahead)} of the busy tenant's jobs ran before the calm tenant's one"
+
+
+# -- defect 7: a Figma client that never reads holds a bounded amount of server memory -------------
+
+
+def finished_figma_job(live: LiveServer, key: str, items: int) -> str:
+    """A done Figma job of ``items`` fills over two real photos."""
+    photos = [png_bytes(skimage_photo(name).resize((32, 24))) for name in ("astronaut", "coffee")]
+    with live.client(key) as client:
+        ids = [
+            client.post("/v1/figma/uploads", files={"file": ("f.png", data, "image/png")}).json()["upload_id"]
+            for data in photos
+        ]
+    fills = [
+        {
+            "item_id": f"1:{n}#0",
+            "node_id": f"1:{n}",
+            "paint_index": 0,
+            "image_hash": f"h{n}",
+            "upload_id": ids[n % 2],
+        }
+        for n in range(items)
+    ]
+    with connect(f"ws://127.0.0.1:{live.port}/v1/figma?token={key}") as panel:
+        assert json.loads(panel.recv(timeout=10))["type"] == "welcome"
+        panel.send(json.dumps({"type": "restyle", "request_id": "big", "items": fills, "theme": "retro"}))
+        while True:
+            frame = json.loads(panel.recv(timeout=30))
+            if frame["type"] == "job" and frame["status"] in ("done", "failed"):
+                return str(frame["job_id"])
+
+
+def test_a_figma_client_that_never_reads_is_closed_and_costs_bounded_memory(tmp_path: Path) -> None:
+    with LiveServer(server_settings(tmp_path / "home")) as live:
+        key = live.key("panel")
+        job_id = finished_figma_job(live, key, items=300)
+        me = psutil.Process()
+        before = peak = me.memory_info().rss
+        panel = RawWebSocket(live.port, f"/v1/figma?token={key}", timeout=1)
+        resume = json.dumps({"type": "resume", "job_id": job_id, "have": []})  # all 300 items again
+        deadline = time.monotonic() + 3
+        with contextlib.suppress(TimeoutError, OSError):  # the server stopped reading: good
+            while time.monotonic() < deadline:
+                panel.send(resume)
+                peak = max(peak, me.memory_info().rss)
+        while time.monotonic() < deadline:
+            peak = max(peak, me.memory_info().rss)
+            time.sleep(0.05)
+        grown = (peak - before) / 1e6
+        # Reading now, the client finds what was sent before the server gave up on it, then 1013.
+        panel.sock.settimeout(15)
+        code = panel.close_code()
+        panel.close()
+    assert grown < 25, f"the server grew by {grown:.0f} MB for one client that never reads"
+    assert code == 1013
+
+
+# -- defect 9: malformed frames get an answer, never a dropped socket or a failed job --------------
+
+
+def test_binary_deeply_nested_and_lone_surrogate_frames_get_clear_errors(tmp_path: Path) -> None:
+    with LiveServer(server_settings(tmp_path / "home")) as live:
+        key = live.key("sloppy")
+        with live.client(key) as client:
+            session_id = client.post("/v1/sessions", json={}).json()["id"]
+        for path, ready in (("/v1/ws", "ready"), ("/v1/figma", "welcome")):
+            with connect(f"ws://127.0.0.1:{live.port}{path}?token={key}") as ws:
+                assert json.loads(ws.recv(timeout=10))["type"] == ready
+                ws.send(b"\x00\x01 not text")
+                ws.send("[" * 30_000 + "]" * 30_000)
+                # json.dumps escapes the lone surrogate as \ud800, which decodes to unusable text.
+                ws.send(json.dumps({"type": "message", "session_id": session_id, "text": "bright\ud800er"}))
+                errors = [json.loads(ws.recv(timeout=10)) for _ in range(3)]
+                assert [e["type"] for e in errors] == ["error"] * 3, errors
+                assert "binary" in errors[0]["message"]
+                assert "nests deeper" in errors[1]["message"]
+                assert "surrogate" in errors[2]["message"]
+                ws.send(json.dumps({"type": "ping"}))
+                assert json.loads(ws.recv(timeout=10))["type"] == "pong"  # still open
+        with live.client(key) as client:
+            assert client.get("/v1/jobs").json()["jobs"] == []  # no job came of the bad text
