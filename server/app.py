@@ -35,6 +35,7 @@ from server.edit_workers import EditWorkerPool, processes_enabled
 from server.errors import install_error_handlers
 from server.events import EventHub
 from server.job_host import ChatAgents, LocalServices, local_runners
+from server.logs import install_secret_filter
 from server.metrics import Metrics, MetricsMiddleware
 from server.ratelimit import RateLimiter
 from server.routes import batches, catalog, health, sessions, ws
@@ -129,6 +130,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        install_secret_filter()  # now: uvicorn has configured its loggers by the time it starts us
         queue.start()
         deck.remove_leftover_folders(settings, queue.unfinished())
         try:

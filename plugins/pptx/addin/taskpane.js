@@ -139,14 +139,17 @@ function deckName() {
 
 // -- following the job ---------------------------------------------------------------------------
 
-/** A socket that is authenticated and ready before the deck is sent, so no frame is missed. */
+/** A socket that is authenticated and ready before the deck is sent, so no frame is missed.
+ * The key goes in the first frame, never in the URL: URLs end up in access logs and proxies. */
 function openSocket() {
-  const url = `${serviceUrl().replace(/^http/, "ws")}/v1/ws?token=${encodeURIComponent($("api-key").value.trim())}`;
+  const url = `${serviceUrl().replace(/^http/, "ws")}/v1/ws`;
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url);
+    socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token: $("api-key").value.trim() }));
     socket.onmessage = (event) => {
       const frame = JSON.parse(event.data);
       if (frame.type === "ready") resolve(socket);
+      else if (frame.type === "error") reject(new Error(`${frame.message} (check the API key)`));
     };
     socket.onerror = () => reject(new Error("The service refused the WebSocket (check the API key)."));
   });
