@@ -17,14 +17,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from pydantic import BaseModel
 from sqlalchemy import JSON, DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from engine import Editor, EditPlan
+from engine.imageio import decode_checked
 from engine.restyle import restyle_plan
-from imgedit.errors import BadInputError, EditCancelledError, ImgEditError, NotFoundError
+from imgedit.errors import BadInputError, EditCancelledError, ImageTooLargeError, ImgEditError, NotFoundError
 from jobs.base import JobContext, JobKind, JobOutcome, JobParams, Pool, engine_pool
 from jobs.editors import Editors
 from plugins.pptx.codec import EDITABLE_FORMATS, decode_part, encode_like
@@ -233,18 +234,43 @@ def result_bytes(
 
 
 def image_header(data: bytes, *, max_pixels: int) -> tuple[str, int, int]:
-    """Format and size of an upload, checked the way the runner will decode it."""
+    """Format and size of an upload, from its header alone, with the checks the runner decodes by.
+
+    The pixels are decoded by the job, in a worker (an image whose pixels turn out unreadable is
+    that fill's error), so a small file that decodes into a huge image costs the server process
+    nothing here, and one over the pixel limit is a ``413`` like on every other upload route.
+    """
     try:
-        fmt = (Image.open(io.BytesIO(data)).format or "").upper()
-    except (UnidentifiedImageError, OSError):
-        fmt = ""
-    if fmt not in EDITABLE_FORMATS:
+        opened = decode_checked(
+            data,
+            "The upload",
+            max_pixels=max_pixels,
+            formats=EDITABLE_FORMATS,
+            accepted="the Figma bridge restyles PNG and JPEG fills",
+            readable="PNG or JPEG",
+            header_only=True,
+        )
+    except ImageTooLargeError:
+        raise
+    except BadInputError as exc:
+        fmt = _sniff_format(data)
+        if fmt in EDITABLE_FORMATS:
+            raise
         raise BadInputError(
             f"The upload is {fmt or 'not an image'}; the Figma bridge restyles PNG and JPEG fills.",
             hint="GIF and other fills are left as they are (a GIF would lose its animation).",
-        )
-    decoded = decode_part(data, "The upload", max_pixels=max_pixels)
-    return decoded.format, decoded.image.width, decoded.image.height
+        ) from exc
+    with opened:
+        return (opened.format or "").upper(), opened.width, opened.height
+
+
+def _sniff_format(data: bytes) -> str:
+    """The format Pillow names for ``data`` from its first bytes, or ``""``."""
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            return (opened.format or "").upper()
+    except Exception:  # any failure to recognise the bytes means "not an image" here
+        return ""
 
 
 FIGMA = JobKind(JOB_KIND, FigmaParams, pool, run)

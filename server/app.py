@@ -43,7 +43,7 @@ from server.routes import jobs as job_routes
 from server.scheduler import JobEvent
 from server.scheduler.base import FINISHED
 from server.scheduler.local import LocalJobQueue
-from server.uploads import UploadLimitMiddleware
+from server.uploads import Decoder, UploadLimitMiddleware
 from sessions import SessionStore, create_db_engine, create_sessionmaker, open_blob_store
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -115,6 +115,7 @@ def create_app(
         metrics=Metrics(),
         limiter=RateLimiter(settings.rate_limit_per_minute),
         login_limiter=RateLimiter(settings.failed_logins_per_minute),
+        decoder=Decoder(),
     )
     queue.subscribe(ctx.hub.on_job_event)
     queue.subscribe(ctx.metrics.on_job_event)
@@ -137,6 +138,7 @@ def create_app(
             yield
         finally:
             queue.stop()
+            ctx.decoder.close()
             if processes is not None:
                 processes.close()
             db_engine.dispose()  # a PostgreSQL server counts its connections

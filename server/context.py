@@ -20,6 +20,7 @@ from server.events import EventHub
 from server.metrics import Metrics
 from server.ratelimit import RateLimiter
 from server.scheduler import JobQueue
+from server.uploads import Decoder
 from sessions import SessionStore
 
 
@@ -37,6 +38,8 @@ class ServerContext:
     limiter: RateLimiter
     #: Failed logins per client address (server/deps.py ``login``).
     login_limiter: RateLimiter
+    #: The thread the server process decodes images on for requests (server/uploads.py).
+    decoder: Decoder
 
 
 def get_ctx(request: Request) -> ServerContext:

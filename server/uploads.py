@@ -3,19 +3,25 @@
 ``UploadLimitMiddleware`` refuses a request whose ``Content-Length`` is over the limit at once
 and counts the bytes of the others as they arrive, so a client cannot make the server spool a
 huge body to disk by lying about (or omitting) its length. Pixel limits are then checked from
-the image header by ``engine.imageio.load_image`` before any pixel is decoded.
+the image header by ``engine.imageio.decode_checked`` before any pixel is decoded, and the
+decodes the server process does itself share one ``DecodeBudget``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from fastapi import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.imageio import LoadedImage, decode_checked, load_image
+from engine.imageio import decode_checked
 from imgedit.errors import BadInputError
 from server.errors import PayloadTooLargeError
+
+T = TypeVar("T")
 
 # Multipart framing and form fields around the file.
 _FORM_OVERHEAD = 64 * 1024
@@ -99,9 +105,38 @@ async def read_upload(file: UploadFile, max_bytes: int) -> bytes:
     return data
 
 
-def check_image(data: bytes, *, name: str, max_pixels: int) -> LoadedImage:
-    """Decode an uploaded image with the format and pixel checks of ``load_image``."""
-    return load_image(data, max_pixels=max_pixels, name=name or "uploaded file")
+class Decoder:
+    """The thread on which the server process decodes images for requests, one at a time.
+
+    Uploads are checked from their header before anything is decoded, but a small file may
+    still decode into a large image (a 143 KB PNG of 7000x7000 pixels is 196 MB decoded), and
+    eight such uploads at once took the server from 0.7 to 3.1 GB: each request thread decoded
+    its own, side by side. Every full decode the server process does for a request (checking a
+    session upload, drawing a thumbnail) runs here instead, so at most one image's pixels are
+    held at a time. One thread rather than a pixel budget shared by many: the C allocator keeps
+    a pool per thread, so memory freed by one thread's decode was not reused by the next
+    thread's and the process grew by one image per thread that ever decoded. Jobs decode in
+    their own bounded workers and do not come here.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imgedit-decode")
+
+    def run(self, work: Callable[[], T]) -> T:
+        """Run ``work`` on the decoding thread and wait for its result (call from a worker thread)."""
+        return self._pool.submit(work).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def check_image(data: bytes, *, name: str, max_pixels: int, decoder: Decoder) -> None:
+    """Check an upload that is stored as it is (a session image): format and size from the
+    header, then every pixel decoded once on ``decoder``, so a truncated file is refused now
+    rather than stored. Only the decoder's own buffer is held: no orientation, no copy."""
+    label = name or "uploaded file"
+    decode_checked(data, label, max_pixels=max_pixels, header_only=True).close()
+    decoder.run(lambda: decode_checked(data, label, max_pixels=max_pixels).close())
 
 
 def check_image_header(data: bytes, *, name: str, max_pixels: int) -> None:

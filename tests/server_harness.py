@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -219,3 +222,65 @@ class RawWebSocket:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def imgedit_command(*args: str) -> list[str]:
+    """``imgedit ARGS`` run by this interpreter (the checkout under test, not an installed copy)."""
+    return [sys.executable, "-c", "from cli.main import main; main()", *args]
+
+
+class ServedProcess:
+    """``imgedit serve`` in a subprocess, for tests that measure the process itself (its memory,
+    its log). ``env`` is the whole environment; stderr is kept and returned by ``stop``."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            imgedit_command("serve", "--port", str(self.port), *args),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("imgedit serve did not start")
+            time.sleep(0.2)
+
+    def stop(self) -> str:
+        """Stop the server (SIGTERM, then SIGKILL); its stderr."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            _, log = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, log = self.proc.communicate(timeout=10)
+        return str(log)
+
+
+def served_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of an ``imgedit serve`` subprocess on the classic engine in ``home``."""
+    env = {**os.environ, "IMGEDIT_HOME": str(home), "IMGEDIT_ENGINE": "classic", "IMGEDIT_NSFW_CHECK": "0"}
+    env.update(HF_HUB_OFFLINE="1", **extra)
+    return env
+
+
+def new_key(env: dict[str, str], tenant: str) -> str:
+    """A key made by ``imgedit keys create`` (so a server started later prints none)."""
+    created = subprocess.run(
+        imgedit_command("keys", "create", "--tenant", tenant, "--json"),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return str(json.loads(created.stdout)["key"])

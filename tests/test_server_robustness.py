@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import struct
+import threading
 import time
+import zlib
 from pathlib import Path
 
 import httpx
@@ -17,7 +20,16 @@ import psutil
 from websockets.sync.client import connect
 
 from tests.conftest import skimage_photo
-from tests.server_harness import LiveServer, RawWebSocket, png_bytes, server_settings, wait_for_job
+from tests.server_harness import (
+    LiveServer,
+    RawWebSocket,
+    ServedProcess,
+    new_key,
+    png_bytes,
+    served_env,
+    server_settings,
+    wait_for_job,
+)
 
 
 def post_edit(client: httpx.Client, data: bytes, **form: str) -> str:
@@ -134,3 +146,69 @@ def test_binary_deeply_nested_and_lone_surrogate_frames_get_clear_errors(tmp_pat
                 assert json.loads(ws.recv(timeout=10))["type"] == "pong"  # still open
         with live.client(key) as client:
             assert client.get("/v1/jobs").json()["jobs"] == []  # no job came of the bad text
+
+
+# -- defect 6 and 9: images that decode into huge ones ----------------------------------------------
+
+
+def png_claiming(width: int, height: int, rows: int | None = None) -> bytes:
+    """A real PNG of ``width`` x ``height`` black RGB pixels, compressed row by row: a few hundred
+    KB that decode into ``width * height * 3`` bytes. ``rows`` stops the pixel data early (a
+    truncated file: its header still promises every row)."""
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (1 + width * 3)
+    data = b"".join(compressor.compress(row) for _ in range(height if rows is None else rows))
+    data += compressor.flush() if rows is None else b""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack("!I", len(body)) + kind + body + struct.pack("!I", zlib.crc32(kind + body))
+
+    header = struct.pack("!IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+def test_a_figma_upload_of_a_decompression_bomb_is_413_with_a_clear_message(tmp_path: Path) -> None:
+    with LiveServer(server_settings(tmp_path / "home")) as live, live.client(live.key("bomb")) as client:
+        answer = client.post(
+            "/v1/figma/uploads", files={"file": ("f.png", png_claiming(20_000, 20_000, rows=1))}
+        )
+        assert answer.status_code == 413, answer.text
+        body = answer.json()
+        assert body["code"] == "image_too_large" and "too large" in body["message"]
+        junk = client.post("/v1/figma/uploads", files={"file": ("f.png", b"\x89PNG\r\n\x1a\n broken")})
+        assert junk.status_code == 400 and "THE UPLOAD" not in junk.json()["message"], junk.text
+
+
+def test_concurrent_uploads_that_decode_into_huge_images_stay_within_a_memory_bound(tmp_path: Path) -> None:
+    bomb = png_claiming(7000, 7000)  # ~150 KB that decode into 147 MB
+    env = served_env(tmp_path / "home", IMGEDIT_CLASSIC_WORKERS="1")
+    key = new_key(env, "uploader")
+    server = ServedProcess(env, "--log-level", "warning")
+    try:
+        headers = {"Authorization": f"Bearer {key}"}
+        session_id = httpx.post(f"{server.url}/v1/sessions", json={}, headers=headers).json()["id"]
+        process = psutil.Process(server.proc.pid)
+        before = peak = process.memory_info().rss
+        statuses: list[int] = []
+
+        def upload() -> None:
+            answer = httpx.post(
+                f"{server.url}/v1/sessions/{session_id}/images",
+                files={"file": ("big.png", bomb, "image/png")},
+                headers=headers,
+                timeout=60,
+            )
+            statuses.append(answer.status_code)
+
+        uploads = [threading.Thread(target=upload) for _ in range(4)]
+        for thread in uploads:
+            thread.start()
+        while any(thread.is_alive() for thread in uploads):
+            peak = max(peak, process.memory_info().rss)
+            time.sleep(0.02)
+    finally:
+        server.stop()
+    grown = (peak - before) / 1e6
+    assert statuses == [201] * 4
+    # One such image decoded at a time (196 MB of pixels), not four side by side (~1 GB).
+    assert grown < 450, f"four uploads took the server from {before / 1e6:.0f} MB up by {grown:.0f} MB"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +21,14 @@ from websockets.sync.client import ClientConnection, connect
 
 import server.scheduler.local as local_queue
 from tests.conftest import skimage_photo
-from tests.server_harness import LiveServer, free_port, png_bytes, server_settings
-from tests.test_server_faults import _env, _imgedit
+from tests.server_harness import (
+    LiveServer,
+    ServedProcess,
+    new_key,
+    png_bytes,
+    served_env,
+    server_settings,
+)
 
 Frame = dict[str, Any]
 
@@ -155,43 +160,21 @@ def test_a_revoked_key_closes_the_sockets_opened_with_it(live: LiveServer) -> No
 
 
 def test_keys_sent_in_urls_never_reach_the_servers_log(tmp_path: Path) -> None:
-    home = tmp_path / "logged-home"
-    env = _env(home)
-    created = subprocess.run(
-        _imgedit("keys", "create", "--tenant", "logged", "--json"), env=env, capture_output=True, text=True
-    )
-    key = json.loads(created.stdout)["key"]
+    env = served_env(tmp_path / "logged-home")
+    key = new_key(env, "logged")
     secret = key.split("_", 2)[2]
-    port = free_port()
-    server = subprocess.Popen(
-        _imgedit("serve", "--port", str(port), "--log-level", "debug"),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = ServedProcess(env, "--log-level", "debug")
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None, "imgedit serve did not start"
-                time.sleep(0.2)
+        port = server.port
         with connect(f"ws://127.0.0.1:{port}/v1/ws?token={key}") as ws:
             assert json.loads(ws.recv(timeout=10))["type"] == "ready"
         with connect(f"ws://127.0.0.1:{port}/v1/figma?token={key}") as ws:
             assert json.loads(ws.recv(timeout=10))["type"] == "welcome"
         with pytest.raises(InvalidStatus):  # a revoked or mistyped key in the URL: refused, and logged
             connect(f"ws://127.0.0.1:{port}/v1/ws?token={key}x")
-        assert (
-            httpx.get(f"{url}/v1/jobs?token={key}", headers={"Authorization": f"Bearer {key}"}).status_code
-            == 200
-        )
+        listed = httpx.get(f"{server.url}/v1/jobs?token={key}", headers={"Authorization": f"Bearer {key}"})
+        assert listed.status_code == 200
     finally:
-        server.terminate()
-        _, log = server.communicate(timeout=30)
+        log = server.stop()
     assert "/v1/ws?token=ik_" in log, log[-2000:]  # the request lines are there, key ids readable
     assert secret not in log, [line for line in log.splitlines() if secret in line]

@@ -63,7 +63,9 @@ def decode_part(data: bytes, name: str, *, max_pixels: int) -> DecodedImage:
         max_pixels=max_pixels,
         formats=DECK_FORMATS,
         accepted="PNG, JPEG, GIF, TIFF, BMP and WebP parts are edited",
-        readable=name.rsplit(".", 1)[-1].upper(),
+        # A part name's extension says what it claims to be; a name without one ("image 3f2a…")
+        # must not be read as a format ("not a readable IMAGE 3F2A… image").
+        readable=name.rsplit(".", 1)[-1].upper() if "." in name else "PNG or JPEG",
     )
     fmt = (opened.format or "").upper()
     fmt = "JPEG" if fmt == "MPO" else fmt  # a camera's JPEG with a second picture: still a JPEG

@@ -169,7 +169,9 @@ async def add_image(session: OwnedSession, ctx: Ctx, file: Annotated[UploadFile,
     data = await read_upload(file, ctx.settings.max_upload_bytes)
 
     def attach() -> ImageAdded:
-        check_image(data, name=file.filename or "", max_pixels=ctx.settings.max_image_pixels)
+        check_image(
+            data, name=file.filename or "", max_pixels=ctx.settings.max_image_pixels, decoder=ctx.decoder
+        )
         image, version = ctx.store.add_image(session.id, data, name=file.filename or "")
         return ImageAdded(image_id=image.id, version_id=version.id, position=image.position)
 
@@ -256,15 +258,23 @@ def version_image(
     data = ctx.store.read_version(version)
     fmt = version.format
     if max_side and max(version.width, version.height) > max_side:
-        with Image.open(io.BytesIO(data)) as img:
-            img.thumbnail((max_side, max_side))
-            fmt = "JPEG" if fmt == "JPEG" else "PNG"
-            data = encode_image(img.convert("RGBA") if fmt == "PNG" else img.convert("RGB"), fmt)
+        data, fmt = ctx.decoder.run(lambda: thumbnail(data, version.format, max_side))
     return Response(
         data,
         media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"),
         headers={"Cache-Control": "private, max-age=86400, immutable"},
     )
+
+
+def thumbnail(data: bytes, fmt: str, max_side: int) -> tuple[bytes, str]:
+    """``data`` scaled to fit ``max_side``, from a reduced decode where the format has one: a
+    JPEG is decoded straight at the smallest scale (1/2 to 1/8) still larger than the thumbnail
+    (``Image.draft``), a fraction of its pixels; other formats decode in full."""
+    with Image.open(io.BytesIO(data)) as img:
+        img.draft(None, (max_side, max_side))  # a no-op for formats without reduced decoding
+        img.thumbnail((max_side, max_side))
+        out = "JPEG" if fmt == "JPEG" else "PNG"
+        return encode_image(img.convert("RGBA") if out == "PNG" else img.convert("RGB"), out), out
 
 
 @router.post(
