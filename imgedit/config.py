@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     )
     gpu_workers: int = Field(default=1, ge=0, description="Qwen job slots (one per GPU).")
     cors_origins: str = Field(default="*", description="Comma-separated allowed origins ('*': any).")
+    metrics_auth: Literal["auto", "on", "off"] = Field(
+        default="auto", description="/metrics needs a key: auto = unless the request came over loopback."
+    )
     failed_logins_per_minute: int = Field(
         default=60, ge=0, description="Failed logins per client address before 429s; 0 = no limit."
     )

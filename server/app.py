@@ -32,7 +32,7 @@ from server import figma
 from server.auth import KeyStore
 from server.context import ServerContext
 from server.edit_workers import EditWorkerPool, processes_enabled
-from server.errors import install_error_handlers
+from server.errors import ERROR_RESPONSES, install_error_handlers
 from server.events import EventHub
 from server.job_host import ChatAgents, LocalServices, local_runners
 from server.logs import install_secret_filter
@@ -164,7 +164,7 @@ def create_app(
     app.add_middleware(UploadLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
     for module in (health, job_routes, sessions, catalog, batches, ws, figma):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
 
     @app.get("/", include_in_schema=False)
     def index() -> Any:

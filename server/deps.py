@@ -23,12 +23,12 @@ from sessions import SessionInfo
 #: Close code of a socket refused because its address failed to log in too often.
 TOO_MANY_LOGINS = 4429
 
-_bearer = HTTPBearer(auto_error=False, description="An API key from `imgedit keys create`.")
+bearer = HTTPBearer(auto_error=False, description="An API key from `imgedit keys create`.")
 
 
 async def principal(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The tenant behind the ``Authorization: Bearer`` key; 401 without a valid one, 429 over the limit.
 

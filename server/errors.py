@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from imgedit.errors import BadInputError, ImgEditError
@@ -47,6 +48,34 @@ class AgentUnavailableError(ImgEditError):
     code = "agent_unavailable"
     http_status = 503
 
+
+class StorageFullError(ImgEditError):
+    """The disk (or bucket) refused a write: nothing half-written was kept; try later."""
+
+    code = "storage_full"
+    http_status = 507
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a stable ``code``, a ``message`` for people, and maybe a ``hint``."""
+
+    code: str
+    message: str
+    hint: str | None = None
+
+
+#: The answers every ``/v1`` operation may give besides its own, for the OpenAPI spec.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Bad input (`bad_input`), with what to change."},
+    401: {"model": ErrorBody, "description": "No key, or an unknown or revoked one (`unauthorized`)."},
+    404: {"model": ErrorBody, "description": "No such object for this tenant (`not_found`)."},
+    413: {
+        "model": ErrorBody,
+        "description": "Upload or image over the limits (`payload_too_large`, `image_too_large`).",
+    },
+    429: {"model": ErrorBody, "description": "Over the rate limit (`rate_limited`); see `Retry-After`."},
+    507: {"model": ErrorBody, "description": "Storage full (`storage_full`); nothing was kept."},
+}
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: "payload_too_large"}
 

@@ -28,6 +28,7 @@ from tests.server_harness import (
     png_bytes,
     served_env,
     server_settings,
+    wait_for_job,
 )
 
 Frame = dict[str, Any]
@@ -178,3 +179,40 @@ def test_keys_sent_in_urls_never_reach_the_servers_log(tmp_path: Path) -> None:
         log = server.stop()
     assert "/v1/ws?token=ik_" in log, log[-2000:]  # the request lines are there, key ids readable
     assert secret not in log, [line for line in log.splitlines() if secret in line]
+
+
+# -- defect 9: failed logins are limited per address; /metrics needs a key and shows one tenant ------
+
+
+def test_failed_logins_are_limited_per_address_on_every_door(tmp_path: Path) -> None:
+    settings = server_settings(tmp_path / "home", failed_logins_per_minute=5)
+    with LiveServer(settings) as live:
+        good = live.key("door")
+        with live.client("ik_000000000000_" + "x" * 43) as guesser:
+            assert [guesser.get("/v1/jobs").status_code for _ in range(5)] == [401] * 5
+            refused = guesser.get("/v1/jobs")
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert refused.json()["code"] == "rate_limited"
+        # The address is refused before its keys are looked at, on the sockets too.
+        with pytest.raises(InvalidStatus):
+            connect(f"{live.ws_url}?token={good}")
+        with connect(f"ws://127.0.0.1:{live.port}/v1/figma") as panel:
+            panel.send(json.dumps({"type": "hello", "protocol": 1, "token": good}))
+            assert json.loads(panel.recv(timeout=10))["code"] == "rate_limited"
+
+
+def test_metrics_need_a_key_and_show_only_that_tenants_jobs(tmp_path: Path) -> None:
+    photo = png_bytes(skimage_photo("astronaut").resize((32, 32)))
+    with LiveServer(server_settings(tmp_path / "home", metrics_auth="on")) as live:
+        keys = {tenant: live.key(tenant) for tenant in ("alpha-studio", "beta-studio")}
+        for key in keys.values():
+            with live.client(key) as client:
+                files = {"file": ("p.png", photo, "image/png")}
+                job = client.post("/v1/edits", files=files, data={"instruction": "make it brighter"}).json()
+                wait_for_job(client, job["job_id"])
+        with live.client() as anonymous:
+            assert anonymous.get("/metrics").status_code == 401
+        with live.client(keys["alpha-studio"]) as alpha:
+            text = alpha.get("/metrics").text
+    assert 'tenant="alpha-studio"' in text and "imgedit_http_requests_total" in text
+    assert "beta-studio" not in text
