@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from fastapi import UploadFile
+from fastapi import HTTPException, UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.imageio import decode_checked
@@ -27,8 +27,13 @@ T = TypeVar("T")
 _FORM_OVERHEAD = 64 * 1024
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised from ``receive`` once a body passes the limit. An ``HTTPException``, because
+    FastAPI turns any other error while it reads a form into "400 error parsing the body":
+    a chunked body (no ``Content-Length``) over the limit must still be a 413."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(413, f"The upload is larger than the {limit_bytes / 1_000_000:g} MB limit.")
 
 
 class UploadLimitMiddleware:
@@ -54,7 +59,7 @@ class UploadLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge(self.max_bytes - _FORM_OVERHEAD)
             return message
 
         async def tracking_send(message: Message) -> None:

@@ -13,6 +13,7 @@ import struct
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -212,3 +213,27 @@ def test_concurrent_uploads_that_decode_into_huge_images_stay_within_a_memory_bo
     assert statuses == [201] * 4
     # One such image decoded at a time (196 MB of pixels), not four side by side (~1 GB).
     assert grown < 450, f"four uploads took the server from {before / 1e6:.0f} MB up by {grown:.0f} MB"
+
+
+def test_a_chunked_body_over_the_upload_limit_is_413(tmp_path: Path) -> None:
+    settings = server_settings(tmp_path / "home", max_upload_bytes=200_000)
+    with LiveServer(settings) as live, live.client(live.key("chunky")) as client:
+        boundary = "imgedit-test-boundary"
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+
+        def body() -> Iterator[bytes]:  # no Content-Length: the size is only known as it streams
+            yield head
+            for _ in range(40):
+                yield b"\0" * 16_384
+            field = 'Content-Disposition: form-data; name="instruction"'
+            yield f"\r\n--{boundary}\r\n{field}\r\n\r\nbrighter\r\n".encode()
+            yield f"--{boundary}--\r\n".encode()
+
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        answer = client.post("/v1/edits", content=body(), headers=headers)
+    assert "content-length" not in answer.request.headers
+    assert answer.status_code == 413, answer.text
+    assert answer.json()["code"] == "payload_too_large" and "0.2 MB" in answer.json()["message"]
