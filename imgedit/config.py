@@ -114,6 +114,7 @@ class Settings(BaseSettings):
     )
     gpu_workers: int = Field(default=1, ge=0, description="Qwen job slots (one per GPU).")
     cors_origins: str = Field(default="*", description="Comma-separated allowed origins ('*': any).")
+    max_sessions_per_tenant: int = Field(default=10_000, gt=0, description="Sessions one tenant may keep.")
     metrics_auth: Literal["auto", "on", "off"] = Field(
         default="auto", description="/metrics needs a key: auto = unless the request came over loopback."
     )

@@ -49,6 +49,14 @@ class AgentUnavailableError(ImgEditError):
     http_status = 503
 
 
+class QuotaExceededError(BadInputError):
+    """A tenant holds as much of something as the service keeps for one (a 429 without a
+    ``Retry-After``: waiting does not help, freeing or a higher limit does)."""
+
+    code = "quota_exceeded"
+    http_status = 429
+
+
 class StorageFullError(ImgEditError):
     """The disk (or bucket) refused a write: nothing half-written was kept; try later."""
 
@@ -73,7 +81,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": ErrorBody,
         "description": "Upload or image over the limits (`payload_too_large`, `image_too_large`).",
     },
-    429: {"model": ErrorBody, "description": "Over the rate limit (`rate_limited`); see `Retry-After`."},
+    429: {
+        "model": ErrorBody,
+        "description": "Over the rate limit (`rate_limited`, see `Retry-After`) or a quota "
+        "(`quota_exceeded`).",
+    },
     507: {"model": ErrorBody, "description": "Storage full (`storage_full`); nothing was kept."},
 }
 

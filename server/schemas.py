@@ -65,6 +65,8 @@ class SessionSummary(BaseModel):
 
 class SessionList(BaseModel):
     sessions: list[SessionSummary]
+    #: Set while more sessions follow: the ``cursor`` of the next page.
+    next_cursor: str | None = None
 
 
 class VersionOut(BaseModel):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
@@ -89,12 +89,34 @@ class SessionStore:
         with self._tx() as db:
             return SessionInfo.of(self._session_row(db, session_id, tenant))
 
-    def list_sessions(self, *, tenant: str = DEFAULT_TENANT) -> list[SessionInfo]:
+    def list_sessions(
+        self, *, tenant: str = DEFAULT_TENANT, limit: int | None = None, after: str | None = None
+    ) -> list[SessionInfo]:
+        """``tenant``'s sessions, oldest first; a page of ``limit`` starting after session ``after``.
+
+        Pages are keyed by (creation time, id), not offsets, so sessions created while a client
+        pages through never make it skip or repeat one. ``after`` must be one of the tenant's
+        sessions (``NotFoundError`` otherwise).
+        """
         with self._tx() as db:
-            rows = db.scalars(
-                select(SessionRow).where(SessionRow.tenant == tenant).order_by(SessionRow.created_at)
-            )
-            return [SessionInfo.of(r) for r in rows]
+            query = select(SessionRow).where(SessionRow.tenant == tenant)
+            if after is not None:
+                start = self._session_row(db, after, tenant)
+                query = query.where(
+                    or_(
+                        SessionRow.created_at > start.created_at,
+                        and_(SessionRow.created_at == start.created_at, SessionRow.id > start.id),
+                    )
+                )
+            query = query.order_by(SessionRow.created_at, SessionRow.id)
+            if limit is not None:
+                query = query.limit(limit)
+            return [SessionInfo.of(r) for r in db.scalars(query)]
+
+    def count_sessions(self, *, tenant: str = DEFAULT_TENANT) -> int:
+        with self._tx() as db:
+            query = select(func.count()).select_from(SessionRow).where(SessionRow.tenant == tenant)
+            return int(db.scalar(query) or 0)
 
     def add_message(
         self, session_id: str, role: str, text: str, data: dict[str, Any] | None = None

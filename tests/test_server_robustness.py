@@ -237,3 +237,26 @@ def test_a_chunked_body_over_the_upload_limit_is_413(tmp_path: Path) -> None:
     assert "content-length" not in answer.request.headers
     assert answer.status_code == 413, answer.text
     assert answer.json()["code"] == "payload_too_large" and "0.2 MB" in answer.json()["message"]
+
+
+def test_sessions_are_listed_a_page_at_a_time_and_capped_per_tenant(tmp_path: Path) -> None:
+    with LiveServer(server_settings(tmp_path / "home", max_sessions_per_tenant=7)) as live:
+        with live.client(live.key("pager")) as client:
+            made = [client.post("/v1/sessions", json={"title": f"s{n}"}).json()["id"] for n in range(7)]
+            over = client.post("/v1/sessions", json={"title": "one too many"})
+            assert over.status_code == 429 and over.json()["code"] == "quota_exceeded", over.text
+            seen: list[str] = []
+            cursor = None
+            while True:
+                params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+                page = client.get("/v1/sessions", params=params).json()
+                assert len(page["sessions"]) <= 3
+                seen += [s["id"] for s in page["sessions"]]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+            assert seen == made  # every session once, oldest first
+            assert client.get("/v1/sessions", params={"cursor": "nope"}).status_code == 400
+        with live.client(live.key("other")) as other:
+            assert other.get("/v1/sessions", params={"cursor": made[0]}).status_code == 400
+            assert other.get("/v1/sessions").json() == {"sessions": [], "next_cursor": None}

@@ -22,6 +22,7 @@ from jobs.edit import EditOptions, SessionTarget
 from server.context import ServerContext
 from server.deps import Caller, Ctx, OwnedSession
 from server.edits import job_json, submit_edit
+from server.errors import QuotaExceededError
 from server.routes.jobs import MEDIA_TYPES, idempotency
 from server.schemas import (
     HeadMoved,
@@ -43,6 +44,9 @@ from sessions.models import HeadMoveRow
 router = APIRouter(prefix="/v1", tags=["sessions"])
 
 MESSAGE_TIMEOUT = 600.0
+#: Sessions per page of ``GET /v1/sessions``: by default, and at most.
+DEFAULT_PAGE = 100
+MAX_PAGE = 500
 
 
 class NewSession(BaseModel):
@@ -136,17 +140,39 @@ def pick_image(ctx: ServerContext, session_id: str, image_id: str | None) -> Ima
 
 @router.post("/sessions", status_code=201, response_model=SessionCreated, summary="Start a session")
 def create_session(ctx: Ctx, who: Caller, body: NewSession | None = None) -> SessionCreated:
+    cap = ctx.settings.max_sessions_per_tenant
+    if ctx.store.count_sessions(tenant=who.tenant) >= cap:
+        raise QuotaExceededError(
+            f"This tenant has {cap:,} sessions, the most the service keeps for one tenant.",
+            hint="Raise IMGEDIT_MAX_SESSIONS_PER_TENANT on the server, or use another tenant.",
+        )
     info = ctx.store.create_session(tenant=who.tenant, title=(body.title if body else ""))
     return SessionCreated(id=info.id, title=info.title)
 
 
-@router.get("/sessions", response_model=SessionList, summary="The caller's sessions")
-def list_sessions(ctx: Ctx, who: Caller) -> SessionList:
+@router.get(
+    "/sessions", response_model=SessionList, summary="The caller's sessions, oldest first, a page at a time"
+)
+def list_sessions(
+    ctx: Ctx,
+    who: Caller,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Sessions per page.")] = DEFAULT_PAGE,
+    cursor: Annotated[
+        str | None, Query(max_length=64, description="`next_cursor` of the previous page.")
+    ] = None,
+) -> SessionList:
+    """``next_cursor`` is set while more sessions follow; pass it as ``cursor`` for the next page."""
+    try:
+        page = ctx.store.list_sessions(tenant=who.tenant, limit=limit + 1, after=cursor)
+    except NotFoundError:
+        raise BadInputError(
+            f"'{cursor}' is not a cursor of yours.", hint="Pass the next_cursor of the previous page."
+        ) from None
+    more = len(page) > limit
+    page = page[:limit]
     return SessionList(
-        sessions=[
-            SessionSummary(id=s.id, title=s.title, created_at=s.created_at.isoformat())
-            for s in ctx.store.list_sessions(tenant=who.tenant)
-        ]
+        sessions=[SessionSummary(id=s.id, title=s.title, created_at=s.created_at.isoformat()) for s in page],
+        next_cursor=page[-1].id if more else None,
     )
 
 
