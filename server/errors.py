@@ -6,6 +6,7 @@ shape and no traceback (the traceback goes to the log).
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
@@ -13,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from imgedit.errors import BadInputError, ImgEditError
@@ -101,6 +103,30 @@ def error_response(exc: ImgEditError) -> JSONResponse:
     return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
 
 
+#: errno values that mean "the storage refused to hold more": no space, over quota, over a file
+#: size limit.
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def storage_full(exc: BaseException) -> StorageFullError | None:
+    """A ``StorageFullError`` when ``exc`` (or what caused it) is the disk or database being
+    full, else ``None``. Writes are atomic (blobs are renamed into place, database writes are
+    transactions), so when this is raised nothing half-written was kept."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _FULL_ERRNOS:
+            break
+        if "database or disk is full" in str(seen):
+            break
+        seen = seen.__cause__ or seen.__context__
+    else:
+        return None
+    return StorageFullError(
+        "The service's storage is full; nothing of this request was kept.",
+        hint="Try again later; the operator must free space or grow the storage.",
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ImgEditError)
     async def _imgedit_error(_request: Request, exc: ImgEditError) -> JSONResponse:
@@ -123,13 +149,28 @@ def install_error_handlers(app: FastAPI) -> None:
             {"code": code, "message": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
         )
 
+    @app.exception_handler(OSError)
+    @app.exception_handler(DBAPIError)
+    async def _storage_error(_request: Request, exc: Exception) -> JSONResponse:
+        # Handled here, inside the app, rather than by the catch-all below: that one re-raises
+        # to the server, which then drops the client's connection as well.
+        full = storage_full(exc)
+        if full is None:
+            return _internal_error(exc)
+        log.error("storage full: %s", exc)
+        return error_response(full)
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return JSONResponse(
-            {"code": "internal_error", "message": "Something went wrong on our side; it has been logged."},
-            status_code=500,
-        )
+        return _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return JSONResponse(
+        {"code": "internal_error", "message": "Something went wrong on our side; it has been logged."},
+        status_code=500,
+    )
 
 
 def _problem(error: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import os
+import resource
 import socket
 import struct
 import subprocess
@@ -233,8 +234,15 @@ class ServedProcess:
     """``imgedit serve`` in a subprocess, for tests that measure the process itself (its memory,
     its log). ``env`` is the whole environment; stderr is kept and returned by ``stop``."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str, max_file_bytes: int | None = None) -> None:
+        """``max_file_bytes``: the largest file the server may write (``RLIMIT_FSIZE``); a
+        larger write fails with ``EFBIG``, as a full disk fails one with ``ENOSPC``."""
         self.port = free_port()
+
+        def limit_files() -> None:
+            if max_file_bytes is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             imgedit_command("serve", "--port", str(self.port), *args),
@@ -242,6 +250,7 @@ class ServedProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=limit_files,
         )
         deadline = time.monotonic() + 60
         while True:

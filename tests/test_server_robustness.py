@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import psutil
+from PIL import Image
 from websockets.sync.client import connect
 
 from tests.conftest import skimage_photo
@@ -260,3 +262,26 @@ def test_sessions_are_listed_a_page_at_a_time_and_capped_per_tenant(tmp_path: Pa
         with live.client(live.key("other")) as other:
             assert other.get("/v1/sessions", params={"cursor": made[0]}).status_code == 400
             assert other.get("/v1/sessions").json() == {"sessions": [], "next_cursor": None}
+
+
+def test_a_full_disk_is_507_storage_full_and_keeps_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = served_env(home)
+    key = new_key(env, "hoarder")
+    noise = np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8)
+    big = png_bytes(Image.fromarray(noise))  # ~270 KB of noise: no file this size may be written
+    small = png_bytes(skimage_photo("astronaut").resize((64, 64)))
+    server = ServedProcess(env, "--log-level", "warning", max_file_bytes=200_000)
+    try:
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as client:
+            session_id = client.post("/v1/sessions", json={}).json()["id"]
+            full = client.post(f"/v1/sessions/{session_id}/images", files={"file": ("big.png", big)})
+            assert full.status_code == 507, full.text
+            assert full.json()["code"] == "storage_full" and "storage is full" in full.json()["message"]
+            assert client.get(f"/v1/sessions/{session_id}").json()["images"] == []
+            added = client.post(f"/v1/sessions/{session_id}/images", files={"file": ("small.png", small)})
+            assert added.status_code == 201, added.text  # the service goes on
+    finally:
+        server.stop()
+    leftovers = [p for p in (home / "blobs").rglob("*") if p.is_file() and p.stat().st_size >= 200_000]
+    assert leftovers == [] and not list((home / "blobs").rglob(".tmp-*"))

@@ -39,6 +39,7 @@ from sqlalchemy.orm import sessionmaker
 
 from engine.types import CancelToken
 from imgedit.errors import BadInputError, EditCancelledError, ImgEditError, NotFoundError
+from server.errors import storage_full
 from server.models import JobRow
 from server.scheduler.base import (
     FINISHED,
@@ -435,10 +436,15 @@ class LocalJobQueue(JobQueue):
             self._finish(job_id, "failed", error=error, seconds=time.perf_counter() - started)
         except Exception as exc:
             log.error("job %s failed:\n%s", job_id, traceback.format_exc())
-            error = {
-                "code": "internal_error",
-                "message": f"The job failed on our side ({type(exc).__name__}).",
-            }
+            full = storage_full(exc)
+            error = (
+                {**full.to_dict(), "http_status": full.http_status}
+                if full is not None
+                else {
+                    "code": "internal_error",
+                    "message": f"The job failed on our side ({type(exc).__name__}).",
+                }
+            )
             self._finish(job_id, "failed", error=error, seconds=time.perf_counter() - started)
         else:
             self._finish(job_id, "done", outcome=outcome, seconds=time.perf_counter() - started)
