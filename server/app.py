@@ -34,6 +34,7 @@ from server.context import ServerContext
 from server.edit_workers import EditWorkerPool, processes_enabled
 from server.errors import ERROR_RESPONSES, install_error_handlers
 from server.events import EventHub
+from server.input_cleanup import FailedInputCleaner
 from server.job_host import ChatAgents, LocalServices, local_runners
 from server.logs import install_secret_filter
 from server.metrics import Metrics, MetricsMiddleware
@@ -128,6 +129,7 @@ def create_app(
             deck.remove_job_folder(settings, event.job.id)
 
     queue.subscribe(remove_deck_folder)
+    queue.subscribe(FailedInputCleaner(db_engine, store.blobs).on_job_event)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

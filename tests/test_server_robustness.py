@@ -8,6 +8,7 @@ server's own memory is what is measured, with real HTTP and WebSocket clients.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import struct
 import threading
@@ -29,6 +30,7 @@ from tests.server_harness import (
     ServedProcess,
     new_key,
     png_bytes,
+    removed_soon,
     served_env,
     server_settings,
     wait_for_job,
@@ -285,3 +287,17 @@ def test_a_full_disk_is_507_storage_full_and_keeps_nothing(tmp_path: Path) -> No
         server.stop()
     leftovers = [p for p in (home / "blobs").rglob("*") if p.is_file() and p.stat().st_size >= 200_000]
     assert leftovers == [] and not list((home / "blobs").rglob(".tmp-*"))
+
+
+def test_the_input_of_an_edit_that_failed_on_a_truncated_image_is_not_kept(tmp_path: Path) -> None:
+    truncated = png_claiming(64, 64, rows=8)  # a valid header; the pixel data stops early
+    with LiveServer(server_settings(tmp_path / "home")) as live, live.client(live.key("cutter")) as client:
+        blob = live.app.state.ctx.store.blobs.path(hashlib.sha256(truncated).hexdigest())
+        job = wait_for_job(client, post_edit(client, truncated, instruction="make it brighter"))
+        assert job["status"] == "failed" and job["error"]["code"] == "bad_input", job
+        assert removed_soon(blob), "the unreadable upload is still stored"
+        photo = png_bytes(skimage_photo("astronaut").resize((48, 48)))
+        assert (
+            wait_for_job(client, post_edit(client, photo, instruction="make it brighter"))["status"] == "done"
+        )
+        assert live.app.state.ctx.store.blobs.path(hashlib.sha256(photo).hexdigest()).exists()
