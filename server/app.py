@@ -115,7 +115,7 @@ def create_app(
         hub=EventHub(),
         metrics=Metrics(),
         limiter=RateLimiter(settings.rate_limit_per_minute),
-        login_limiter=RateLimiter(settings.failed_logins_per_minute),
+        login_limiter=RateLimiter(settings.failed_logins_per_minute, what="failed logins from this address"),
         decoder=Decoder(),
     )
     queue.subscribe(ctx.hub.on_job_event)

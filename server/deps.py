@@ -57,7 +57,7 @@ def client_address(connection: Request | WebSocket) -> str:
 def login(ctx: ServerContext, token: str | None, address: str) -> Principal:
     """The principal of ``token``; ``UnauthorizedError`` for a bad key, ``RateLimitedError`` once
     ``address`` has failed too often (then the key is not even checked)."""
-    ctx.login_limiter.refuse_if_empty(address)
+    ctx.login_limiter.check(address, take=False)
     who = ctx.keys.authenticate(token) if token else None
     if who is None:
         # This failure is answered 401 whatever the count; the next attempt from the address, 429.

@@ -230,6 +230,20 @@ def imgedit_command(*args: str) -> list[str]:
     return [sys.executable, "-c", "from cli.main import main; main()", *args]
 
 
+def serving_soon(url: str, proc: subprocess.Popen[Any], timeout: float = 60) -> bool:
+    """Whether the server at ``url`` answers ``/healthz`` before ``proc`` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
 class ServedProcess:
     """``imgedit serve`` in a subprocess, for tests that measure the process itself (its memory,
     its log). ``env`` is the whole environment; stderr is kept and returned by ``stop``."""
@@ -252,17 +266,8 @@ class ServedProcess:
             text=True,
             preexec_fn=limit_files,
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("imgedit serve did not start")
-            time.sleep(0.2)
+        if not serving_soon(self.url, self.proc):
+            raise RuntimeError(f"imgedit serve did not start: {self.stop()[-2000:]}")
 
     def stop(self) -> str:
         """Stop the server (SIGTERM, then SIGKILL); its stderr."""

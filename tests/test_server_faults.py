@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from tests.conftest import skimage_photo
-from tests.server_harness import Storage, free_port, png_bytes, wait_for_job
+from tests.server_harness import Storage, free_port, png_bytes, serving_soon, wait_for_job
 
 
 def _env(home: Path, storage: Storage | None = None, **extra: str) -> dict[str, str]:
@@ -42,16 +42,8 @@ class ServerProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"imgedit serve did not start: {self.proc.stderr.read()!r}")  # type: ignore[union-attr]
-            time.sleep(0.2)
+        if not serving_soon(self.url, self.proc):
+            raise RuntimeError(f"imgedit serve did not start: {self.proc.stderr.read()!r}")  # type: ignore[union-attr]
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
