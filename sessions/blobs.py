@@ -156,11 +156,6 @@ class FileBlobStore:
             raise NotFoundError(f"Blob {digest} is missing from {self.root}.")
         return target
 
-    def delete(self, digest: str) -> None:
-        """Remove the blob named ``digest`` (nothing if it is not there); the caller has made sure
-        nothing refers to it any more."""
-        self.path(digest).unlink(missing_ok=True)
-
     def __len__(self) -> int:
         return sum(1 for p in self.root.glob("*/*/*") if _DIGEST.match(p.name))
 
