@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, column, or_, select, table
 
-from server.figma_jobs import FigmaResultRow, FigmaUploadRow
 from server.models import JobRow
 from server.scheduler import JobEvent
 from sessions.blobs import BlobStore
 from sessions.models import VersionRow
 
 log = logging.getLogger("imgedit.server")
+
+#: The Figma bridge's tables, named rather than imported: they belong to the Figma job kind.
+_FIGMA_UPLOADS = table("figma_uploads", column("blob"))
+_FIGMA_RESULTS = table("figma_results", column("result_blob"))
 
 #: Error codes of a job whose input could not be read as an image.
 UNREADABLE = frozenset({"bad_input", "image_too_large"})
@@ -51,8 +54,8 @@ class FailedInputCleaner:
                 JobRow.status.not_in(("failed", "cancelled")),
             ),
             select(VersionRow.id).where(VersionRow.blob == blob),
-            select(FigmaUploadRow.blob).where(FigmaUploadRow.blob == blob),
-            select(FigmaResultRow.job_id).where(FigmaResultRow.result_blob == blob),
+            select(_FIGMA_UPLOADS.c.blob).where(_FIGMA_UPLOADS.c.blob == blob),
+            select(_FIGMA_RESULTS.c.result_blob).where(_FIGMA_RESULTS.c.result_blob == blob),
         ]
         with self.engine.connect() as db:
             return any(db.execute(query.limit(1)).first() is not None for query in queries)
