@@ -88,6 +88,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "Over the rate limit (`rate_limited`, see `Retry-After`) or a quota "
         "(`quota_exceeded`).",
     },
+    503: {
+        "model": ErrorBody,
+        "description": "Something the request needs is unavailable (`agent_unavailable`, "
+        "`storage_unavailable`); try again later.",
+    },
     507: {"model": ErrorBody, "description": "Storage full (`storage_full`); nothing was kept."},
 }
 
