@@ -203,7 +203,15 @@ def test_killed_and_interrupted_runs_resume_without_editing_finished_pictures_ag
     stamps = {name: (out / name).stat().st_mtime_ns for name in killed_done}
 
     # 2. Ctrl-C after one more: a clear message and exit 130.
-    second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # As from a terminal: a shell running this suite in the background (`make test &`, some CI
+    # runners) hands its children SIGINT ignored, and Python then installs no Ctrl-C handler.
+    second = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     _wait_for_journal(second, out, len(killed_done) + 1)
     second.send_signal(signal.SIGINT)
     _, stderr = second.communicate(timeout=60)
