@@ -355,8 +355,17 @@ class SessionStore:
             self._move_head(db, image, target.id, "revert")
             return VersionInfo.of(target)
 
+    def select_image(self, image_id: str) -> ImageInfo:
+        """Make ``image_id`` the one the user works on without moving its head: a ``select`` move
+        (from and to the head), so "it" and "this image" mean it until another image is touched."""
+        with self._tx() as db:
+            image = self._image_row(db, image_id)
+            assert image.head_version_id is not None
+            self._move_head(db, image, image.head_version_id, "select")
+            return ImageInfo.of(image)
+
     def active_image(self, session_id: str) -> ImageInfo | None:
-        """The image the user is working on: the one whose head moved last (attach, edit, undo...)."""
+        """The image the user is working on: the one whose head moved (or was selected) last."""
         with self._tx() as db:
             move = db.scalar(
                 select(HeadMoveRow)

@@ -53,7 +53,8 @@ class NamedEntity:
     updates: str | None = None  # entity id, when the edit was about a known entity
 
 
-def _color_word(color: str, language: str) -> str:
+def color_word(color: str, language: str) -> str:
+    """A canonical colour name in ``language`` ("blue" -> "蓝色" in Chinese)."""
     if language == "zh":
         return _ZH_COLORS.get(COLOR_NAMES.get(color.casefold(), ""), color)
     return color
@@ -79,7 +80,7 @@ def extract_entities(
         kind = op.get("op")
         if kind == "recolor" and op.get("target"):
             noun = op["target"]
-            color = _color_word(op["to_color"], language)
+            color = color_word(op["to_color"], language)
             name = f"{color}{noun}" if language == "zh" else f"{color} {noun}"
             category = category_of(noun) or (target or {}).get("category", "")
             found.append(NamedEntity(name, category, _updates(target, category)))
@@ -106,7 +107,7 @@ def extract_entities(
             name = f"“{words}”标签" if language == "zh" else f'"{words}" {noun}'
             found.append(NamedEntity(name, BADGE_CATEGORY, None))
         elif kind == "background" and (op.get("color") or op.get("description")):
-            what = op.get("description") or _color_word(op["color"], language)
+            what = op.get("description") or color_word(op["color"], language)
             name = f"{what}背景" if language == "zh" else f"{what} background"
             found.append(NamedEntity(name, "background", _updates(target, "background")))
     return found

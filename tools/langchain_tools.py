@@ -21,6 +21,7 @@ from tools.schemas import (
     EditImageArgs,
     ImageArgs,
     RevertArgs,
+    SelectImageArgs,
 )
 
 ToolResult = tuple[str, dict[str, Any]]
@@ -88,6 +89,12 @@ def revert(version: str, runtime: ToolRuntime[ToolContext], image: str | None = 
     return _result(_ops(runtime).revert(version, image))
 
 
+@tool("select_image", args_schema=SelectImageArgs, response_format="content_and_artifact")
+def select_image(image: str, runtime: ToolRuntime[ToolContext]) -> ToolResult:
+    """Switch to another image of the session; "it" and later edits then mean that image."""
+    return _result(_ops(runtime).select_image(image))
+
+
 @tool("list_versions", args_schema=ImageArgs, response_format="content_and_artifact")
 def list_versions(runtime: ToolRuntime[ToolContext], image: str | None = None) -> ToolResult:
     """List an image's versions: number, parent, instruction, engine, and which is current."""
@@ -115,4 +122,14 @@ def compare_versions(
 
 def all_tools() -> list[BaseTool]:
     """Every tool the agent may call, in the order they are offered to the model."""
-    return [edit_image, apply_theme, undo, redo, revert, list_versions, describe_image, compare_versions]
+    return [
+        edit_image,
+        apply_theme,
+        undo,
+        redo,
+        revert,
+        select_image,
+        list_versions,
+        describe_image,
+        compare_versions,
+    ]

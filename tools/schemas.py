@@ -45,6 +45,10 @@ class ImageArgs(BaseModel):
     image: str | None = Field(default=None, description=_IMAGE)
 
 
+class SelectImageArgs(BaseModel):
+    image: str = Field(description="The image to work on: its position ('1' = first) or its id.")
+
+
 class RevertArgs(BaseModel):
     version: str = Field(description="The version to go back to. " + _VERSION)
     image: str | None = Field(default=None, description=_IMAGE)
