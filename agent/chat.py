@@ -25,12 +25,14 @@ from agent.planners import SamplingOptions, build_planner
 from agent.prompts import build_system_prompt
 from agent.rules import RulesChatModel
 from agent.session_view import load_view
+from agent.turn_guard import one_call_at_a_time, stop_after_failure
 from engine import Editor
 from engine.imageio import load_image
 from engine.types import CancelToken
 from imgedit.config import Settings, get_settings
+from imgedit.errors import ImgEditError
 from sessions import DEFAULT_TENANT, ImageInfo, SessionStore, VersionInfo
-from tools import ToolContext, all_tools
+from tools import SessionTools, ToolContext, all_tools
 
 
 @dataclass
@@ -84,8 +86,13 @@ class ChatAgent:
         self.checkpointer = checkpointer or default_checkpointer(self.store.engine, self.settings)
         self.seed = seed
         # The rules planner reads the session itself and never reads a system prompt; building
-        # one from the store before each of its calls would be wasted queries.
-        middleware = [] if isinstance(planner, RulesChatModel) else [session_prompt]
+        # one from the store before each of its calls would be wasted queries. It also plans one
+        # call at a time and stops at a failed step itself; a language model is held to that.
+        middleware = (
+            []
+            if isinstance(planner, RulesChatModel)
+            else [session_prompt, one_call_at_a_time, stop_after_failure]
+        )
         self.graph: Any = create_agent(  # type: ignore[misc]
             planner,
             all_tools(),
@@ -175,6 +182,7 @@ class ChatAgent:
                 durability="sync" if turn_id else None,
             )
         turn = _turn_from(result["messages"])
+        _remember_failed_image(context, turn)
         turn.seconds = time.perf_counter() - started
         answer = turn.to_json()
         self.store.add_message(
@@ -199,6 +207,25 @@ class ChatAgent:
         """The conversation as the checkpointer holds it (what the planner sees next turn)."""
         state = self.graph.get_state({"configurable": {"thread_id": session_id}})  # type: ignore[arg-type]
         return list(state.values.get("messages", []))
+
+
+def _remember_failed_image(context: ToolContext, turn: Turn) -> None:
+    """A step that failed on a named image still makes that image the one the user works on,
+    so "it" in the next message means it (a successful step has moved its head already)."""
+    for call, outcome in zip(turn.tool_calls, turn.outcomes, strict=False):
+        if outcome.get("ok") or (outcome.get("error") or {}).get("code") == "skipped":
+            continue
+        image = call["args"].get("image")
+        if image:
+            tools = SessionTools(context)
+            active = context.store.active_image(context.session_id)
+            try:
+                wanted = tools.find_image(image)
+            except ImgEditError:
+                return
+            if active is None or active.id != wanted.id:
+                context.store.select_image(wanted.id)
+        return
 
 
 def _turn_from(messages: list[BaseMessage]) -> Turn:

@@ -37,19 +37,34 @@ _IMAGE_EN = re.compile(
     re.IGNORECASE,
 )
 _THIS_IMAGE = re.compile(r"\bthis (?:image|photo|picture)\b|这张(?:图片?|照片)?", re.IGNORECASE)
+#: Images named relative to the current one: "上一张", "下一张", "the previous image", "the next photo".
+_IMAGE_RELATIVE = re.compile(
+    r"(?P<zh>[上下前后])一张(?:图片?|照片|图像)?"
+    r"|\b(?:the\s+)?(?P<en>previous|next|prior|following)\s+(?:image|photo|picture)\b",
+    re.IGNORECASE,
+)
+_BACKWARD = {"上", "前", "previous", "prior"}
 
 _ORIGINAL = re.compile(
-    r"\b(?:the\s+)?original(?:\s+(?:image|photo|picture|version))?\b|原图|原始图片|原始版本|最初的版本|原版",
+    r"\b(?:the\s+)?original(?:\s+(?:image|photo|picture|version))?\b|原图|原始图片|原始版本|最初的版本|原版"
+    r"|最早的版本|最早那版|最早一版|最早的那一?版|\b(?:the\s+)?(?:earliest|first)\s+version\b",
     re.IGNORECASE,
 )
 _PREVIOUS = re.compile(
-    r"\b(?:the\s+)?previous\s+version\b|\bthe\s+version\s+before\b|上一版|上一个版本|上个版本|前一版",
+    r"\b(?:the\s+)?previous\s+version\b|\bthe\s+(?:version|one)\s+before\b|上一版|上一个版本|上个版本|前一版",
     re.IGNORECASE,
 )
+_NEXT = re.compile(r"\b(?:the\s+)?next\s+version\b|下一版|下一个版本|下个版本|后一版", re.IGNORECASE)
 _VERSION_N = re.compile(rf"\bversion\s+(\d+)\b|\bv(\d+)\b|第{_NUM}版|版本\s*(\d+)", re.IGNORECASE)
 #: Every pattern that chooses an image or a version; the planner strips them from an instruction
 #: once they are resolved into tool arguments.
-REFERENCE_PATTERNS = (_IMAGE_ZH, _IMAGE_EN, _ORIGINAL, _PREVIOUS, _VERSION_N)
+#: "The previous version" and "the next version", for the planner's refusals.
+PREVIOUS_VERSION = _PREVIOUS
+NEXT_VERSION = _NEXT
+#: The patterns that choose an image, and those that choose a version.
+IMAGE_PATTERNS = (_IMAGE_ZH, _IMAGE_EN, _IMAGE_RELATIVE)
+VERSION_PATTERNS = (_ORIGINAL, _PREVIOUS, _NEXT, _VERSION_N)
+REFERENCE_PATTERNS = IMAGE_PATTERNS + VERSION_PATTERNS
 
 #: Words that make a noun a reference to something already seen, and pick the most recent one.
 _RECENCY = re.compile(
@@ -100,6 +115,8 @@ class Resolution:
     entity: EntityInfo | None = None
     candidates: list[Candidate] = field(default_factory=list)
     span: tuple[int, int] | None = None
+    #: The object is on another image than the one the user was on: the turn switches to it.
+    switched: bool = False
 
     @property
     def ambiguous(self) -> bool:
@@ -126,30 +143,52 @@ class ReferenceResolver:
 
     def find_images(self, text: str) -> list[tuple[int, ImageInfo]]:
         """Images the text names, with where they are named."""
-        found: list[tuple[int, ImageInfo]] = []
         by_pos = {image.position: image for image in self.view.images}
-        for match in _IMAGE_ZH.finditer(text):
-            pos = _number(match.group(1) or match.group(2))
-            if pos in by_pos:
-                found.append((match.start(), by_pos[pos]))
-        for match in _IMAGE_EN.finditer(text):
-            word = match.group(1)
-            pos = _EN_ORD.get(word.lower(), 0) if word else int(match.group(2))
-            if pos in by_pos:
-                found.append((match.start(), by_pos[pos]))
+        found = [(at, by_pos[pos]) for at, pos in self.named_positions(text) if pos in by_pos]
         if self.view.active is not None:
             for match in _THIS_IMAGE.finditer(text):
                 found.append((match.start(), self.view.active))
         return sorted(found, key=lambda item: item[0])
+
+    def named_positions(self, text: str) -> list[tuple[int, int]]:
+        """Every image position the text names (where, position), in the session or not:
+        "第5张" among two images is a position the caller must refuse, not ignore."""
+        named: list[tuple[int, int]] = []
+        for match in _IMAGE_ZH.finditer(text):
+            named.append((match.start(), _number(match.group(1) or match.group(2))))
+        for match in _IMAGE_EN.finditer(text):
+            word = match.group(1)
+            named.append((match.start(), _EN_ORD.get(word.lower(), 0) if word else int(match.group(2))))
+        if self.view.active is not None:
+            for match in _IMAGE_RELATIVE.finditer(text):
+                step = -1 if (match.group("zh") or match.group("en")).lower() in _BACKWARD else 1
+                named.append((match.start(), self.view.active.position + step))
+        return named
+
+    def missing_image(self, text: str) -> int | None:
+        """A position the text names that this session has no image at, if any."""
+        positions = {image.position for image in self.view.images}
+        return next((pos for _, pos in self.named_positions(text) if pos not in positions), None)
+
+    @staticmethod
+    def names_version(text: str) -> bool:
+        """True when the text names a version ("原图", "上一版", "version 3", "下一版")."""
+        return any(pattern.search(text) for pattern in VERSION_PATTERNS)
 
     def find_version(self, text: str, image: ImageInfo) -> VersionInfo | None:
         versions = self.view.versions.get(image.id, [])
         by_number = {v.number: v for v in versions}
         if _ORIGINAL.search(text):
             return by_number.get(0)
+        head = self.view.heads[image.id]
         if _PREVIOUS.search(text):
-            head = self.view.heads[image.id]
             return next((v for v in versions if v.id == head.parent_id), None)
+        if _NEXT.search(text):
+            # The version the last undo left, else the newest edit made from the head.
+            if image.redo_stack:
+                return next((v for v in versions if v.id == image.redo_stack[-1]), None)
+            children = [v for v in versions if v.parent_id == head.id]
+            return max(children, key=lambda v: v.number) if children else None
         match = _VERSION_N.search(text)
         if match:
             raw = next(g for g in match.groups() if g)
@@ -185,19 +224,32 @@ class ReferenceResolver:
             return self._substitute(resolution, text, choose, choose_span)
         target_part = _CHANGE_SPLIT.split(text, maxsplit=1)[0]
         nouns = [n for n in find_nouns(target_part) if n.category not in ("text",)]
-        lineage = self.lineage(resolution.from_version or self.view.heads.get(image.id))
+        lineages: dict[str, set[str]] = {}
+
+        def lineage_of(entity: EntityInfo) -> set[str]:
+            """The versions the edit would see on the entity's image: the one being edited on
+            this image, the head on another."""
+            if entity.image_id not in lineages:
+                start = resolution.from_version if entity.image_id == image.id else None
+                lineages[entity.image_id] = self.lineage(start or self.view.heads.get(entity.image_id))
+            return lineages[entity.image_id]
+
         for noun in nouns:
+            span = self._span(text, noun.start, noun.end)
+            phrase = text[span[0] : span[1]]
+            recency = bool(_RECENCY.search(phrase) or _RECENCY.search(text))
+            pointing = recency or bool(_DEMONSTRATIVE.search(phrase))
             pool = [e for e in self.view.entities if category_matches(noun.category, e.category)]
             # Something an edit in this lineage removed is gone: "that badge" means another one.
-            pool = [e for e in pool if e.removed_version_id not in lineage]
-            pool = [e for e in pool if e.image_id == image.id] or pool
-            span = self._span(text, noun.start, noun.end)
-            recency = bool(_RECENCY.search(text[span[0] : span[1]]) or _RECENCY.search(text))
+            pool = [e for e in pool if e.removed_version_id not in lineage_of(e)]
+            if named or not pointing:
+                # A plain noun ("the dress") or a named image: the image being edited only.
+                pool = [e for e in pool if e.image_id == image.id]
             if removal:
-                pool = [e for e in pool if e.version_id in lineage] or pool
+                pool = [e for e in pool if e.version_id in lineage_of(e)] or pool
                 quoted = [q.strip() for q in _QUOTED.findall(text) if q.strip()]
                 pool = [e for e in pool if any(q in e.name for q in quoted)] or pool
-                recency = recency or bool(_DEMONSTRATIVE.search(text[span[0] : span[1]]))
+                recency = recency or bool(_DEMONSTRATIVE.search(phrase))
             if not pool:
                 continue
             if len(pool) == 1 or recency:
@@ -245,6 +297,11 @@ class ReferenceResolver:
     ) -> Resolution:
         resolution.entity = entity
         resolution.candidates = []
+        if resolution.image is not None and entity.image_id != resolution.image.id:
+            # "that badge" is on another image: the turn works on that image from now on.
+            resolution.image = next(i for i in self.view.images if i.id == entity.image_id)
+            resolution.from_version = self.find_version(text, resolution.image)
+            resolution.switched = True
         if span is not None:
             zh = language_of(text) == "zh"
             name = entity.name if zh else f"the {entity.name}"

@@ -8,33 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.edit_phrases import Subject, edit_phrases, join_phrases
 from engine.parsing.language import detect_language
-
-_PAST = {
-    "change": "changed",
-    "make": "made",
-    "replace": "replaced",
-    "turn": "turned",
-    "remove": "removed",
-    "delete": "deleted",
-    "add": "added",
-    "put": "put",
-    "recolor": "recoloured",
-    "recolour": "recoloured",
-    "paint": "painted",
-    "apply": "applied",
-    "set": "set",
-    "brighten": "brightened",
-    "darken": "darkened",
-    "crop": "cropped",
-    "rotate": "rotated",
-    "flip": "flipped",
-    "resize": "resized",
-    "erase": "erased",
-    "give": "gave",
-    "swap": "swapped",
-    "dress": "dressed",
-}
 
 
 def language_of(text: str) -> str:
@@ -50,30 +25,20 @@ def _where_en(version: int) -> str:
     return " from the original" if version == 0 else f" from edit {version}"
 
 
-def describe_edit(outcome: dict[str, Any], language: str) -> str:
-    """One sentence saying what the edit did, naming the resolved object and where it came from."""
-    resolved = outcome.get("resolved_instruction") or outcome.get("instruction") or ""
-    entity = (outcome.get("data") or {}).get("entity")
+def describe_edit(outcome: dict[str, Any], language: str, operations: list[dict[str, Any]]) -> str:
+    """One sentence saying what the edit did, from the plan's ``operations`` (one template per
+    operation), naming the resolved object and where it came from."""
+    data = outcome.get("data") or {}
+    entity = data.get("entity")
+    subject = Subject(entity["name"], entity["version"]) if entity else None
+    created = [e["name"] for e in data.get("entities") or []]
+    phrases = edit_phrases(operations, language, subject, created[0] if created else None)
+    what = join_phrases(phrases, language)
     if language == "zh":
-        sentence = resolved
-        if entity and entity["name"] in sentence:
-            sentence = sentence.replace(entity["name"], _where_zh(entity["version"]) + entity["name"], 1)
-        sentence = "已将" + sentence[1:] if sentence.startswith("把") else "已完成：" + sentence
         tail = f"（图{outcome['image']}，第{outcome['version']}版，基于第{outcome['parent_version']}版"
-        return sentence.rstrip("。") + tail + _references_zh(outcome) + "）"
-    sentence = resolved.rstrip(".")
-    if entity:
-        name = entity["name"]
-        at = sentence.lower().find(name.lower())
-        if at >= 0:
-            cut = at + len(name)
-            sentence = sentence[:cut] + _where_en(entity["version"]) + sentence[cut:]
-    words = sentence.split(" ", 1)
-    verb = words[0].lower()
-    past = _PAST.get(verb) if len(words) > 1 else None
-    sentence = f"I {past} {words[1]}" if past else f"Done: {sentence}"
+        return f"已{what}{tail}{_references_zh(outcome)}）。"
     return (
-        f"{sentence} (image {outcome['image']}, version {outcome['version']}, "
+        f"I {what} (image {outcome['image']}, version {outcome['version']}, "
         f"from version {outcome['parent_version']}{_references_en(outcome)})."
     )
 
@@ -95,7 +60,23 @@ def _references_zh(outcome: dict[str, Any]) -> str:
     )
 
 
+#: Why a step failed, in Chinese, by error code: the tools' and engines' messages are English
+#: unless the parser wrote them for a Chinese instruction.
+_ZH_REASONS = {
+    "unsupported_operation": "classic 引擎做不了这种修改，需要 qwen 引擎。请把 IMGEDIT_QWEN_MODEL "
+    "设为本地的 Qwen-Image-Edit-2509 模型目录，并使用 --engine qwen（或 auto）",
+    "edit_area_exceeded": "这次修改改动的面积超过了允许的上限（IMGEDIT_MAX_EDIT_AREA）",
+    "unsafe_content": "结果没有通过内容安全检查",
+    "not_found": "没有找到要用的图片、版本或对象，可以说“看看历史版本”查看现有版本",
+    "image_too_large": "图片太大，无法处理",
+    "cancelled": "这一步被取消了",
+    "engine_error": "引擎运行出错",
+    "skipped": "前面的步骤没有完成，所以没有执行",
+}
+
+
 def describe_failure(outcome: dict[str, Any], language: str) -> str:
+    """Why a step could not be done, in the user's language; no version was made."""
     error = outcome.get("error") or {}
     if error.get("needs") == "qwen" and error.get("references"):
         return _needs_qwen(error["references"], language)
@@ -103,12 +84,16 @@ def describe_failure(outcome: dict[str, Any], language: str) -> str:
     hint = error.get("hint")
     suggestions = error.get("suggestions")
     if language == "zh":
-        text = f"这一步没能完成：{message}"
-        if hint:
-            text += f"（提示：{hint}）"
-        if suggestions:
-            text += " 可以试试：" + "；".join(suggestions)
-        return text
+        if language_of(message) == "zh":
+            text = f"这一步没能完成：{message.rstrip('。')}。"
+            if hint and language_of(hint) == "zh":
+                text += f"提示：{hint.rstrip('。')}。"
+        else:
+            reason = _ZH_REASONS.get(error.get("code", ""), "这个要求和当前的图片或版本对不上")
+            text = f"这一步没能完成：{reason}。"
+        if suggestions and language_of(" ".join(suggestions)) == "zh":
+            text += "可以试试：" + "；".join(suggestions) + "。"
+        return text + "没有生成新版本。"
     text = f"I couldn't do that: {message}"
     if hint:
         text += f" ({hint})"
@@ -117,8 +102,10 @@ def describe_failure(outcome: dict[str, Any], language: str) -> str:
     return text
 
 
-def describe_outcome(outcome: dict[str, Any], language: str) -> str:
-    """The reply sentence for one tool outcome."""
+def describe_outcome(
+    outcome: dict[str, Any], language: str, operations: list[dict[str, Any]] | None = None
+) -> str:
+    """The reply sentence for one tool outcome; ``operations``: the plan of an edit's version."""
     if not outcome.get("ok", True):
         return describe_failure(outcome, language)
     action = outcome.get("action")
@@ -126,7 +113,13 @@ def describe_outcome(outcome: dict[str, Any], language: str) -> str:
     image, version = outcome.get("image"), outcome.get("version")
     data = outcome.get("data") or {}
     if action in ("edit_image", "apply_theme"):
-        return describe_edit(outcome, language)
+        return describe_edit(outcome, language, operations or [])
+    if action == "select_image":
+        return (
+            f"已切换到图{image}（当前是第{version}版）。"
+            if zh
+            else f"Switched to image {image} (at version {version})."
+        )
     if action == "undo":
         return (
             f"已撤销：图{image}回到第{version}版。"
@@ -179,6 +172,38 @@ def describe_outcome(outcome: dict[str, Any], language: str) -> str:
             return f"第{version}版与第{base}版相比，改动了画面的{ratio:.1%}（已生成差异图）。"
         return f"Version {version} differs from version {base} in {ratio:.1%} of the picture (see the diff)."
     return outcome.get("message", "")
+
+
+def not_done(steps: list[str], language: str) -> str:
+    """What the turn asked for after a step that failed: none of it ran."""
+    if language == "zh":
+        return "因此后面的步骤没有执行：" + "、".join(f"“{step}”" for step in steps) + "。"
+    return "So I stopped there and did not do: " + ", ".join(f'"{step}"' for step in steps) + "."
+
+
+def refusal(reason: str, language: str, **values: Any) -> str:
+    """A navigation step that cannot be done, found before any tool runs."""
+    zh = {
+        "nothing_to_undo": "图{image}现在就是原图，没有可以撤销的修改。",
+        "nothing_to_redo": "图{image}没有可以重做的修改（重做只在撤销之后、新的修改之前有效）。",
+        "no_image": "这个会话只有{count}张图，没有第{position}张。",
+        "first_image": "图{image}已经是第一张了，前面没有图片。",
+        "last_image": "图{image}已经是最后一张了，后面没有图片。",
+        "no_previous_version": "图{image}现在就是原图，没有上一版。",
+        "no_next_version": "图{image}的第{version}版已经是最新的一版，没有下一版。",
+        "no_version": "图{image}没有这一版（共有{count}个版本，第0版到第{last}版）。",
+    }
+    en = {
+        "nothing_to_undo": "Image {image} is at the original; there is nothing to undo.",
+        "nothing_to_redo": "Image {image} has nothing to redo (redo works after an undo, before a new edit).",
+        "no_image": "This session has {count} image(s); there is no image {position}.",
+        "first_image": "Image {image} is already the first image; there is none before it.",
+        "last_image": "Image {image} is already the last image; there is none after it.",
+        "no_previous_version": "Image {image} is at the original; there is no previous version.",
+        "no_next_version": "Version {version} is the newest of image {image}; there is no next version.",
+        "no_version": "Image {image} has no such version (it has versions 0 to {last}).",
+    }
+    return (zh if language == "zh" else en)[reason].format(**values)
 
 
 def clarification(candidates: list[dict[str, Any]], language: str) -> str:

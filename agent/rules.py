@@ -29,11 +29,20 @@ from langgraph.runtime import get_runtime
 from agent import replies
 from agent.image_roles import ImageRoles, answer_images, find_image_roles, name_images
 from agent.intents import EDIT_VERB, Intent, detect_intent
-from agent.references import REFERENCE_PATTERNS, ReferenceResolver, Resolution
+from agent.navigation import TurnStep, split_turn
+from agent.references import (
+    NEXT_VERSION,
+    PREVIOUS_VERSION,
+    REFERENCE_PATTERNS,
+    ReferenceResolver,
+    Resolution,
+    SessionView,
+)
 from agent.session_view import load_view
 from engine.parsing import parse_instruction
 from engine.plan import GEOMETRY_KINDS, WHOLE_IMAGE_KINDS
 from imgedit.errors import ImgEditError
+from sessions import ImageInfo
 from tools.context import ToolContext
 from tools.entities import REMOVAL_WORDS
 
@@ -129,7 +138,8 @@ class RulesChatModel(BaseChatModel):
     def _plan(self, text: str, messages: list[BaseMessage]) -> AIMessage:
         ctx = get_runtime(ToolContext).context
         language = replies.language_of(text)
-        intent = detect_intent(text, theme_words())
+        themes = theme_words()
+        intent = detect_intent(text, themes)
         if intent.kind == "help":
             return AIMessage(content=replies.help_text(language))
         view = load_view(ctx.store, ctx.session_id, ctx.image_ids[0] if ctx.image_ids else None)
@@ -138,6 +148,7 @@ class RulesChatModel(BaseChatModel):
         resolver = ReferenceResolver(view)
 
         state = _pending_state(messages)
+        rest = list(state.get("rest") or [])
         image_question = state.get("clarify_image")
         if image_question is not None:
             chosen_images = answer_images(
@@ -149,7 +160,8 @@ class RulesChatModel(BaseChatModel):
                 answered = (
                     asked[:start] + name_images(chosen_images, replies.language_of(asked)) + asked[end:]
                 )
-                return self._edit(answered, resolver, replies.language_of(asked))
+                asked_language = replies.language_of(asked)
+                return _go_on(self._edit(answered, resolver, asked_language), asked, rest, asked_language)
         pending = state.get("clarify")
         if pending is not None:
             by_id = {e.id: e for e in view.entities}
@@ -159,8 +171,64 @@ class RulesChatModel(BaseChatModel):
                 span = tuple(pending["span"]) if pending.get("span") else None
                 resolution = resolver.resolve(pending["text"], choose=chosen, choose_span=span)  # type: ignore[arg-type]
                 resolution = _name_removal(pending["text"], resolution)
-                return self._edit_call(pending["text"], resolution, len(view.images))
+                asked_language = replies.language_of(pending["text"])
+                message = self._edit_call(pending["text"], resolution, len(view.images))
+                return _go_on(message, pending["text"], rest, asked_language)
 
+        steps = [step.to_state() for step in split_turn(text, themes)]
+        return self._next(steps, resolver, language)
+
+    def _next(self, steps: list[dict[str, Any]], resolver: ReferenceResolver, language: str) -> AIMessage:
+        """The first of the turn's remaining ``steps`` as one tool call, the others kept in the
+        message's state for after its result; or the reply when it cannot run (a refusal, or a
+        question, which keeps the rest for after the answer)."""
+        step, rest = steps[0], steps[1:]
+        if step["kind"] == "call":
+            refused = _precheck(step["name"], step["args"], resolver.view, language)
+            if refused is not None:
+                return AIMessage(content=_stopped(refused, rest, language))
+            return _go_on(_calls([(step["name"], step["args"])]), step["text"], rest, language)
+        message = self._step(TurnStep.from_state(step), resolver, language)
+        if not message.tool_calls:
+            if message.additional_kwargs.get(STATE_KEY):  # a question: go on after the answer
+                return _go_on(message, step["text"], rest, language)
+            return AIMessage(content=_stopped(str(message.content), rest, language))
+        return self._next(
+            [
+                {"kind": "call", "text": step["text"], "name": call["name"], "args": call["args"]}
+                for call in message.tool_calls
+            ]
+            + rest,
+            resolver,
+            language,
+        )
+
+    def _step(self, step: TurnStep, resolver: ReferenceResolver, language: str) -> AIMessage:
+        """One step as tool calls (several for "go back two steps" or a switch of image), or a
+        direct reply."""
+        text, view = step.text, resolver.view
+        missing = resolver.missing_image(text)
+        if missing is not None:
+            return AIMessage(content=_missing_image(missing, view, language))
+        named = resolver.find_images(text)
+        image = named[0][1] if named else view.active
+        assert image is not None
+        if step.kind == "undo":
+            return _calls([("undo", {"image": str(image.position)})] * step.count)
+        if step.kind == "redo":
+            return _calls([("redo", {"image": str(image.position)})])
+        if step.kind == "image":
+            return _calls([("select_image", {"image": str(image.position)})])
+        if step.kind == "version":
+            version = resolver.find_version(text, image)
+            if version is None:
+                return AIMessage(content=_missing_version(text, image, view, language))
+            return _calls([("revert", {"version": str(version.number), "image": str(image.position)})])
+        return self._request(text, resolver, language)
+
+    def _request(self, text: str, resolver: ReferenceResolver, language: str) -> AIMessage:
+        """A step that is not navigation: an edit, a theme, history, describe or compare."""
+        intent = detect_intent(text, theme_words())
         if intent.kind in ("undo", "redo", "list"):
             named = resolver.find_images(text)
             args = {"image": str(named[0][1].position)} if named else {}
@@ -269,21 +337,38 @@ class RulesChatModel(BaseChatModel):
             args["target_entity"] = resolution.entity.id
         if resolution.image is not None and "image" not in args and image_count == 1:
             args["image"] = str(resolution.image.position)
+        if resolution.switched and resolution.image is not None:
+            # The object is on another image: switch to it first, so the reply says so.
+            return _calls([("select_image", {"image": str(resolution.image.position)}), ("edit_image", args)])
         return _calls([("edit_image", args)])
 
     # -- replying --------------------------------------------------------------------------
 
     def _reply_after_tools(self, messages: list[BaseMessage]) -> AIMessage:
-        outcomes: list[dict[str, Any]] = []
-        for message in reversed(messages):
-            if isinstance(message, ToolMessage):
-                outcomes.insert(0, _outcome(message))
-            else:
-                break
-        human = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
-        language = replies.language_of(str(human.content) if human else "")
-        text = "\n".join(replies.describe_outcome(o, language) for o in outcomes)
-        return AIMessage(content=text)
+        """After a tool result: the turn's next step, or the reply reporting every step (and,
+        after a failure, what was not done)."""
+        start = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
+        turn = messages[start + 1 :]
+        asked = next(m for m in reversed(turn) if isinstance(m, AIMessage) and m.tool_calls)
+        state = dict(asked.additional_kwargs.get(STATE_KEY) or {})
+        language = state.get("language") or replies.language_of(str(messages[start].content))
+        rest: list[dict[str, Any]] = list(state.get("rest") or [])
+        outcomes = [_outcome(m) for m in turn if isinstance(m, ToolMessage)]
+        ctx = get_runtime(ToolContext).context
+        if outcomes[-1].get("ok", True) and rest:
+            view = load_view(ctx.store, ctx.session_id)
+            following = self._next(rest, ReferenceResolver(view), language)
+            if following.tool_calls:
+                return following
+            said = [_sentence(o, language, ctx) for o in outcomes]
+            return AIMessage(
+                content="\n".join([*said, str(following.content)]),
+                additional_kwargs=following.additional_kwargs,
+            )
+        said = [_sentence(o, language, ctx) for o in outcomes]
+        if not outcomes[-1].get("ok", True) and rest:
+            said.append(replies.not_done(_texts(rest), language))
+        return AIMessage(content="\n".join(said))
 
 
 def _calls(calls: list[tuple[str, dict[str, Any]]]) -> AIMessage:
@@ -293,6 +378,72 @@ def _calls(calls: list[tuple[str, dict[str, Any]]]) -> AIMessage:
             {"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}"} for name, args in calls
         ],
     )
+
+
+def _go_on(message: AIMessage, text: str, rest: list[dict[str, Any]], language: str) -> AIMessage:
+    """``message`` carrying the turn's remaining steps in its state (nothing when none remain,
+    so a one-step turn is planned exactly as before)."""
+    if rest:
+        state = dict(message.additional_kwargs.get(STATE_KEY) or {})
+        state.update(rest=rest, language=language)
+        message.additional_kwargs[STATE_KEY] = state
+    return message
+
+
+def _texts(steps: list[dict[str, Any]]) -> list[str]:
+    """The user's words of ``steps``, each once (a step may have become several calls)."""
+    seen: list[str] = []
+    for step in steps:
+        if step["text"] not in seen:
+            seen.append(step["text"])
+    return seen
+
+
+def _stopped(reason: str, rest: list[dict[str, Any]], language: str) -> str:
+    """A step that cannot be done, and the steps after it that therefore were not."""
+    return reason + ("\n" + replies.not_done(_texts(rest), language) if rest else "")
+
+
+def _sentence(outcome: dict[str, Any], language: str, ctx: ToolContext) -> str:
+    """The reply sentence for one outcome; an edit's reads the plan its version recorded."""
+    operations = None
+    if outcome.get("ok", True) and outcome.get("action") in ("edit_image", "apply_theme"):
+        plan = ctx.store.version(outcome["version_id"]).plan or {}
+        operations = list(plan.get("operations") or [])
+    return replies.describe_outcome(outcome, language, operations)
+
+
+def _precheck(name: str, args: dict[str, Any], view: SessionView, language: str) -> str | None:
+    """Why a navigation call cannot run, in the user's language, before it is made."""
+    if name not in ("undo", "redo"):
+        return None
+    image = next((i for i in view.images if str(i.position) == args.get("image")), view.active)
+    if image is None:
+        return None
+    if name == "undo" and view.heads[image.id].parent_id is None:
+        return replies.refusal("nothing_to_undo", language, image=image.position)
+    if name == "redo" and not image.redo_stack:
+        return replies.refusal("nothing_to_redo", language, image=image.position)
+    return None
+
+
+def _missing_image(position: int, view: SessionView, language: str) -> str:
+    current = view.active.position if view.active is not None else 1
+    if position < 1 and current == 1:
+        return replies.refusal("first_image", language, image=current)
+    if position == len(view.images) + 1 and current == len(view.images):
+        return replies.refusal("last_image", language, image=current)
+    return replies.refusal("no_image", language, count=len(view.images), position=position)
+
+
+def _missing_version(text: str, image: ImageInfo, view: SessionView, language: str) -> str:
+    head = view.heads[image.id]
+    last = max(v.number for v in view.versions[image.id])
+    if PREVIOUS_VERSION.search(text):
+        return replies.refusal("no_previous_version", language, image=image.position)
+    if NEXT_VERSION.search(text):
+        return replies.refusal("no_next_version", language, image=image.position, version=head.number)
+    return replies.refusal("no_version", language, image=image.position, count=last + 1, last=last)
 
 
 def _outcome(message: ToolMessage) -> dict[str, Any]:

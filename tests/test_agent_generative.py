@@ -27,7 +27,7 @@ def test_shirt_example_across_three_turns(qwen_editor: Editor) -> None:
                 resolved="把蓝色长袖衬衫换成条纹款",
                 version=3,
                 parent=2,
-                reply=("已将第1次编辑中的蓝色长袖衬衫换成条纹款",),
+                reply=("已将第1次编辑中的蓝色长袖衬衫换成条纹长袖衬衫",),
             ),
         ],
     )

@@ -49,7 +49,10 @@ def test_logo_from_the_second_image_goes_on_the_first(qwen_editor: Editor) -> No
                 image=1,
                 version=1,
                 parent=0,
-                reply=("I put the logo from Picture 2 on Picture 1", "Picture 2 = image 2, version 1"),
+                reply=(
+                    'I made the edit "Put the logo from Picture 2 on Picture 1"',
+                    "Picture 2 = image 2, version 1",
+                ),
             )
         ],
     )
@@ -84,7 +87,7 @@ def test_chinese_logo_edit_with_a_named_reference_version(qwen_editor: Editor) -
                 image=1,
                 version=1,
                 parent=0,
-                reply=("已将Picture 2里的logo放到Picture 1上", "Picture 2 = 图2第0版"),
+                reply=("已按“把Picture 2里的logo放到Picture 1上”修改画面", "Picture 2 = 图2第0版"),
             )
         ],
     )
