@@ -6,6 +6,7 @@ Built from the tools' outcomes only, so the reply never claims more than happene
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agent.edit_phrases import Subject, edit_phrases, join_phrases
@@ -15,6 +16,15 @@ from engine.parsing.language import detect_language
 def language_of(text: str) -> str:
     """The language to reply in: "zh" when the text has any Chinese in it, else "en"."""
     return "en" if detect_language(text or "") == "en" else "zh"
+
+
+def written_in_chinese(text: str) -> bool:
+    """True for a Chinese sentence: it has Chinese and no English phrase (three English words in
+    a row), unlike an English message that quotes a Chinese instruction."""
+    return language_of(text) == "zh" and not _ENGLISH_PHRASE.search(text)
+
+
+_ENGLISH_PHRASE = re.compile(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+")
 
 
 def _where_zh(version: int) -> str:
@@ -84,14 +94,14 @@ def describe_failure(outcome: dict[str, Any], language: str) -> str:
     hint = error.get("hint")
     suggestions = error.get("suggestions")
     if language == "zh":
-        if language_of(message) == "zh":
+        if written_in_chinese(message):
             text = f"这一步没能完成：{message.rstrip('。')}。"
-            if hint and language_of(hint) == "zh":
+            if hint and written_in_chinese(hint):
                 text += f"提示：{hint.rstrip('。')}。"
         else:
             reason = _ZH_REASONS.get(error.get("code", ""), "这个要求和当前的图片或版本对不上")
             text = f"这一步没能完成：{reason}。"
-        if suggestions and language_of(" ".join(suggestions)) == "zh":
+        if suggestions and written_in_chinese(" ".join(suggestions)):
             text += "可以试试：" + "；".join(suggestions) + "。"
         return text + "没有生成新版本。"
     text = f"I couldn't do that: {message}"

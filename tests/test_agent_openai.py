@@ -126,3 +126,58 @@ def test_openai_planner_calls_tools_through_a_real_client(server: ScriptedServer
     tool_message = next(m for m in server.requests[1]["messages"] if m["role"] == "tool")
     assert json.loads(tool_message["content"])["version"] == 1
     assert server.parse_requests == 2  # one per edit
+
+
+def calls(*named: tuple[str, dict[str, Any], str]) -> dict[str, Any]:
+    """One assistant message with several tool calls (a model ignoring parallel_tool_calls)."""
+    return {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+            for name, args, call_id in named
+        ],
+    }
+
+
+def test_openai_planner_runs_a_turn_of_several_actions_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    script = [
+        tool_call("edit_image", {"instruction": "把红色连衣裙换成蓝色"}, "call_1"),
+        say("已将红色连衣裙换成蓝色。"),
+        # "撤销并把背景换成浅灰色": one call per message, in the user's order.
+        tool_call("undo", {}, "call_2"),
+        tool_call("edit_image", {"instruction": "把背景换成浅灰色"}, "call_3"),
+        say("已撤销，并已将背景换成浅灰色。"),
+        # "把帽子换成红色，然后撤销", sent as two calls at once: only the first runs; it fails,
+        # so the undo the model asks for next is not run either.
+        calls(("edit_image", {"instruction": "把帽子换成红色"}, "call_4"), ("undo", {}, "call_5")),
+        tool_call("undo", {}, "call_6"),
+        say("没能把帽子换成红色，所以也没有撤销。"),
+    ]
+    with ScriptedServer(script) as server:
+        monkeypatch.setenv("IMGEDIT_LLM", "openai")
+        monkeypatch.setenv("IMGEDIT_LLM_BASE_URL", server.url)
+        monkeypatch.setenv("IMGEDIT_LLM_MODEL", "Qwen2.5-7B-Instruct")
+        get_settings.cache_clear()
+        agent = ChatAgent(editor=Editor(engine="classic"))
+        session = agent.new_session()
+        agent.attach(session, png_bytes(scene()), name="scene.png")
+        agent.send(session, "把红色连衣裙换成蓝色")
+        mixed = agent.send(session, "撤销并把背景换成浅灰色")
+        failed = agent.send(session, "把帽子换成红色，然后撤销")
+
+    assert [c["name"] for c in mixed.tool_calls] == ["undo", "edit_image"]
+    assert [o["ok"] for o in mixed.outcomes] == [True, True]
+    image = agent.store.images(session)[0]
+    versions = {v.id: v for v in agent.store.versions(image.id)}
+    graph = {v.number: (versions[v.parent_id].number if v.parent_id else None) for v in versions.values()}
+    assert graph == {0: None, 1: 0, 2: 0}  # the edit started from the version the undo went back to
+    assert mixed.reply == "已撤销，并已将背景换成浅灰色。"
+
+    assert [c["name"] for c in failed.tool_calls] == ["edit_image", "undo"]  # call_5 was dropped
+    assert [o["ok"] for o in failed.outcomes] == [False, False]
+    assert failed.outcomes[1]["error"]["code"] == "skipped"
+    assert agent.store.head(image.id).number == 2  # the undo did not run
+    assert all(request["parallel_tool_calls"] is False for request in server.requests)
+    system = next(m for m in server.requests[0]["messages"] if m["role"] == "system")["content"]
+    assert "select_image" in system and "one tool call at a time" in system.replace("\n", " ")
