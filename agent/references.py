@@ -243,12 +243,10 @@ class ReferenceResolver:
             # Something an edit in this lineage removed is gone: "that badge" means another one.
             pool = [e for e in pool if e.removed_version_id not in lineage_of(e)]
             shown = [e for e in pool if e.version_id in lineage_of(e)]
-            if named or not pointing:
-                # A plain noun ("the dress") or a named image: what the version being edited
-                # shows, on the image being edited only.
-                pool = [e for e in shown if e.image_id == image.id]
-            else:
-                pool = shown or pool
+            # A plain noun ("the dress") or a named image: what the version being edited shows,
+            # on that image only; a word pointing back ("刚才的", "that"): every image.
+            here = [e for e in shown if e.image_id == image.id]
+            pool = here if named or not pointing else shown or pool
             if removal:
                 pool = [e for e in pool if e.version_id in lineage_of(e)] or pool
                 quoted = [q.strip() for q in _QUOTED.findall(text) if q.strip()]

@@ -55,6 +55,14 @@ def say(text: str) -> dict[str, Any]:
     return {"role": "assistant", "content": text}
 
 
+def plan_with(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``server`` the openai planner of agents built from now on."""
+    monkeypatch.setenv("IMGEDIT_LLM", "openai")
+    monkeypatch.setenv("IMGEDIT_LLM_BASE_URL", server.url)
+    monkeypatch.setenv("IMGEDIT_LLM_MODEL", "Qwen2.5-7B-Instruct")
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
     script = [
@@ -68,10 +76,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
         say("Undone."),
     ]
     with ScriptedServer(script) as srv:
-        monkeypatch.setenv("IMGEDIT_LLM", "openai")
-        monkeypatch.setenv("IMGEDIT_LLM_BASE_URL", srv.url)
-        monkeypatch.setenv("IMGEDIT_LLM_MODEL", "Qwen2.5-7B-Instruct")
-        get_settings.cache_clear()
+        plan_with(srv, monkeypatch)
         yield srv
 
 
@@ -155,10 +160,7 @@ def test_openai_planner_runs_a_turn_of_several_actions_in_order(monkeypatch: pyt
         say("没能把帽子换成红色，所以也没有撤销。"),
     ]
     with ScriptedServer(script) as server:
-        monkeypatch.setenv("IMGEDIT_LLM", "openai")
-        monkeypatch.setenv("IMGEDIT_LLM_BASE_URL", server.url)
-        monkeypatch.setenv("IMGEDIT_LLM_MODEL", "Qwen2.5-7B-Instruct")
-        get_settings.cache_clear()
+        plan_with(server, monkeypatch)
         agent = ChatAgent(editor=Editor(engine="classic"))
         session = agent.new_session()
         agent.attach(session, png_bytes(scene()), name="scene.png")

@@ -72,7 +72,13 @@ def test_revert_to_the_original_then_two_edits(agent: ChatAgent) -> None:
         session,
         [
             Step("把红色连衣裙换成蓝色", "edit_image", version=1, parent=0),
-            Step("调亮一点", "edit_image", version=2, parent=1, reply=("已调亮画面（图1，第2版，基于第1版）。",)),
+            Step(
+                "调亮一点",
+                "edit_image",
+                version=2,
+                parent=1,
+                reply=("已调亮画面（图1，第2版，基于第1版）。",),
+            ),
             Step(
                 "回到原图，然后加一个'SALE'标签，再调成黑白",
                 ("revert", "edit_image"),

@@ -262,30 +262,18 @@ class SessionTools:
 
     def select_image(self, image: str | int) -> ToolOutcome:
         """Switch to another image ("上一张", "the second image"): it becomes the one "it" means;
-        no version is made and no head moves."""
-
-        def run() -> ToolOutcome:
-            info = self.store.select_image(self.find_image(image).id)
-            head = self.store.head(info.id)
-            return ToolOutcome(
-                action="select_image",
-                message=f"Now working on image {info.position} (at version {head.number}).",
-                image_id=info.id,
-                image=info.position,
-                version_id=head.id,
-                version=head.number,
-                parent_version_id=head.parent_id,
-                image_path=str(self.store.version_path(head)),
-            )
-
-        return self._guard("select_image", run)
+        no version is made and its head stays where it is."""
+        return self._guard("select_image", lambda: self._move("select_image", image))
 
     def _move(
         self, action: str, image_ref: str | int | None, version_ref: str | int | None = None
     ) -> ToolOutcome:
         image = self.find_image(image_ref)
         before = self.store.head(image.id)
-        if action == "undo":
+        if action == "select_image":
+            self.store.select_image(image.id)
+            after = before
+        elif action == "undo":
             after = self.store.undo(image.id)
         elif action == "redo":
             after = self.store.redo(image.id)
