@@ -39,7 +39,8 @@ _IMAGE_EN = re.compile(
 _THIS_IMAGE = re.compile(r"\bthis (?:image|photo|picture)\b|这张(?:图片?|照片)?", re.IGNORECASE)
 #: Images named relative to the current one: "上一张", "下一张", "the previous image", "the next photo".
 _IMAGE_RELATIVE = re.compile(
-    r"(?P<zh>[上下前后])一张(?:图片?|照片|图像)?"
+    # Not after a verb: "贴上一张贴纸" adds a sticker, it does not name the previous image.
+    r"(?<![贴加放换画添配印盖挂摆铺补附留剩拍])(?P<zh>[上下前后])一张(?:图片?|照片|图像)?"
     r"|\b(?:the\s+)?(?P<en>previous|next|prior|following)\s+(?:image|photo|picture)\b",
     re.IGNORECASE,
 )
@@ -47,7 +48,7 @@ _BACKWARD = {"上", "前", "previous", "prior"}
 
 _ORIGINAL = re.compile(
     r"\b(?:the\s+)?original(?:\s+(?:image|photo|picture|version))?\b|原图|原始图片|原始版本|最初的版本|原版"
-    r"|最早的版本|最早那版|最早一版|最早的那一?版|\b(?:the\s+)?(?:earliest|first)\s+version\b",
+    r"|最早的版本|最早那版|最早一版|最早的那一?版|\b(?:the\s+)?earliest\s+version\b",
     re.IGNORECASE,
 )
 _PREVIOUS = re.compile(
@@ -164,6 +165,11 @@ class ReferenceResolver:
                 step = -1 if (match.group("zh") or match.group("en")).lower() in _BACKWARD else 1
                 named.append((match.start(), self.view.active.position + step))
         return named
+
+    @staticmethod
+    def names_relative_image(text: str) -> bool:
+        """True when the text names an image relative to the current one ("上一张", "the next image")."""
+        return bool(_IMAGE_RELATIVE.search(text))
 
     def missing_image(self, text: str) -> int | None:
         """A position the text names that this session has no image at, if any."""

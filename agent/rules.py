@@ -161,7 +161,8 @@ class RulesChatModel(BaseChatModel):
                     asked[:start] + name_images(chosen_images, replies.language_of(asked)) + asked[end:]
                 )
                 asked_language = replies.language_of(asked)
-                return _go_on(self._edit(answered, resolver, asked_language), asked, rest, asked_language)
+                message = self._edit(answered, resolver, asked_language)
+                return self._continue(message, asked, rest, resolver, asked_language)
         pending = state.get("clarify")
         if pending is not None:
             by_id = {e.id: e for e in view.entities}
@@ -173,7 +174,7 @@ class RulesChatModel(BaseChatModel):
                 resolution = _name_removal(pending["text"], resolution)
                 asked_language = replies.language_of(pending["text"])
                 message = self._edit_call(pending["text"], resolution, len(view.images))
-                return _go_on(message, pending["text"], rest, asked_language)
+                return self._continue(message, pending["text"], rest, resolver, asked_language)
 
         steps = [step.to_state() for step in split_turn(text, themes)]
         return self._next(steps, resolver, language)
@@ -189,19 +190,27 @@ class RulesChatModel(BaseChatModel):
                 return AIMessage(content=_stopped(refused, rest, language))
             return _go_on(_calls([(step["name"], step["args"])]), step["text"], rest, language)
         message = self._step(TurnStep.from_state(step), resolver, language)
-        if not message.tool_calls:
-            if message.additional_kwargs.get(STATE_KEY):  # a question: go on after the answer
-                return _go_on(message, step["text"], rest, language)
+        if not message.tool_calls and not message.additional_kwargs.get(STATE_KEY):
             return AIMessage(content=_stopped(str(message.content), rest, language))
-        return self._next(
-            [
-                {"kind": "call", "text": step["text"], "name": call["name"], "args": call["args"]}
-                for call in message.tool_calls
-            ]
-            + rest,
-            resolver,
-            language,
-        )
+        return self._continue(message, step["text"], rest, resolver, language)
+
+    def _continue(
+        self,
+        message: AIMessage,
+        text: str,
+        rest: list[dict[str, Any]],
+        resolver: ReferenceResolver,
+        language: str,
+    ) -> AIMessage:
+        """A step's planned ``message`` followed by the ``rest`` of the turn: its calls run one
+        at a time before the rest; a question keeps the rest for after the answer."""
+        if not message.tool_calls:
+            return _go_on(message, text, rest, language)
+        calls = [
+            {"kind": "call", "text": text, "name": call["name"], "args": call["args"]}
+            for call in message.tool_calls
+        ]
+        return self._next(calls + rest, resolver, language)
 
     def _step(self, step: TurnStep, resolver: ReferenceResolver, language: str) -> AIMessage:
         """One step as tool calls (several for "go back two steps" or a switch of image), or a
@@ -209,7 +218,7 @@ class RulesChatModel(BaseChatModel):
         text, view = step.text, resolver.view
         missing = resolver.missing_image(text)
         if missing is not None:
-            return AIMessage(content=_missing_image(missing, view, language))
+            return AIMessage(content=_missing_image(text, missing, view, language))
         named = resolver.find_images(text)
         image = named[0][1] if named else view.active
         assert image is not None
@@ -356,7 +365,8 @@ class RulesChatModel(BaseChatModel):
         outcomes = [_outcome(m) for m in turn if isinstance(m, ToolMessage)]
         ctx = get_runtime(ToolContext).context
         if outcomes[-1].get("ok", True) and rest:
-            view = load_view(ctx.store, ctx.session_id)
+            # The image the previous step acted on is the current one for the next.
+            view = load_view(ctx.store, ctx.session_id, outcomes[-1].get("image_id"))
             following = self._next(rest, ReferenceResolver(view), language)
             if following.tool_calls:
                 return following
@@ -427,12 +437,10 @@ def _precheck(name: str, args: dict[str, Any], view: SessionView, language: str)
     return None
 
 
-def _missing_image(position: int, view: SessionView, language: str) -> str:
+def _missing_image(text: str, position: int, view: SessionView, language: str) -> str:
     current = view.active.position if view.active is not None else 1
-    if position < 1 and current == 1:
-        return replies.refusal("first_image", language, image=current)
-    if position == len(view.images) + 1 and current == len(view.images):
-        return replies.refusal("last_image", language, image=current)
+    if ReferenceResolver.names_relative_image(text) and position in (current - 1, current + 1):
+        return replies.refusal("first_image" if position < current else "last_image", language, image=current)
     return replies.refusal("no_image", language, count=len(view.images), position=position)
 
 
