@@ -182,7 +182,7 @@ class ChatAgent:
                 durability="sync" if turn_id else None,
             )
         turn = _turn_from(result["messages"])
-        _remember_failed_image(context, turn)
+        _remember_image(context, turn)
         turn.seconds = time.perf_counter() - started
         answer = turn.to_json()
         self.store.add_message(
@@ -209,23 +209,35 @@ class ChatAgent:
         return list(state.values.get("messages", []))
 
 
-def _remember_failed_image(context: ToolContext, turn: Turn) -> None:
-    """A step that failed on a named image still makes that image the one the user works on,
-    so "it" in the next message means it (a successful step has moved its head already)."""
-    for call, outcome in zip(turn.tool_calls, turn.outcomes, strict=False):
-        if outcome.get("ok") or (outcome.get("error") or {}).get("code") == "skipped":
-            continue
-        image = call["args"].get("image")
-        if image:
-            tools = SessionTools(context)
-            active = context.store.active_image(context.session_id)
-            try:
-                wanted = tools.find_image(image)
-            except ImgEditError:
-                return
-            if active is None or active.id != wanted.id:
-                context.store.select_image(wanted.id)
+#: Tools whose success moves an image's head (or selects it): that image is current already.
+_MOVES_HEAD = frozenset({"edit_image", "apply_theme", "undo", "redo", "revert", "select_image"})
+
+
+def _remember_image(context: ToolContext, turn: Turn) -> None:
+    """The image the turn's last step was about is the one "it" means in the next message. A
+    step that moved a head has made its image current already; one that failed ("把第一张的帽子
+    换成红色" refused) or only looked (describe, history, compare) is recorded as a switch."""
+    ran = [
+        (call, outcome)
+        for call, outcome in zip(turn.tool_calls, turn.outcomes, strict=False)
+        if (outcome.get("error") or {}).get("code") != "skipped"
+    ]
+    if not ran:
         return
+    call, outcome = ran[-1]
+    if outcome.get("ok") and call["name"] in _MOVES_HEAD:
+        return
+    wanted = outcome.get("image_id") if outcome.get("ok") else None
+    if wanted is None:
+        if not call["args"].get("image"):
+            return  # it was the current image
+        try:
+            wanted = SessionTools(context).find_image(call["args"]["image"]).id
+        except ImgEditError:
+            return
+    active = context.store.active_image(context.session_id)
+    if active is None or active.id != wanted:
+        context.store.select_image(wanted)
 
 
 def _turn_from(messages: list[BaseMessage]) -> Turn:

@@ -241,9 +241,13 @@ def test_english_image_navigation(agent: ChatAgent) -> None:
                 language="en",
                 reply=("I flipped it horizontally (image 1, version 2, from version 1).",),
             ),
+            Step("describe the second image", "describe_image", args={"image": "2"}, image=2),
+            # "it" is the image the user looked at last, though no head moved.
+            Step("make it darker", "edit_image", image=2, version=1, parent=0),
         ],
     )
-    assert graph(agent.store, session, 2) == {0: None}
+    assert graph(agent.store, session, 1) == {0: None, 1: 0, 2: 1}
+    assert graph(agent.store, session, 2) == {0: None, 1: 0}
 
 
 def test_reference_to_a_badge_on_another_image(agent: ChatAgent) -> None:
