@@ -146,6 +146,8 @@ def edit_phrases(
 
 def join_phrases(phrases: list[str], language: str) -> str:
     """The phrases as one clause: "将A换成B，并调亮画面" / "made A blue and made it brighter"."""
+    if not phrases:  # a version recorded without its plan
+        return "完成修改" if language == "zh" else "made the edit"
     if len(phrases) == 1:
         return phrases[0]
     if language == "zh":
