@@ -186,7 +186,7 @@ def test_phone_in_chinese(live: LiveServer, browser: Browser, photo: Path) -> No
     retro.click()  # the theme button speaks the page's language
     expect(page.locator("#chat li.user").last).to_have_text("复古风格")
     expect(page.locator("#timeline li")).to_have_count(2, timeout=30_000)
-    expect(page.locator("#chat li.bot").last).to_contain_text("已完成")
+    expect(page.locator("#chat li.bot").last).to_contain_text("已套用复古主题")
     expect(page.locator("#version-label")).to_have_text("图 1 · 第 1 版（共 1 版）")
 
     page.fill("#message", "让它更好看")
