@@ -142,4 +142,7 @@ class HeadMoveRow(Base):
     action: Mapped[str] = mapped_column(String(16))
     from_version_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     to_version_id: Mapped[str] = mapped_column(String(64))
+    #: The job step that asked for this move (a chat turn's undo), so a re-run of the job finds
+    #: the move it made instead of moving again; unique, so two runs at once cannot both move.
+    effect: Mapped[str | None] = mapped_column(String(160), nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -314,23 +314,29 @@ class SessionStore:
                 )
             return VersionInfo.of(row)
 
-    def undo(self, image_id: str) -> VersionInfo:
-        """Move the head to its parent; ``BadInputError`` at the original."""
+    def undo(self, image_id: str, *, effect: str | None = None) -> VersionInfo:
+        """Move the head to its parent; ``BadInputError`` at the original.
+
+        ``effect`` names the job step asking (see ``head_move``): a step already done moves nothing."""
         with self._tx() as db:
+            if (done := self._moved(db, effect)) is not None:
+                return done
             image = self._image_row(db, image_id)
             head = db.get(VersionRow, image.head_version_id)
             assert head is not None
             if head.parent_id is None:
                 raise BadInputError("Nothing to undo: this is the original image.")
             image.redo_stack = [*image.redo_stack, head.id]
-            self._move_head(db, image, head.parent_id, "undo")
+            self._move_head(db, image, head.parent_id, "undo", effect)
             parent = db.get(VersionRow, head.parent_id)
             assert parent is not None
             return VersionInfo.of(parent)
 
-    def redo(self, image_id: str) -> VersionInfo:
+    def redo(self, image_id: str, *, effect: str | None = None) -> VersionInfo:
         """Move the head back to the version the last undo left; ``BadInputError`` when none."""
         with self._tx() as db:
+            if (done := self._moved(db, effect)) is not None:
+                return done
             image = self._image_row(db, image_id)
             stack = list(image.redo_stack or [])
             if not stack:
@@ -338,12 +344,14 @@ class SessionStore:
             target = db.get(VersionRow, stack.pop())
             assert target is not None
             image.redo_stack = stack
-            self._move_head(db, image, target.id, "redo")
+            self._move_head(db, image, target.id, "redo", effect)
             return VersionInfo.of(target)
 
-    def revert(self, image_id: str, version_id: str) -> VersionInfo:
+    def revert(self, image_id: str, version_id: str, *, effect: str | None = None) -> VersionInfo:
         """Make ``version_id`` the head (any version of the image); the next edit starts from it."""
         with self._tx() as db:
+            if (done := self._moved(db, effect)) is not None:
+                return done
             image = self._image_row(db, image_id)
             target = db.get(VersionRow, version_id)
             if target is None or target.image_id != image.id:
@@ -352,16 +360,18 @@ class SessionStore:
                     hint="List the versions with /history (or list_versions).",
                 )
             image.redo_stack = []
-            self._move_head(db, image, target.id, "revert")
+            self._move_head(db, image, target.id, "revert", effect)
             return VersionInfo.of(target)
 
-    def select_image(self, image_id: str) -> ImageInfo:
+    def select_image(self, image_id: str, *, effect: str | None = None) -> ImageInfo:
         """Make ``image_id`` the one the user works on without moving its head: a ``select`` move
         (from and to the head), so "it" and "this image" mean it until another image is touched."""
         with self._tx() as db:
             image = self._image_row(db, image_id)
+            if self._moved(db, effect) is not None:
+                return ImageInfo.of(image)
             assert image.head_version_id is not None
-            self._move_head(db, image, image.head_version_id, "select")
+            self._move_head(db, image, image.head_version_id, "select", effect)
             return ImageInfo.of(image)
 
     def active_image(self, session_id: str) -> ImageInfo | None:
@@ -512,8 +522,40 @@ class SessionStore:
             raise NotFoundError(f"No image {image_id} in this session.", hint="Attach one with /attach PATH.")
         return row
 
+    def head_move(self, effect: str) -> tuple[VersionInfo | None, VersionInfo] | None:
+        """The move (from, to) that the job step ``effect`` made, or None if it made none yet.
+
+        A chat turn re-run after a crash asks this before its undo, redo, revert or image switch,
+        so it reports the move that was made; the moves themselves check again (``_moved``)."""
+        with self._tx() as db:
+            move = self._recorded_move(db, effect)
+            if move is None:
+                return None
+            before = db.get(VersionRow, move.from_version_id) if move.from_version_id else None
+            return (VersionInfo.of(before) if before else None), self._moved_to(db, move)
+
     @staticmethod
-    def _move_head(db: DbSession, image: ImageRow, to_version_id: str, action: str) -> None:
+    def _recorded_move(db: DbSession, effect: str | None) -> HeadMoveRow | None:
+        if effect is None:
+            return None
+        return db.scalar(select(HeadMoveRow).where(HeadMoveRow.effect == effect))
+
+    @staticmethod
+    def _moved_to(db: DbSession, move: HeadMoveRow) -> VersionInfo:
+        to = db.get(VersionRow, move.to_version_id)
+        assert to is not None
+        return VersionInfo.of(to)
+
+    def _moved(self, db: DbSession, effect: str | None) -> VersionInfo | None:
+        """Where the job step ``effect`` already moved a head to (None: not yet, or no step),
+        read in the move's own transaction, so a step is never applied twice."""
+        move = self._recorded_move(db, effect)
+        return None if move is None else self._moved_to(db, move)
+
+    @staticmethod
+    def _move_head(
+        db: DbSession, image: ImageRow, to_version_id: str, action: str, effect: str | None = None
+    ) -> None:
         db.add(
             HeadMoveRow(
                 session_id=image.session_id,
@@ -521,6 +563,7 @@ class SessionStore:
                 action=action,
                 from_version_id=image.head_version_id,
                 to_version_id=to_version_id,
+                effect=effect,
             )
         )
         image.head_version_id = to_version_id

@@ -31,6 +31,8 @@ from jobs.kinds import KINDS
 from sessions import SessionStore, create_sessionmaker
 from tests.server_harness import LiveServer, Storage, png_bytes, wait_for_job
 from tests.test_agent_badges import assert_removed, badge
+from tools.context import ToolContext
+from tools.operations import SessionTools
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +183,33 @@ def test_a_session_edit_job_redelivered_to_another_worker_makes_one_audited_vers
     version = store.head(image.id)
     assert version.author == "key:worker-test" and version.resolution["from_version_id"] == original.id
     assert first.steps and not again.steps  # the second run did no image work
+
+
+def test_a_chat_turns_undo_and_revert_run_again_under_their_job_move_the_head_once(classic: Editor) -> None:
+    """A turn killed after its undo committed, before the agent's checkpoint kept the tool's
+    answer, runs that tool call again on restart: the head moves once and the answer is the same.
+    Two undo calls of one turn ("go back two steps") are two steps."""
+    store = SessionStore(settings=get_settings())
+    session = store.create_session(tenant="acme")
+    photo = sample_photo("coffee").resize((64, 48))
+    image, original = store.add_image(session.id, png_bytes(photo))
+    v1 = store.add_version(original.id, png_bytes(photo.rotate(90)), instruction="one")
+    v2 = store.add_version(v1.id, png_bytes(photo.rotate(180)), instruction="two")
+    v3 = store.add_version(v2.id, png_bytes(photo.rotate(270)), instruction="three")
+    tools = SessionTools(ToolContext(session_id=session.id, store=store, editor=classic, job_id="job_7"))
+
+    first = tools.undo(call_id="call_a")
+    again = tools.undo(call_id="call_a")  # the same call of the same job, run again
+    assert store.head(image.id).id == v2.id
+    assert (
+        (first.version, first.data["previous_head"]) == (again.version, again.data["previous_head"]) == (2, 3)
+    )
+    tools.undo(call_id="call_b")  # the turn's second undo is a step of its own
+    assert store.head(image.id).id == v1.id
+
+    tools.revert(v3.number, call_id="call_c")
+    tools.undo(call_id="call_d")
+    tools.revert(v3.number, call_id="call_c")  # re-run: no second revert over the later undo
+    assert store.head(image.id).id == v2.id
+    moves = [m["action"] for m in store.session_audit(session.id)["head_moves"]]
+    assert moves.count("undo") == 3 and moves.count("revert") == 1

@@ -132,8 +132,8 @@ def test_downgrade_one_step_and_upgrade_again_keep_the_rows(tmp_path: Path) -> N
     engine = create_engine(f"sqlite:///{path}")
     downgrade(engine, "-1")
     assert current_revision(engine) == revisions()[-2]
-    columns = {c["name"] for c in inspect(engine).get_columns("images")}
-    assert "last_version" not in columns
+    columns = {c["name"] for c in inspect(engine).get_columns("head_moves")}
+    assert "effect" not in columns  # the newest revision (0003) undone
     with sqlite3.connect(path) as connection:
         assert connection.execute("select count(*) from versions").fetchone() == (2,)
 

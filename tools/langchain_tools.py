@@ -74,25 +74,25 @@ def apply_theme(
 @tool("undo", args_schema=ImageArgs, response_format="content_and_artifact")
 def undo(runtime: ToolRuntime[ToolContext], image: str | None = None) -> ToolResult:
     """Go back to the version before the current one (the edit is kept and can be redone)."""
-    return _result(_ops(runtime).undo(image))
+    return _result(_ops(runtime).undo(image, call_id=runtime.tool_call_id))
 
 
 @tool("redo", args_schema=ImageArgs, response_format="content_and_artifact")
 def redo(runtime: ToolRuntime[ToolContext], image: str | None = None) -> ToolResult:
     """Go forward again to the version the last undo left."""
-    return _result(_ops(runtime).redo(image))
+    return _result(_ops(runtime).redo(image, call_id=runtime.tool_call_id))
 
 
 @tool("revert", args_schema=RevertArgs, response_format="content_and_artifact")
 def revert(version: str, runtime: ToolRuntime[ToolContext], image: str | None = None) -> ToolResult:
     """Make any earlier version (e.g. the original) the current one; later edits start from it."""
-    return _result(_ops(runtime).revert(version, image))
+    return _result(_ops(runtime).revert(version, image, call_id=runtime.tool_call_id))
 
 
 @tool("select_image", args_schema=SelectImageArgs, response_format="content_and_artifact")
 def select_image(image: str, runtime: ToolRuntime[ToolContext]) -> ToolResult:
     """Switch to another image of the session; "it" and later edits then mean that image."""
-    return _result(_ops(runtime).select_image(image))
+    return _result(_ops(runtime).select_image(image, call_id=runtime.tool_call_id))
 
 
 @tool("list_versions", args_schema=ImageArgs, response_format="content_and_artifact")

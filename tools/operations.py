@@ -251,34 +251,49 @@ class SessionTools:
 
     # -- history ---------------------------------------------------------------------------
 
-    def undo(self, image: str | int | None = None) -> ToolOutcome:
-        return self._guard("undo", lambda: self._move("undo", image))
+    # ``call_id`` names the tool call within the turn's job, as for edits: a re-run of the job
+    # finds the move it made (``SessionStore.head_move``) instead of moving again.
 
-    def redo(self, image: str | int | None = None) -> ToolOutcome:
-        return self._guard("redo", lambda: self._move("redo", image))
+    def undo(self, image: str | int | None = None, call_id: str | None = None) -> ToolOutcome:
+        return self._guard("undo", lambda: self._move("undo", image, call_id=call_id))
 
-    def revert(self, version: str | int, image: str | int | None = None) -> ToolOutcome:
-        return self._guard("revert", lambda: self._move("revert", image, version))
+    def redo(self, image: str | int | None = None, call_id: str | None = None) -> ToolOutcome:
+        return self._guard("redo", lambda: self._move("redo", image, call_id=call_id))
 
-    def select_image(self, image: str | int) -> ToolOutcome:
+    def revert(
+        self, version: str | int, image: str | int | None = None, call_id: str | None = None
+    ) -> ToolOutcome:
+        return self._guard("revert", lambda: self._move("revert", image, version, call_id))
+
+    def select_image(self, image: str | int, call_id: str | None = None) -> ToolOutcome:
         """Switch to another image ("上一张", "the second image"): it becomes the one "it" means;
         no version is made and its head stays where it is."""
-        return self._guard("select_image", lambda: self._move("select_image", image))
+        return self._guard("select_image", lambda: self._move("select_image", image, call_id=call_id))
 
     def _move(
-        self, action: str, image_ref: str | int | None, version_ref: str | int | None = None
+        self,
+        action: str,
+        image_ref: str | int | None,
+        version_ref: str | int | None = None,
+        call_id: str | None = None,
     ) -> ToolOutcome:
         image = self.find_image(image_ref)
-        before = self.store.head(image.id)
-        if action == "select_image":
-            self.store.select_image(image.id)
-            after = before
-        elif action == "undo":
-            after = self.store.undo(image.id)
-        elif action == "redo":
-            after = self.store.redo(image.id)
+        effect = f"{self.ctx.job_id}/{call_id}" if self.ctx.job_id and call_id else None
+        done = self.store.head_move(effect) if effect else None
+        if done is not None:  # a re-run of this job step: report the move it made
+            moved_from, after = done
+            before = moved_from or after
         else:
-            after = self.store.revert(image.id, self.find_version(image, version_ref).id)
+            before = self.store.head(image.id)
+            if action == "select_image":
+                self.store.select_image(image.id, effect=effect)
+                after = before
+            elif action == "undo":
+                after = self.store.undo(image.id, effect=effect)
+            elif action == "redo":
+                after = self.store.redo(image.id, effect=effect)
+            else:
+                after = self.store.revert(image.id, self.find_version(image, version_ref).id, effect=effect)
         return ToolOutcome(
             action=action,
             message=f"Image {image.position} is now at version {after.number} (was {before.number}).",
