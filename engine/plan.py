@@ -45,6 +45,11 @@ class _Op(BaseModel):
     place: Place | None = None
     box: Box | None = None
     source: str = Field(default="", description="The part of the instruction this came from.")
+    implied: bool = Field(
+        default=False,
+        description="Added by a purpose ('用于淘宝主图'), not asked for one by one: it may find "
+        "nothing to do (the backdrop is already white) without the edit failing.",
+    )
 
 
 class TextReplace(_Op):
@@ -80,11 +85,12 @@ class Remove(_Op):
 
 
 class Background(_Op):
-    """The parser emits ``solid`` (a colour; "remove the background" is solid white) and
-    ``blur``; a new scene ("把背景换成海滩") is parsed as ``Generative``, since only qwen paints one."""
+    """The parser emits ``solid`` (a colour; "remove the background" is solid white), ``blur``
+    and ``transparent`` (a cut-out: alpha for PNG/WebP, white in a JPEG); a new scene
+    ("把背景换成海滩") is parsed as ``Generative``, since only qwen paints one."""
 
     op: Literal["background"] = "background"
-    mode: Literal["solid", "blur", "replace"]
+    mode: Literal["solid", "blur", "transparent", "replace"]
     color: str | None = None
     description: str | None = None
 
@@ -110,11 +116,24 @@ class Crop(_Op):
     aspect: str | None = Field(default=None, description="'1:1', '16:9'; or use box/place.")
 
 
+class Pad(_Op):
+    """Letterbox to an aspect ("补白成正方形", "pad to 1:1"): the picture is kept whole and the
+    canvas grows with ``color``, or with the backdrop's own colour when ``None``."""
+
+    op: Literal["pad"] = "pad"
+    aspect: str
+    color: str | None = None
+
+
 class Resize(_Op):
+    """A new size. With both sides given the aspect is kept (the picture fits inside) unless
+    ``stretch`` is said ("stretch to 800x800", "拉伸到800x800")."""
+
     op: Literal["resize"] = "resize"
     width: int | None = None
     height: int | None = None
     scale: float | None = None
+    stretch: bool = False
 
 
 class Rotate(_Op):
@@ -148,6 +167,7 @@ Operation = Annotated[
     | Theme
     | Adjust
     | Crop
+    | Pad
     | Resize
     | Rotate
     | Flip
@@ -165,6 +185,7 @@ OperationKind = Literal[
     "theme",
     "adjust",
     "crop",
+    "pad",
     "resize",
     "rotate",
     "flip",
@@ -174,7 +195,7 @@ OperationKind = Literal[
 #: Kinds that change the whole picture by design: exempt from preservation and the area limit.
 WHOLE_IMAGE_KINDS: frozenset[str] = frozenset({"theme", "adjust"})
 #: Kinds that change the image's geometry: the output size follows the operation.
-GEOMETRY_KINDS: frozenset[str] = frozenset({"crop", "resize", "rotate", "flip"})
+GEOMETRY_KINDS: frozenset[str] = frozenset({"crop", "pad", "resize", "rotate", "flip"})
 
 
 class EditPlan(BaseModel):
@@ -183,6 +204,9 @@ class EditPlan(BaseModel):
     instruction: str
     operations: list[Operation] = Field(min_length=1)
     language: Literal["zh", "en", "mixed"] = "en"
+    purpose: str | None = Field(
+        default=None, description="The marketplace preset the instruction named ('taobao', 'amazon')."
+    )
 
     @property
     def kinds(self) -> list[str]:

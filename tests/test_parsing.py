@@ -27,6 +27,7 @@ from engine.plan import (
     Crop,
     Flip,
     Generative,
+    Pad,
     Place,
     Recolor,
     Remove,
@@ -122,7 +123,10 @@ CASES: list[tuple[str, list[Any], str]] = [
     # -- background --
     ("把背景换成白色", [Background(mode="solid", color="white")], "zh"),
     ("背景虚化", [Background(mode="blur")], "zh"),
-    ("去掉背景", [Background(mode="solid", color="white")], "zh"),
+    ("去掉背景", [Background(mode="transparent")], "zh"),
+    ("去掉背景（白底）", [Background(mode="solid", color="white")], "zh"),
+    ("去掉背景(白底)", [Background(mode="solid", color="white")], "zh"),
+    ("remove the white background", [Background(mode="transparent")], "en"),
     ("blur the background", [Background(mode="blur")], "en"),
     ("change the background to light gray", [Background(mode="solid", color="light gray")], "en"),
     ("give it a plain white background", [Background(mode="solid", color="white")], "en"),
@@ -381,7 +385,7 @@ def test_classic_engine_refuses_generative_edits_and_names_qwen(astronaut: Any) 
     editor = Editor(engine="classic")
     with pytest.raises(UnsupportedOperationError) as caught:
         editor.edit(image=astronaut, prompt="换成蓝色长袖衬衫")
-    assert "generative" in caught.value.message
+    assert "生成式模型" in caught.value.message and "换成蓝色长袖衬衫" in caught.value.message
     assert "qwen" in str(caught.value)
 
 
@@ -517,3 +521,92 @@ def test_every_builtin_theme_name_parses_in_both_languages() -> None:
         assert parse_instruction(f"{theme.name_zh}风格").kinds == ["theme"]
         assert parse_instruction(f"{theme.name_zh}风格").operations[0].name == slug  # type: ignore[union-attr]
         assert parse_instruction(f"apply the {theme.name_en} theme").operations[0].name == slug  # type: ignore[union-attr]
+
+
+# -- every clause accounted for; purposes; pads; colours ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("instruction", "kinds"),
+    [
+        ("换成夏季短裤 + 添加'新品上市'标签", ["generative", "text_add"]),
+        ("加一只猫 ＋ 加一个'SALE'标签", ["generative", "text_add"]),
+        ("裁剪成正方形再提亮", ["crop", "adjust"]),
+        ("去掉水印和加一个'新品'标签", ["text_remove", "text_add"]),
+        ("去掉水印、提亮一点", ["text_remove", "adjust"]),
+        ("提亮；裁剪成1:1", ["adjust", "crop"]),
+        ("make it warmer and crop to 4:3", ["adjust", "crop"]),
+        ("flip it, then make it brighter", ["flip", "adjust"]),
+    ],
+)
+def test_no_clause_is_dropped(instruction: str, kinds: list[str]) -> None:
+    assert parse_instruction(instruction).kinds == kinds
+
+
+def test_nouns_joined_by_and_stay_one_clause() -> None:
+    plan = parse_instruction("把红色和蓝色换成绿色")
+    assert len(plan.operations) == 1
+
+
+@pytest.mark.parametrize(
+    ("instruction", "purpose", "kinds", "size"),
+    [
+        ("裁剪成1:1，用于淘宝主图", "taobao", ["crop", "resize"], (800, 800)),
+        ("做成淘宝主图", "taobao", ["pad", "resize"], (800, 800)),
+        ("for an Amazon listing", "amazon", ["background", "pad", "resize"], (2000, 2000)),
+        ("make it brighter for Shopify", "shopify", ["adjust", "pad", "resize"], (2048, 2048)),
+    ],
+)
+def test_purpose_clauses_become_marketplace_presets(
+    instruction: str, purpose: str, kinds: list[str], size: tuple[int, int]
+) -> None:
+    plan = parse_instruction(instruction)
+    assert plan.purpose == purpose and plan.kinds == kinds
+    resize = plan.operations[-1]
+    assert isinstance(resize, Resize) and (resize.width, resize.height) == size and resize.implied
+    if purpose == "amazon":
+        assert plan.operations[0] == Background(
+            mode="solid", color="white", source=plan.operations[0].source, implied=True
+        )
+
+
+def test_pads_stretch_and_transparency() -> None:
+    assert parse_instruction("补白成正方形").operations[0] == Pad(
+        aspect="1:1", color="white", source="补白成正方形"
+    )
+    assert parse_instruction("pad to 16:9").operations[0] == Pad(aspect="16:9", source="pad to 16:9")
+    assert parse_instruction("resize to 800x800").operations[0] == Resize(
+        width=800, height=800, source="resize to 800x800"
+    )
+    assert parse_instruction("stretch to 800x800").operations[0].stretch  # type: ignore[union-attr]
+    for text in (
+        "去掉背景，做成透明背景",
+        "remove the background",
+        "抠图",
+        "make the background transparent",
+    ):
+        plan = parse_instruction(text)
+        assert [op.op for op in plan.operations] == ["background"], text
+        assert plan.operations[0].mode == "transparent"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("word", "rgb"),
+    [
+        ("宝蓝", (65, 105, 225)),
+        ("藏青", (0, 0, 110)),
+        ("酒红", (128, 0, 32)),
+        ("香槟金", (222, 196, 150)),
+        ("荧光绿", (57, 255, 20)),
+        ("tomato red", None),
+        ("slateblue", (106, 90, 205)),
+        ("#1e90ff", (30, 144, 255)),
+    ],
+)
+def test_colour_table(word: str, rgb: tuple[int, int, int] | None) -> None:
+    assert parse_color(word) == rgb
+
+
+def test_recolour_of_a_named_object_without_its_colour() -> None:
+    op = parse_instruction("把杯子换成宝蓝色").operations[0]
+    assert op == Recolor(target="杯子", to_color="royal blue", source="把杯子换成宝蓝色")

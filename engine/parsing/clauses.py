@@ -1,8 +1,10 @@
 """Splitting a compound instruction into clauses: "去掉水印，并把背景换成白色", "crop to square and
 then make it brighter".
 
-Separators inside quotes never split ("add a 'Salt and Pepper' label"), and fixed phrases that
-contain a separator word stay whole ("black and white", "黑白").
+"+" and "＋" always separate ("换成夏季短裤 + 添加'新品上市'标签"): every clause must be read, or
+the edit refused naming it, never silently dropped. "并", "再", "和" and "、" separate when an
+edit follows them. Separators inside quotes never split ("add a 'Salt and Pepper' label"), and
+fixed phrases that contain a separator word stay whole ("black and white", "黑白").
 """
 
 from __future__ import annotations
@@ -11,13 +13,18 @@ import re
 
 from engine.parsing.quotes import find_quotes
 
+# What a clause starts with when "并", "再", "和" or "、" joins two edits ("裁剪成正方形再提亮",
+# "去掉水印和加一个标签") rather than two nouns ("红色和蓝色", "水印、文字").
+_VERB_START = r"[把将给加添去删移调提增降换改让使旋转翻裁剪缩放变在用做弄抠擦补填拉写贴打]"
+
 # Separators that end one clause and start the next. Order does not matter: all are found at
 # once and the earliest, longest one wins where they overlap.
 _SEPARATOR = re.compile(
     r"\s*(?:"
     r"[，,]\s*(?:并且|并|然后|再|接着|之后|同时|而且|另外|还要|还有)"
     r"|[；;]|。(?=.)"
-    r"|并且|然后|接着|同时|(?<=[\u3400-\u9fff])并(?=[把将给加去删移调提增降换改让使旋转翻裁剪缩放变在用])"
+    r"|[+＋]"
+    r"|并且|然后|接着|同时|(?<=[\u3400-\u9fff])(?:并|再|和|、)(?=" + _VERB_START + ")"
     r"|(?:,\s*)?\band\s+then\b|(?:,\s*)?\bthen\b|(?:,\s*)?\band\s+also\b|(?:,\s*)?\balso\b"
     r"|(?:,\s*)?\band\b|\bplus\b|[，,]"
     r")\s*",

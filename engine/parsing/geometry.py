@@ -13,7 +13,8 @@ import math
 import re
 
 from engine.parsing.clause import Clause, IncompleteEdit
-from engine.plan import Box, Crop, Flip, Resize, Rotate
+from engine.parsing.colors import canonical_color, find_color
+from engine.plan import Box, Crop, Flip, Pad, Resize, Rotate
 
 _CN_DIGITS = {
     "零": 0,
@@ -173,14 +174,50 @@ def parse_crop(clause: Clause) -> list[Crop] | None:
     )
 
 
+# -- pad -------------------------------------------------------------------------------------
+
+_PAD_VERB = re.compile(
+    r"(?i)补白|补边|补齐|加白边|加边|留白|填充成|扩充成|扩展成|扩成|补成"
+    r"|\bpad(?:ded|ding)?\b|\bletterbox(?:ed|ing)?\b|\bpillarbox(?:ed|ing)?\b"
+)
+
+
+def parse_pad(clause: Clause) -> list[Pad] | None:
+    """Letterboxing to an aspect: "补白成正方形", "pad to 1:1", "letterbox to 16:9 with black"."""
+    text = clause.masked
+    verb = _PAD_VERB.search(text)
+    if verb is None:
+        return None
+    if _SQUARE.search(text):
+        aspect = "1:1"
+    else:
+        found = _ASPECT.search(text)
+        if found is None or not int(found.group(1)) or not int(found.group(2)):
+            raise IncompleteEdit(
+                "Say the aspect to pad to, e.g. 'pad to 1:1' or 'pad to 16:9'.",
+                "请说明补成什么比例，例如“补白成正方形”或“补边成16:9”。",
+                ["pad to 1:1", "pad to 16:9 with white"],
+                ["补白成正方形", "补边成16:9"],
+            )
+        width, height = int(found.group(1)), int(found.group(2))
+        divisor = math.gcd(width, height)
+        aspect = f"{width // divisor}:{height // divisor}"
+    color_match = find_color(text)
+    color = canonical_color(color_match.group(0)) if color_match else None
+    if color is None and "白" in verb.group(0):
+        color = "white"
+    return [Pad(aspect=aspect, color=color, source=clause.source)]
+
+
 # -- resize ----------------------------------------------------------------------------------
 
 _RESIZE_VERB = re.compile(
     r"(?i)缩放|缩小|放大|调整(?:大小|尺寸|分辨率)|尺寸|分辨率|大小|宽度|高度"
     r"|\bresize[ds]?\b|\bscale[ds]?\b|\brescale\b|\bshrink\b|\benlarge\b|\bupscale\b|\bdownscale\b"
     r"|\bhalf\s+(?:the\s+)?size\b|\bdouble\s+(?:the\s+)?size\b|\bwidth\b|\bheight\b"
-    r"|\bmake\s+(?:it|this|the\s+(?:image|photo|picture))\s+(?:smaller|bigger|larger)\b"
+    r"|\bmake\s+(?:it|this|the\s+(?:image|photo|picture))\s+(?:smaller|bigger|larger)\b|\bstretch\w*|拉伸"
 )
+_STRETCH = re.compile(r"(?i)\bstretch\w*|拉伸|不保持比例|不保留比例|不管比例|强制")
 _DIMENSIONS = re.compile(r"(\d{2,5})\s*(?:x|×|\*|乘)\s*(\d{2,5})", re.IGNORECASE)
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*[%％]|百分之\s*(" + _NUMBER + ")")
 _TIMES = re.compile(rf"(?i)({_NUMBER})\s*(?:倍|x\b|times\b)")
@@ -202,7 +239,8 @@ def parse_resize(clause: Clause) -> list[Resize] | None:
     source = clause.source
     dims = _DIMENSIONS.search(text)
     if dims:
-        return [Resize(width=int(dims.group(1)), height=int(dims.group(2)), source=source)]
+        stretch = bool(_STRETCH.search(text))
+        return [Resize(width=int(dims.group(1)), height=int(dims.group(2)), stretch=stretch, source=source)]
     percent = _PERCENT.search(text)
     if percent:
         value = to_number(percent.group(1) or percent.group(2))

@@ -34,15 +34,42 @@ _BG_EN_NOUN = re.compile(
 )
 
 
+_TRANSPARENT = re.compile(r"(?i)透明|\btransparent\b|\balpha\b|\bsee[\s-]*through\b")
+_CUT_OUT = re.compile(r"(?i)抠图|抠出|抠像|\bcut[\s-]*out\b|\bisolate\s+the\s+(?:product|subject|object)\b")
+# A colour that describes the backdrop as it is ("the white background", "白色背景"), not the new one.
+_DESCRIBED_BACKDROP = re.compile(r"(?i)(?P<color>\S+?)(?:的)?\s*(?:背景|底色|\bbackground\b|\bbackdrop\b)")
+
+
+def _removal_color(text: str) -> str | None:
+    """The colour a removed background becomes, when one is named: "去掉背景（白底）",
+    "remove the background, white". A colour describing the old backdrop does not count."""
+    for match in _DESCRIBED_BACKDROP.finditer(text):
+        described = find_color(match.group("color"))
+        if described is not None and described.end() == len(match.group("color")):
+            text = text[: match.start()] + " " + text[match.end() :]
+            break
+    found = find_color(text)
+    return canonical_color(found.group(0)) if found else None
+
+
 def parse_background(clause: Clause) -> list[Background | Generative] | None:
-    """A background change: blur, a solid colour, removal (to white), or a new scene (generative)."""
+    """A background change: blur, a solid colour, a transparent cut-out, or a new scene
+    (generative). "Remove the background" is a cut-out (alpha in PNG/WebP, white in a JPEG);
+    with a colour ("去掉背景（白底）") it is that colour."""
     text, source = clause.rest, clause.source
+    if _CUT_OUT.search(text) and not _BLUR.search(text):
+        return [Background(mode="transparent", source=source)]
     if not _BACKGROUND.search(text):
         return None
     if _BLUR.search(text):
         return [Background(mode="blur", source=source)]
-    if REMOVE_VERB.search(text) and not find_color(text):
-        return [Background(mode="solid", color="white", source=source)]
+    if _TRANSPARENT.search(text):
+        return [Background(mode="transparent", source=source)]
+    if REMOVE_VERB.search(text):
+        color = _removal_color(text)
+        if color is None:
+            return [Background(mode="transparent", source=source)]
+        return [Background(mode="solid", color=color, source=source)]
     for pattern, scene_allowed in (
         (_BG_ZH_CHANGE, True),
         (_BG_ZH_NOUN, True),

@@ -20,14 +20,15 @@ from collections.abc import Callable, Sequence
 from engine.parsing.adjust import parse_adjust
 from engine.parsing.clause import Clause, IncompleteEdit
 from engine.parsing.clauses import split_clauses
-from engine.parsing.geometry import parse_crop, parse_flip, parse_resize, parse_rotate
+from engine.parsing.geometry import parse_crop, parse_flip, parse_pad, parse_resize, parse_rotate
 from engine.parsing.language import detect_language, instruction_language, reply_language
+from engine.parsing.marketplace import purpose_operations, take_purpose
 from engine.parsing.objects import parse_background, parse_recolor, parse_remove
 from engine.parsing.options import ParseOptions
 from engine.parsing.styles import parse_theme
 from engine.parsing.text import parse_text
 from engine.parsing.vague import is_vague, needs_clarification
-from engine.plan import EditPlan, Generative, Operation
+from engine.plan import Background, EditPlan, Generative, Operation
 from engine.themes import ThemeSpec, list_themes, user_themes_dir
 from imgedit.config import Settings, get_settings
 from imgedit.errors import BadInputError, NeedsClarificationError
@@ -88,6 +89,7 @@ def _rules(themes: list[ThemeSpec]) -> list[_ClauseRule]:
         parse_text,
         parse_flip,
         parse_rotate,
+        parse_pad,
         parse_crop,
         parse_resize,
         theme,
@@ -127,16 +129,46 @@ def parse_clause(
     raise needs_clarification(whole, language, themes, what=what)
 
 
+def _merge_backgrounds(operations: list[Operation]) -> list[Operation]:
+    """One background change per plan: "去掉背景，做成透明背景" says the same thing twice, the
+    second clause more precisely, so the last one wins and keeps both clauses as its source."""
+    backgrounds = [op for op in operations if isinstance(op, Background)]
+    if len(backgrounds) < 2:
+        return operations
+    last = backgrounds[-1]
+    source = "，".join(op.source for op in backgrounds if op.source)
+    merged = last.model_copy(update={"source": source})
+    kept: list[Operation] = []
+    for op in operations:
+        if op is last:
+            kept.append(merged)
+        elif not isinstance(op, Background):
+            kept.append(op)
+    return kept
+
+
 def parse_with_rules(instruction: str, themes: list[ThemeSpec]) -> EditPlan:
-    """The plan for an already validated instruction, by the rules alone."""
-    clauses = split_clauses(instruction)
-    if not clauses:
+    """The plan for an already validated instruction, by the rules alone.
+
+    Every clause yields operations or an error naming it: nothing the user wrote is skipped. A
+    purpose ("用于淘宝主图") is taken out first and fills in what the clauses left open.
+    """
+    market, rest = take_purpose(instruction)
+    clauses = split_clauses(rest) if rest else []
+    if not clauses and market is None:
         raise needs_clarification(instruction, reply_language(instruction), themes)
     operations: list[Operation] = []
     for clause in clauses:
         operations.extend(parse_clause(clause, themes, instruction=instruction))
+    operations = _merge_backgrounds(operations)
+    if market is not None:
+        phrase = instruction if not rest else instruction.replace(rest, "").strip(" ，,；;。.") or market.name
+        operations.extend(purpose_operations(market, operations, phrase))
     return EditPlan(
-        instruction=instruction, operations=operations, language=instruction_language(instruction)
+        instruction=instruction,
+        operations=operations,
+        language=instruction_language(instruction),
+        purpose=market.name if market else None,
     )
 
 
