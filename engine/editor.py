@@ -18,6 +18,7 @@ from PIL import Image
 
 from engine.base import Engine
 from engine.parsing import ParseOptions, parse_instruction
+from engine.parsing.language import reply_language
 from engine.plan import EditPlan
 from engine.safety import check_output_safety
 from engine.types import CancelToken, EditReport, EditRequest, EditResult, ProgressCallback
@@ -114,12 +115,7 @@ class Editor:
             return classic
         if self.engine_name == "auto" and self.qwen_available():
             return self.backend("qwen")
-        what = ", ".join(dict.fromkeys(missing))
-        raise UnsupportedOperationError(
-            f"The classic engine cannot do this edit ({what}: '{plan.instruction}').",
-            hint="It needs the qwen engine: set IMGEDIT_QWEN_MODEL to a local Qwen-Image-Edit-2509 "
-            "folder on a CUDA machine and use --engine qwen (or auto).",
-        )
+        raise unsupported_error(plan, classic)
 
     # -- editing --------------------------------------------------------------------------
 
@@ -186,10 +182,20 @@ class Editor:
             cancel.raise_if_cancelled()
 
         t0 = time.perf_counter()
-        output = backend.run(rgb_request, plan, progress=progress, cancel=cancel)
+        try:
+            output = backend.run(rgb_request, plan, progress=progress, cancel=cancel)
+        except UnsupportedOperationError:
+            # The classic engine found at run time that it cannot do this honestly (a busy scene
+            # behind a cut-out, an object it cannot find): qwen does it where it is available.
+            if backend.name != "classic" or self.engine_name != "auto" or not self.qwen_available():
+                raise
+            backend = self.backend("qwen")
+            output = backend.run(rgb_request, plan, progress=progress, cancel=cancel)
         timings["engine"] = time.perf_counter() - t0
         timings.update({f"engine.{key}": value for key, value in output.timings.items()})
         warnings = list(output.warnings)
+        # A cut-out brings its own alpha; otherwise the input's alpha is carried over below.
+        cut_out = output.image.getchannel("A") if output.image.mode == "RGBA" else None
         result = output.image.convert("RGB")
         original = rgb_request.image
 
@@ -223,8 +229,16 @@ class Editor:
                     hint="Name the region more precisely, or raise the limit with max_edit_area / "
                     "IMGEDIT_MAX_EDIT_AREA if a large change is intended.",
                 )
-            if alpha is not None:
+            if alpha is not None and cut_out is None:
                 result.putalpha(alpha)
+        if cut_out is not None and cut_out.size == result.size:
+            result.putalpha(cut_out)
+            if not plan.changes_geometry:
+                # Making pixels transparent is a change even where their colour stays.
+                import numpy as np
+
+                before = np.asarray(alpha) if alpha is not None else np.uint8(255)
+                changed_ratio = max(changed_ratio, float(np.mean(np.asarray(cut_out) != before)))
 
         if self.settings.nsfw_check:
             t0 = time.perf_counter()
@@ -243,6 +257,53 @@ class Editor:
             output_size=result.size,
         )
         return EditResult(image=result, report=report)
+
+
+#: What each kind is, for a user, when the classic engine cannot do it as asked.
+_NOT_LOCATED = {
+    "recolor": ("recolour", "改颜色"),
+    "remove": ("removal", "去除"),
+}
+QWEN_HINT = (
+    "It needs the qwen engine: set IMGEDIT_QWEN_MODEL to a local Qwen-Image-Edit-2509 folder on a CUDA "
+    "machine and use --engine qwen (or auto)."
+)
+
+
+def unsupported_error(plan: EditPlan, classic: Engine) -> UnsupportedOperationError:
+    """Why the classic engine cannot do ``plan``, for the user in their language: a generative
+    edit needs a generative model; anything else needs naming more precisely. The settings that
+    enable qwen are the operator's business, so they go in the hint."""
+    zh = reply_language(plan.instruction) == "zh"
+    missing = [
+        op
+        for op in plan.operations
+        if classic.unsupported(
+            EditPlan(instruction=plan.instruction, operations=[op], language=plan.language)
+        )
+    ]
+    generative = [op for op in missing if op.op not in _NOT_LOCATED]
+    if generative:
+        what = "；".join(op.source or plan.instruction for op in generative)
+        message = (
+            f"“{what}”需要生成式模型（qwen 引擎）来绘制新内容，当前的经典引擎做不到；"
+            "可以改成文字、颜色、去除、背景或尺寸类的修改。"
+            if zh
+            else f"'{what}' needs a generative model (the qwen engine) to paint new content, which the "
+            "classic engine cannot do (generative edit); text, colour, removal, background and size "
+            "edits work."
+        )
+        return UnsupportedOperationError(message, hint=QWEN_HINT)
+    op = missing[0]
+    en, zh_word = _NOT_LOCATED[op.op]
+    message = (
+        f"无法确定“{op.source or plan.instruction}”指的是图中哪一部分（{zh_word}）。"
+        "请说明它的颜色或位置，例如“去掉右下角的红色贴纸”。"
+        if zh
+        else f"Could not tell which part of the picture '{op.source or plan.instruction}' means ({en}). "
+        "Name its colour or place, e.g. 'remove the red sticker in the bottom right'."
+    )
+    return UnsupportedOperationError(message, hint=QWEN_HINT)
 
 
 def _with_rgb_images(request: EditRequest) -> EditRequest:

@@ -66,6 +66,14 @@ class UnsupportedOperationError(BadInputError):
     http_status = 422
 
 
+class NothingChangedError(BadInputError):
+    """An edit asked to change something changed nothing (the thing it names was not found):
+    reported as an error, never as a success."""
+
+    code = "nothing_changed"
+    http_status = 422
+
+
 class EditAreaExceededError(BadInputError):
     """A local edit changed more of the image than ``IMGEDIT_MAX_EDIT_AREA`` allows."""
 

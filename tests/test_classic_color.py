@@ -7,10 +7,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from engine import Editor
-from engine.classic import ClassicEngine
 from engine.classic.regions import place_rect
 from engine.plan import Box, EditPlan, Place, Recolor, Remove
-from engine.types import EditRequest
 from imgedit.errors import BadInputError, UnsupportedOperationError
 from tests.classic_images import changed_rect, hue_degrees
 from tests.conftest import skimage_photo
@@ -66,16 +64,14 @@ def test_recolor_in_a_box_takes_the_dominant_colour(editor: Editor) -> None:
     assert np.array_equal(np.asarray(after)[20:100, 20:100], np.asarray(before)[20:100, 20:100])
 
 
-def test_recolor_of_an_object_by_name_only_needs_qwen(editor: Editor) -> None:
+def test_recolor_of_an_object_in_a_busy_scene_is_refused_in_the_users_language(editor: Editor) -> None:
     photo = skimage_photo("astronaut")
-    # The editor refuses before any work (so auto mode can route the plan to qwen)...
-    with pytest.raises(UnsupportedOperationError, match=r"recolor.*qwen"):
-        _edit(editor, photo, Recolor(target="dress", to_color="blue"))
-    # ...and the engine itself says how to phrase it for the classic engine.
+    # No single product on a plain backdrop: the object cannot be found, so nothing is guessed.
     plan = EditPlan(instruction="make the dress blue", operations=[Recolor(target="dress", to_color="blue")])
-    assert ClassicEngine().unsupported(plan) == ["recolor"]
     with pytest.raises(UnsupportedOperationError, match=r"'dress'.*its current colour or its place"):
-        ClassicEngine().run(EditRequest(images=[photo], instruction="x"), plan)
+        editor.edit(image=photo, prompt="make the dress blue", plan=plan)
+    with pytest.raises(UnsupportedOperationError, match=r"无法单独找到“裙子”.*颜色或位置"):
+        editor.edit(image=photo, prompt="把裙子换成蓝色")
 
 
 def test_remove_by_colour_and_place(editor: Editor) -> None:

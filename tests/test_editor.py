@@ -56,8 +56,8 @@ def test_alpha_channel_is_carried_over(editor: Editor) -> None:
 def test_generative_edit_on_classic_names_the_operation_and_qwen(editor: Editor) -> None:
     with pytest.raises(UnsupportedOperationError) as info:
         editor.edit(image=skimage_photo("astronaut"), prompt="把模特身上的衣服换成蓝色长袖衬衫")
-    message = str(info.value)
-    assert "generative" in message and "qwen" in message
+    assert "生成式模型" in info.value.message  # for the user, in the instruction's language
+    assert info.value.hint and "IMGEDIT_QWEN_MODEL" in info.value.hint  # for the operator
 
 
 def test_explicit_plan_skips_parsing(editor: Editor) -> None:

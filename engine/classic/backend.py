@@ -4,6 +4,11 @@ Each operation kind is handled by one function in its own module; the engine onl
 reports progress (one step per operation) and checks for cancellation between operations.
 ``capabilities`` is exactly the set of kinds with a handler, so the editor refuses (and points
 to the qwen engine for) everything else, generative edits above all.
+
+Two guarantees live here because they hold for every operation: an operation asked for that
+changes nothing is an error naming its clause (never a success with nothing done), and a
+transparent cut-out keeps its alpha through the operations after it (geometry transforms it
+with the picture; other edits work on the colours under it).
 """
 
 from __future__ import annotations
@@ -12,15 +17,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from engine.base import Engine
 from engine.classic import background, badge, geometry, grade, recolor, remove, text
 from engine.classic.adjust import apply_adjust
 from engine.classic.context import OpContext
-from engine.plan import Background, EditPlan, Place, Recolor, Remove
+from engine.plan import GEOMETRY_KINDS, Background, EditPlan, Place, Recolor, Remove
 from engine.types import CancelToken, EditRequest, EngineOutput, ProgressCallback
 from imgedit.config import Settings, get_settings
+from imgedit.errors import NothingChangedError
 
 _NOT_RECTANGLES = (Place.BACKGROUND, Place.FOREGROUND)
 #: ``handler(image, op, context) -> image``; ``op`` is the plan operation of the handler's kind.
@@ -35,7 +42,8 @@ def _locatable(op: Any) -> bool:
     """Whether the classic engine can tell which pixels ``op`` means (see ``unsupported``)."""
     has_region = op.box is not None or (op.place is not None and op.place not in _NOT_RECTANGLES)
     if isinstance(op, Recolor):
-        return bool(op.from_color) or has_region
+        # A named object ("the mug") is found as the one dominant product on a plain backdrop.
+        return bool(op.from_color or op.target) or has_region
     if isinstance(op, Remove):
         return bool(op.color) or has_region
     if isinstance(op, Background):
@@ -46,6 +54,24 @@ def _locatable(op: Any) -> bool:
 def _rgb(image: Image.Image) -> Image.Image:
     """``image`` as RGB, without the copy ``convert`` makes when it already is (12 MB at 2048²)."""
     return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _apply(handler: OperationHandler, image: Image.Image, op: Any, ctx: OpContext) -> Image.Image:
+    """Run ``handler``; an RGBA picture (after a cut-out) goes whole through geometry, and other
+    operations edit its colours while the alpha is kept."""
+    if image.mode != "RGBA" or op.op in GEOMETRY_KINDS:
+        out = handler(image, op, ctx)
+        return out if out.mode in ("RGB", "RGBA") else out.convert("RGB")
+    out = _rgb(handler(image.convert("RGB"), op, ctx))
+    if out.mode == "RGB" and out.size == image.size:
+        out.putalpha(image.getchannel("A"))
+    return out
+
+
+def _unchanged(before: Image.Image, after: Image.Image) -> bool:
+    if before.size != after.size or before.mode != after.mode:
+        return False
+    return bool(np.array_equal(np.asarray(before), np.asarray(after)))
 
 
 class ClassicEngine(Engine):
@@ -64,6 +90,7 @@ class ClassicEngine(Engine):
             "remove": remove.remove,
             "background": background.change_background,
             "crop": geometry.crop,
+            "pad": geometry.pad,
             "resize": geometry.resize,
             "rotate": geometry.rotate,
             "flip": geometry.flip,
@@ -86,19 +113,31 @@ class ClassicEngine(Engine):
         image = _rgb(request.image)
         timings: dict[str, float] = {}
         warnings: list[str] = []
+        parameters: dict[str, Any] = {"operations": plan.kinds}
         total = len(plan.operations)
         for index, op in enumerate(plan.operations):
             if cancel is not None:
                 cancel.raise_if_cancelled()
             context = OpContext(request=request)
             started = time.perf_counter()
-            image = _rgb(self.handlers[op.op](image, op, context))
+            before = image
+            image = _apply(self.handlers[op.op], image, op, context)
+            if not op.implied and _unchanged(before, image):
+                raise NothingChangedError(
+                    context.say(
+                        f"'{op.source or op.op}' changed nothing in the picture, so the edit was not "
+                        "applied. Check that what it names is in the picture, or name it more precisely.",
+                        f"“{op.source or op.op}”没有改变图片中的任何内容，所以这次修改没有完成。"
+                        "请确认要修改的内容在图中，或者描述得更具体一些。",
+                    )
+                )
             key = f"{index}.{op.op}"
             timings[key] = time.perf_counter() - started
             timings.update({f"{key}.{stage}": seconds for stage, seconds in context.timings.items()})
+            parameters.update(
+                {f"{index}.{op.op}.{name}": value for name, value in context.parameters.items()}
+            )
             warnings.extend(w for w in context.warnings if w not in warnings)
             if progress is not None:
                 progress(index + 1, total)
-        return EngineOutput(
-            image=image, parameters={"operations": plan.kinds}, warnings=warnings, timings=timings
-        )
+        return EngineOutput(image=image, parameters=parameters, warnings=warnings, timings=timings)

@@ -1,8 +1,10 @@
 """What every operation handler receives besides the image: the request, and places to report.
 
-Handlers return only the edited image; warnings (for example the quality note on background
-separation) and per-stage timings (OCR, inpaint, render) travel through ``OpContext`` so the
-report can say where the time went without widening every handler's return type.
+Handlers return only the edited image; warnings (for example a crop that had to cut text),
+the methods used (``parameters``: which separation, which fill) and per-stage timings (OCR,
+inpaint, render) travel through ``OpContext`` so the report can say how and where the time went
+without widening every handler's return type. ``say`` picks the user's language (the
+instruction's) for every message a user reads: warnings and refusals.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from engine.parsing.language import reply_language
 from engine.types import EditRequest
 
 
@@ -23,6 +28,16 @@ class OpContext:
     request: EditRequest
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def zh(self) -> bool:
+        """Whether the user wrote in Chinese, so messages for them are Chinese too."""
+        return reply_language(self.request.instruction) == "zh"
+
+    def say(self, en: str, zh: str) -> str:
+        """The message in the user's language."""
+        return zh if self.zh else en
 
     @property
     def seed(self) -> int:

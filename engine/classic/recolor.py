@@ -1,25 +1,115 @@
-"""Recolouring: give the named pixels a new hue and saturation, keeping their lightness.
+"""Recolouring: give the named pixels a new colour, keeping their shading.
 
-Keeping HLS lightness keeps the shading, folds and highlights of a product while its colour
-changes. Which pixels: those of the named source colour ("the red ...") within the named place
-or box; with a place but no source colour, the dominant colour of that place. The classic
-engine cannot find objects by name ("the dress"), so a target without a colour or a place is
-refused with a clear message instead of guessed.
+Shading (folds, highlights) is kept as the pixels' lightness offset from their median, moved to
+the new colour's lightness, so "navy" comes out dark and "荧光绿" (a real neon) bright, and a
+black badge can become red. Which pixels: those of the named source colour ("the red ...")
+within the named place or box; with a place or box but no source colour, the dominant colour
+there (a flat badge's panel, even black or white); quoted text ("the 'SALE' badge") is found
+by OCR, and its badge panel (or, for "text", its letters) recoloured; a named object ("the mug")
+is found as the one product on a plain backdrop. Busy scenes have no single object to find:
+that is refused, in the user's language, rather than guessed.
 """
 
 from __future__ import annotations
 
+import re
+
+import cv2
 import numpy as np
 from PIL import Image
 
 from engine.classic.colors import ACHROMATIC, MIN_SATURATION, color_weight, from_hls, hls_of, rgb_of, to_hls
 from engine.classic.context import OpContext, pixels_of
+from engine.classic.ocr import read_text
 from engine.classic.regions import Rect, op_rect
+from engine.classic.separation import MIN_CONFIDENCE, separate
+from engine.classic.textmatch import find_text
 from engine.plan import Place, Recolor
 from imgedit.errors import BadInputError, UnsupportedOperationError
 
 #: Share of a region's pixels that must be of one colour for it to be "the colour of that place".
 MIN_DOMINANT_SHARE = 0.05
+#: Lab distance within which a pixel is of a flat panel's colour.
+PANEL_TOLERANCE = 14.0
+_QUOTED = re.compile(r"'([^']+)'")
+_LETTERS = re.compile(r"(?i)文字|文本|字|\btext\b|\bwords?\b|\bletters?\b|\blettering\b")
+
+
+def panel_weight(pixels: np.ndarray) -> np.ndarray:
+    """Pixels of the most common colour of ``pixels`` (a flat badge's panel, any colour)."""
+    lab = cv2.cvtColor(pixels, cv2.COLOR_RGB2Lab).astype(np.float32)
+    quantised = (lab // 8).astype(np.int32)
+    keys = quantised[..., 0] * 4096 + quantised[..., 1] * 64 + quantised[..., 2]
+    values, counts = np.unique(keys, return_counts=True)
+    chosen = keys == values[int(np.argmax(counts))]
+    center = np.median(lab[chosen], axis=0)
+    distance = np.linalg.norm(lab - center, axis=2)
+    return np.clip((PANEL_TOLERANCE * 1.5 - distance) / (PANEL_TOLERANCE * 0.5), 0.0, 1.0).astype(np.float32)
+
+
+def _text_region(pixels: np.ndarray, op: Recolor, quote: str, ctx: OpContext) -> tuple[Rect, np.ndarray]:
+    """The badge (or the letters) of the quoted text: its rectangle and the pixels to recolour."""
+    height, width = pixels.shape[:2]
+    with ctx.timed("ocr"):
+        matches = find_text(read_text(pixels), quote)
+    region = op_rect(op.box, op.place, width, height)
+    if region is not None:
+        matches = [
+            m
+            for m in matches
+            if region.contains_point((m.rect.x0 + m.rect.x1) / 2, (m.rect.y0 + m.rect.y1) / 2)
+        ]
+    if not matches:
+        raise BadInputError(
+            ctx.say(
+                f"The text '{quote}' was not found in the picture, so nothing was recoloured.",
+                f"图中没有找到文字“{quote}”，所以没有改颜色。",
+            )
+        )
+    text = matches[0].rect
+    if _LETTERS.search(op.target) and not re.search(
+        r"(?i)标签|角标|徽章|贴纸|badge|tag|sticker|label", op.target
+    ):
+        box = text.padded(2, width, height)
+        crop = pixels[box.y0 : box.y1, box.x0 : box.x1]
+        return box, 1.0 - panel_weight(crop)
+    # The badge: the panel colour around the text, as far as it reaches (up to a text height).
+    box = text.padded(max(4, text.height), width, height)
+    crop = pixels[box.y0 : box.y1, box.x0 : box.x1]
+    ring = text.padded(3, width, height)
+    frame = pixels[ring.y0 : ring.y1, ring.x0 : ring.x1]
+    strips = np.concatenate([frame[:2].reshape(-1, 3), frame[-2:].reshape(-1, 3)])
+    reference = cv2.cvtColor(strips.reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).astype(np.float32).reshape(-1, 3)
+    lab = cv2.cvtColor(crop, cv2.COLOR_RGB2Lab).astype(np.float32)
+    distance = np.linalg.norm(lab - np.median(reference, axis=0), axis=2)
+    weight = np.clip((PANEL_TOLERANCE * 1.5 - distance) / (PANEL_TOLERANCE * 0.5), 0.0, 1.0).astype(
+        np.float32
+    )
+    return box, weight
+
+
+def _object_region(pixels: np.ndarray, op: Recolor, ctx: OpContext) -> tuple[Rect, np.ndarray]:
+    """The one product on a plain backdrop, as the object the user named ("the mug")."""
+    height, width = pixels.shape[:2]
+    with ctx.timed("segment"):
+        separation = separate(pixels)
+    if separation.confidence < MIN_CONFIDENCE:
+        raise UnsupportedOperationError(
+            ctx.say(
+                f"Could not find '{op.target}' on its own: {separation.reason_en}. Name its current colour "
+                "or its place ('make the red mug blue', 'make the red in the top left blue').",
+                f"无法单独找到“{op.target}”：{separation.reason_zh}。请说明它现在的颜色或位置"
+                "（例如“把红色的杯子换成蓝色”或“把左上角的红色换成蓝色”）。",
+            ),
+            hint="An engine that understands objects (qwen, IMGEDIT_QWEN_MODEL) can find it by name.",
+        )
+    ctx.parameters["object"] = "the one product on a plain backdrop (backdrop-colour separation)"
+    alpha = separation.alpha
+    product = pixels[alpha > 0.5]
+    found = dominant_color(product.reshape(-1, 1, 3)) if product.size else None
+    if found is None:  # a grey, white or black product: all of it
+        return Rect(0, 0, width, height), alpha
+    return Rect(0, 0, width, height), alpha * color_weight(to_hls(pixels), found)
 
 
 def dominant_color(pixels: np.ndarray) -> tuple[int, int, int] | None:
@@ -46,54 +136,61 @@ def recolor(image: Image.Image, op: Recolor, ctx: OpContext) -> Image.Image:
     height, width = pixels.shape[:2]
     target_rgb = rgb_of(op.to_color, "target colour")
     region = op_rect(op.box, op.place, width, height) or Rect(0, 0, width, height)
-    crop = pixels[region.y0 : region.y1, region.x0 : region.x1]
     named_region = op.box is not None or (
         op.place is not None and op.place not in (Place.BACKGROUND, Place.FOREGROUND)
     )
-
-    if op.from_color:
-        source_rgb = rgb_of(op.from_color, "colour")
-    elif named_region:
-        found = dominant_color(crop)
-        if found is None:
-            raise BadInputError(
-                "That part of the image has no distinct colour to change.",
-                hint="Say which colour to change, e.g. 'make the red in the top left blue'.",
-            )
-        source_rgb = found
-    else:
-        what = f"'{op.target}'" if op.target else "what to recolour"
-        raise UnsupportedOperationError(
-            f"The classic engine cannot locate {what} by name (recolor).",
-            hint="Name its current colour or its place ('make the red dress blue', "
-            "'把左上角的红色改成蓝色'), "
-            "or use the qwen engine, which understands objects.",
-        )
+    quote = _QUOTED.search(op.target or "")
 
     with ctx.timed("mask"):
-        hls = to_hls(crop)
-        weight = color_weight(hls, source_rgb)
+        if op.from_color:
+            crop = pixels[region.y0 : region.y1, region.x0 : region.x1]
+            weight = color_weight(to_hls(crop), rgb_of(op.from_color, "colour"))
+        elif quote:
+            region, weight = _text_region(pixels, op, quote.group(1), ctx)
+        elif named_region:
+            crop = pixels[region.y0 : region.y1, region.x0 : region.x1]
+            found = dominant_color(crop)
+            # No distinct hue: a flat panel (a black or white badge) is its most common colour.
+            weight = color_weight(to_hls(crop), found) if found is not None else panel_weight(crop)
+        elif op.target:
+            region, weight = _object_region(pixels, op, ctx)
+        else:
+            raise UnsupportedOperationError(
+                ctx.say(
+                    "Say what to recolour: its current colour or its place "
+                    "('make the red in the top left blue').",
+                    "请说明要改颜色的是什么：它现在的颜色或位置（例如“把左上角的红色换成蓝色”）。",
+                )
+            )
     if float(weight.max()) <= 0.0:
         raise BadInputError(
-            f"No {op.from_color or 'matching'} pixels were found"
-            + (" in that part of the image." if named_region else " in the image."),
-            hint="Check the colour name, or name the place where it is.",
+            ctx.say(
+                f"No {op.from_color or 'matching'} pixels were found"
+                + (" in that part of the image." if named_region else " in the image.")
+                + " Check the colour name, or name the place where it is.",
+                f"图中{'该位置' if named_region else ''}没有找到{op.from_color or '要修改'}的颜色。"
+                "请检查颜色名称，或者说明它的位置。",
+            )
         )
 
     with ctx.timed("recolor"):
+        crop = pixels[region.y0 : region.y1, region.x0 : region.x1]
+        hls = to_hls(crop)
         hue, target_l, target_s = hls_of(target_rgb)
         new = hls.copy()
         new[..., 0] = hue
         chosen = weight > 0
+        # Shading is kept as each pixel's offset from the median lightness, moved to the target's.
+        shift = target_l - float(np.median(hls[..., 1][chosen]))
+        new[..., 1] = np.clip(hls[..., 1] + shift, 0.0, 1.0)
         if target_s < ACHROMATIC:
-            # To black/white/grey: drop the colour and move the lightness to the target's,
-            # keeping the shading as an offset around it.
             new[..., 2] = target_s
-            shift = target_l - float(np.median(hls[..., 1][chosen]))
-            new[..., 1] = np.clip(hls[..., 1] + shift, 0.0, 1.0)
         else:
-            reference = max(0.05, float(np.median(hls[..., 2][chosen])))
-            new[..., 2] = np.clip(hls[..., 2] * (target_s / reference), 0.0, 1.0)
+            reference = float(np.median(hls[..., 2][chosen]))
+            if reference < MIN_SATURATION:  # from a grey, black or white: the target's saturation
+                new[..., 2] = target_s
+            else:
+                new[..., 2] = np.clip(hls[..., 2] * (target_s / max(0.05, reference)), 0.0, 1.0)
         rgb = from_hls(new)
         alpha = weight[..., None]
         blended = (rgb * alpha + crop.astype(np.float32) * (1.0 - alpha)).round().astype(np.uint8)
