@@ -1,11 +1,13 @@
-"""Removing things by colour or by place, filling the hole by inpainting.
+"""Removing things by colour or by place, filling the hole without a ghost.
 
-"Remove the red sticker" masks the red pixels (within the named place, if any); an operation
-with a ``box`` (a known object's box, e.g. a badge the agent added) fills exactly that box, since
-the caller knows where the thing is; "remove the thing in the bottom left" separates the object
-in that place from its surroundings with GrabCut. The classic engine cannot find objects by name
-alone ("remove the cup"), so such a request is refused with a message saying how to phrase it,
-or to use the qwen engine.
+"Remove the red sticker" masks the red pixels (within the named place, if any) and then the
+whole mark around them: its outline, its drop shadow and its soft edge, i.e. the pixels next to
+it that the surroundings do not explain (``mark_extent``), since a ring left behind is the ghost
+users notice. An operation with a ``box`` (a known object's box, e.g. a badge the agent added)
+fills exactly that box; "remove the thing in the bottom left" separates the object in that place
+with GrabCut. The hole is filled texture-aware and the fill checked (``inpaint.erase_checked``);
+the report names the method and the ghost measure. The classic engine cannot find objects by
+name alone ("remove the cup"), so such a request is refused saying how to phrase it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from PIL import Image
 
 from engine.classic.colors import color_weight, rgb_of, to_hls
 from engine.classic.context import OpContext, pixels_of
-from engine.classic.inpaint import erase
+from engine.classic.inpaint import border_ring, erase_checked, note_fill
 from engine.classic.regions import Rect, op_rect
 from engine.classic.segment import grabcut
 from engine.plan import Remove
@@ -43,6 +45,76 @@ def color_mask(pixels: np.ndarray, color: str, region: Rect) -> np.ndarray:
     mask = np.zeros((height, width), bool)
     mask[region.y0 : region.y1, region.x0 : region.x1] = keep[labels]
     return mask
+
+
+#: Lab distance from every main colour of the surroundings beyond which a pixel is not background.
+MARK_DISTANCE = 20.0
+
+
+def _surrounding_colors(lab: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """The main colours (Lab) of the ring around a mark: k-means, small clusters dropped."""
+    samples = lab[ring].astype(np.float32)
+    if len(samples) > 4000:
+        samples = samples[:: len(samples) // 4000]
+    clusters = min(4, len(samples))
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
+    cv2.setRNGSeed(0)
+    _, labels, centers = cv2.kmeans(samples, clusters, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    share = np.bincount(labels.ravel(), minlength=clusters) / len(samples)
+    return centers[share >= 0.08]
+
+
+def _layer(lab: np.ndarray, mask: np.ndarray, band: np.ndarray, outer: np.ndarray) -> np.ndarray | None:
+    """The next layer of a mark around ``mask`` (an outline, a rim), when there is one: the thin
+    ring right outside is one even colour, unlike the surroundings ``outer``; returns the pixels
+    of that colour inside ``band`` connected to ``mask``."""
+    ring = border_ring(mask, width=2) & band
+    if np.count_nonzero(ring) < 12:
+        return None
+    colors = lab[ring]
+    center = np.median(colors, axis=0)
+    even = np.linalg.norm(colors - center, axis=1) < 12.0
+    if even.mean() < 0.7 or np.linalg.norm(np.median(lab[outer], axis=0) - center) < MARK_DISTANCE:
+        return None
+    close = (np.linalg.norm(lab - center, axis=2) < 14.0) & band | mask
+    _, labels = cv2.connectedComponents(close.astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[mask])
+    return np.isin(labels, touching[touching > 0])
+
+
+def mark_extent(pixels: np.ndarray, mask: np.ndarray, reach: int) -> np.ndarray:
+    """``mask`` grown over the mark's outline, shadow and soft edge, within ``reach`` pixels:
+    even-coloured layers hugging it (a sticker's white rim, its shadow), then any pixels touching
+    it that no main colour of the surroundings explains (anti-aliased and faded edges)."""
+    height, width = mask.shape
+    ys, xs = np.nonzero(mask)
+    if ys.size == 0:
+        return mask
+    pad = 2 * reach + 8
+    y0, y1 = max(0, int(ys.min()) - pad), min(height, int(ys.max()) + pad + 1)
+    x0, x1 = max(0, int(xs.min()) - pad), min(width, int(xs.max()) + pad + 1)
+    local = mask[y0:y1, x0:x1]
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    band = cv2.dilate(local.astype(np.uint8), kernel).astype(bool)
+    outer = border_ring(band, width=3)
+    if not outer.any():
+        return mask
+    lab = cv2.cvtColor(pixels[y0:y1, x0:x1], cv2.COLOR_RGB2LAB).astype(np.float32)
+    grown = local
+    for _ in range(3):  # an outline, a second rim, a shadow
+        layer = _layer(lab, grown, band, outer)
+        if layer is None or np.count_nonzero(layer) == np.count_nonzero(grown):
+            break
+        grown = layer
+    centers = _surrounding_colors(lab, outer)
+    distance = np.min(np.linalg.norm(lab[:, :, None, :] - centers[None, None], axis=-1), axis=-1)
+    near = cv2.dilate(grown.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    foreign = (distance > MARK_DISTANCE) & near & band | grown
+    _, labels = cv2.connectedComponents(foreign.astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[grown])
+    out = mask.copy()
+    out[y0:y1, x0:x1] |= np.isin(labels, touching[touching > 0])
+    return out
 
 
 def remove(image: Image.Image, op: Remove, ctx: OpContext) -> Image.Image:
@@ -74,8 +146,11 @@ def remove(image: Image.Image, op: Remove, ctx: OpContext) -> Image.Image:
                 hint="Name its colour or place ('remove the red stamp', '去掉右下角的标志'), "
                 "or use the qwen engine, which understands objects.",
             )
+        if op.color:
+            mask = mark_extent(pixels, mask, reach=max(3, round(min(height, width) * 0.02)))
         if op.color or op.box is None:
             mask = _grow(mask, margin)
     with ctx.timed("inpaint"):
-        out = erase(pixels, mask)
-    return Image.fromarray(out)
+        erased = erase_checked(pixels, mask)
+    note_fill(ctx, erased)
+    return Image.fromarray(erased.image)

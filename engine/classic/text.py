@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from engine.classic.context import OpContext, pixels_of
 from engine.classic.fonts import FontFace, find_font
-from engine.classic.inpaint import erase
+from engine.classic.inpaint import erase_checked, note_fill
 from engine.classic.ocr import TextLine, read_text
 from engine.classic.regions import Rect, op_rect
 from engine.classic.textmatch import TextMatch, find_text, is_cjk
@@ -95,7 +95,7 @@ def sample_ink(image: np.ndarray, rect: Rect) -> InkSample:
     return InkSample(mask=text, color=(int(color[0]), int(color[1]), int(color[2])), ink=ink)
 
 
-def _erase_box(image: np.ndarray, rect: Rect, grow: float) -> tuple[np.ndarray, InkSample]:
+def _erase_box(image: np.ndarray, rect: Rect, grow: float, ctx: OpContext) -> tuple[np.ndarray, InkSample]:
     """Erase the text inside ``rect``; ``grow`` widens the mask (share of the box height)."""
     height, width = image.shape[:2]
     box = rect.padded(BOX_PAD, width, height)
@@ -108,7 +108,9 @@ def _erase_box(image: np.ndarray, rect: Rect, grow: float) -> tuple[np.ndarray, 
     local = cv2.dilate(local, kernel)
     mask = np.zeros((height, width), bool)
     mask[limit.y0 : limit.y1, limit.x0 : limit.x1] = local.astype(bool)
-    return erase(image, mask), ink
+    erased = erase_checked(image, mask)
+    note_fill(ctx, erased)
+    return erased.image, ink
 
 
 # -- fitting and drawing the new text ---------------------------------------------------------
@@ -246,7 +248,7 @@ def replace_text(image: Image.Image, op: TextReplace, ctx: OpContext) -> Image.I
     matches = _matches(pixels, op.old, region, ctx)
     for match in matches:
         with ctx.timed("inpaint"):
-            pixels, ink = _erase_box(pixels, match.rect, grow=0.06)
+            pixels, ink = _erase_box(pixels, match.rect, grow=0.06, ctx=ctx)
         if not op.new.strip():
             continue
         with ctx.timed("render"):
@@ -282,7 +284,7 @@ def remove_text(image: Image.Image, op: TextRemove, ctx: OpContext) -> Image.Ima
         rects = [extend_along_line(pixels, rect) for rect in rects]
     with ctx.timed("inpaint"):
         for rect in rects:
-            pixels, _ = _erase_box(pixels, rect, grow=grow)
+            pixels, _ = _erase_box(pixels, rect, grow=grow, ctx=ctx)
     return Image.fromarray(pixels)
 
 

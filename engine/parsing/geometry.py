@@ -213,6 +213,7 @@ def parse_pad(clause: Clause) -> list[Pad] | None:
 
 _RESIZE_VERB = re.compile(
     r"(?i)缩放|缩小|放大|调整(?:大小|尺寸|分辨率)|尺寸|分辨率|大小|宽度|高度"
+    r"|(?:调整|改|变|做|缩|放)(?:成|为|到)(?=\s*\d{2,5}\s*(?:x|×|\*|乘)\s*\d)"
     r"|\bresize[ds]?\b|\bscale[ds]?\b|\brescale\b|\bshrink\b|\benlarge\b|\bupscale\b|\bdownscale\b"
     r"|\bhalf\s+(?:the\s+)?size\b|\bdouble\s+(?:the\s+)?size\b|\bwidth\b|\bheight\b"
     r"|\bmake\s+(?:it|this|the\s+(?:image|photo|picture))\s+(?:smaller|bigger|larger)\b|\bstretch\w*|拉伸"
