@@ -1,9 +1,11 @@
-"""Real photographs for demos, benchmarks and tests, from scikit-image's wheel (offline)."""
+"""Pictures for demos, benchmarks and tests: real photographs from scikit-image's wheel (offline),
+and the two marketplace cases drawn on them: a product shot on a studio backdrop, and a
+watermark on a texture."""
 
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
 SAMPLE_NAMES = ("astronaut", "coffee", "chelsea", "rocket", "cat")
 
@@ -16,3 +18,41 @@ def sample_photo(name: str = "astronaut") -> Image.Image:
     if array.ndim == 2:
         array = np.stack([array] * 3, axis=-1)
     return Image.fromarray(array[..., :3].astype(np.uint8))
+
+
+#: The drawn product shot's backdrop and mug colours.
+PRODUCT_BACKDROP = (244, 244, 242)
+PRODUCT_COLOR = (200, 30, 40)
+
+
+def product_shot(size: int = 160, seed: int = 0) -> Image.Image:
+    """A red mug with a thin handle (3 px at 160 px) and a soft contact shadow on a near-white
+    studio backdrop with a little sensor noise: the layout of most marketplace photos."""
+    s = size / 160
+    rng = np.random.default_rng(seed)
+    backdrop = np.asarray(PRODUCT_BACKDROP, np.float32) + rng.normal(0, 1.2, (size, size, 3))
+    shadow = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(shadow).ellipse((40 * s, 116 * s, 112 * s, 132 * s), fill=120)
+    shadow = shadow.filter(ImageFilter.GaussianBlur(4 * s))
+    shade = 1.0 - np.asarray(shadow, np.float32)[..., None] / 255 * 0.45
+    image = Image.fromarray((backdrop * shade).clip(0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((45 * s, 40 * s, 105 * s, 122 * s), fill=PRODUCT_COLOR)
+    draw.ellipse((100 * s, 60 * s, 126 * s, 104 * s), outline=PRODUCT_COLOR, width=max(1, round(3 * s)))
+    return image
+
+
+def watermarked(texture: str = "brick", size: int = 256) -> tuple[Image.Image, Image.Image, np.ndarray]:
+    """A texture photo with a semi-transparent white 'SAMPLE' watermark and its soft dark shadow
+    near the bottom; returns the marked picture, the clean one, and where the mark is (bool)."""
+    from engine.classic.fonts import find_font  # the engine's own font finder draws the mark
+
+    clean = sample_photo(texture).resize((size, size), Image.Resampling.LANCZOS).convert("RGBA")
+    layer = Image.new("RGBA", clean.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    font = find_font("SAMPLE").at(round(size * 0.14))
+    x, y, offset = round(size * 0.22), round(size * 0.78), max(1, round(size / 128))
+    draw.text((x + offset, y + offset), "SAMPLE", font=font, fill=(0, 0, 0, 90))
+    draw.text((x, y), "SAMPLE", font=font, fill=(255, 255, 255, 150))
+    marked = Image.alpha_composite(clean, layer).convert("RGB")
+    return marked, clean.convert("RGB"), np.asarray(layer)[..., 3] > 0

@@ -9,9 +9,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from engine import Editor
 from engine.classic.exemplar import fill_quality
-from engine.classic.fonts import find_font
 from engine.classic.inpaint import GHOST_LIMIT, _telea
-from engine.samples import sample_photo
+from engine.samples import sample_photo, watermarked
 
 SIZE = 256
 
@@ -21,21 +20,9 @@ def editor() -> Editor:
     return Editor(engine="classic")
 
 
-def _watermarked(texture: str) -> tuple[Image.Image, Image.Image, np.ndarray]:
-    """A texture photo with a semi-transparent white 'SAMPLE' watermark and its soft dark shadow."""
-    clean = sample_photo(texture).resize((SIZE, SIZE)).convert("RGBA")
-    layer = Image.new("RGBA", clean.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    font = find_font("SAMPLE").at(36)
-    draw.text((58, 202), "SAMPLE", font=font, fill=(0, 0, 0, 90))
-    draw.text((56, 200), "SAMPLE", font=font, fill=(255, 255, 255, 150))
-    marked = Image.alpha_composite(clean, layer).convert("RGB")
-    return marked, clean.convert("RGB"), np.asarray(layer)[..., 3] > 0
-
-
 @pytest.mark.parametrize("texture", ["brick", "grass"])
 def test_watermark_on_texture_leaves_no_ghost(editor: Editor, texture: str) -> None:
-    marked, clean, mark = _watermarked(texture)
+    marked, clean, mark = watermarked(texture, SIZE)
     result = editor.edit(image=marked, prompt="去掉水印")
     after = np.asarray(result.image)
     quality = fill_quality(np.asarray(clean), after, mark)
