@@ -45,24 +45,25 @@ def _grabcut_alpha(pixels: np.ndarray) -> np.ndarray:
 
 
 def _mix(foreground: np.ndarray, backdrop: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    a = alpha[..., None]
-    return (foreground.astype(np.float32) * a + backdrop.astype(np.float32) * (1.0 - a) + 0.5).astype(
-        np.uint8
-    )
+    """``foreground`` over ``backdrop`` (both uint8 RGB) by ``alpha`` (float32 0..1), in one
+    OpenCV pass: several times faster than float arithmetic at 2048²."""
+    return cv2.blendLinear(foreground, backdrop, alpha, 1.0 - alpha)
 
 
 def _solid(separation: Separation, color: tuple[int, int, int]) -> np.ndarray:
     """The product on ``color``, with its contact shadow carried over as shading."""
-    backdrop = separation.shading[..., None] * np.asarray(color, np.float32)
+    shading = separation.shading
+    backdrop = cv2.merge([cv2.convertScaleAbs(shading, alpha=float(channel)) for channel in color])
     return _mix(separation.foreground, backdrop, separation.alpha)
 
 
 def _cut_out(separation: Separation) -> Image.Image:
     """RGBA: the product's colours with the matte as alpha, white where it is transparent."""
+    alpha = cv2.convertScaleAbs(separation.alpha, alpha=255.0)
     rgb = separation.foreground.copy()
-    rgb[separation.alpha <= 0.0] = 255
-    alpha = (separation.alpha * 255.0 + 0.5).astype(np.uint8)
-    return Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
+    cv2.bitwise_or(rgb, (255, 255, 255, 0), dst=rgb, mask=cv2.compare(alpha, 0, cv2.CMP_EQ))
+    red, green, blue = cv2.split(rgb)
+    return Image.fromarray(cv2.merge([red, green, blue, alpha]), "RGBA")
 
 
 def change_background(image: Image.Image, op: Background, ctx: OpContext) -> Image.Image:

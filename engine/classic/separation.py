@@ -126,14 +126,15 @@ def _shading(light: np.ndarray, backdrop_light: float, shadowy: np.ndarray, sigm
     """How much darker than the backdrop each shadow pixel is (1 = not at all), smooth; worked
     out on a quarter-size copy since shadows are soft, then scaled back up."""
     height, width = light.shape
-    ratio = np.where(shadowy, np.minimum((light + 1.0) / (backdrop_light + 1.0), 1.0), 1.0).astype(np.float32)
     size = (max(4, width // 4), max(4, height // 4))
-    small = cv2.resize(ratio, size, interpolation=cv2.INTER_AREA)
+    small_light = cv2.resize(light, size, interpolation=cv2.INTER_AREA)
+    small_shadowy = cv2.resize(shadowy.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.5
+    ratio = np.minimum((small_light + 1.0) / (backdrop_light + 1.0), 1.0)
+    small = np.where(small_shadowy, ratio, 1.0).astype(np.float32)
     small = cv2.GaussianBlur(small, (0, 0), max(0.7, sigma / 4))
-    shading = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
     # A backdrop's noise is not a shadow: only real darkening (over 3 %) is carried over.
-    shading[shading > 0.97] = 1.0
-    return shading
+    small[small > 0.97] = 1.0
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def separate(pixels: np.ndarray) -> Separation:
