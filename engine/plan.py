@@ -53,9 +53,13 @@ class _Op(BaseModel):
 
 
 class TextReplace(_Op):
+    """Replace quoted text (``old``), or with ``price`` the price the picture shows ("把价格改成¥99":
+    whatever amount OCR reads, ¥/$/元 and the like)."""
+
     op: Literal["text_replace"] = "text_replace"
-    old: str
+    old: str = ""
     new: str
+    price: bool = False
 
 
 class TextRemove(_Op):

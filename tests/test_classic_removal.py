@@ -9,8 +9,11 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from engine import Editor
 from engine.classic.exemplar import fill_quality
+from engine.classic.fonts import find_font
 from engine.classic.inpaint import GHOST_LIMIT, _telea
 from engine.samples import sample_photo, watermarked
+from imgedit.errors import BadInputError
+from tests.classic_images import ocr_texts
 
 SIZE = 256
 
@@ -59,3 +62,28 @@ def test_sticker_with_outline_and_shadow_goes_whole(editor: Editor) -> None:
     assert fill_quality(np.asarray(clean), np.asarray(result.image), region).ghost < GHOST_LIMIT
     # Nothing far from the sticker changed.
     assert np.array_equal(np.asarray(result.image)[120:, :120], np.asarray(marked)[120:, :120])
+
+
+def _price_tag() -> Image.Image:
+    image = sample_photo("brick").resize((320, 320))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((200, 230, 300, 290), radius=8, fill=(250, 220, 40))
+    draw.text((212, 240), "¥199", font=find_font("¥199").at(36), fill=(200, 20, 20))
+    return image
+
+
+def test_price_edits_are_not_generative(editor: Editor) -> None:
+    before = _price_tag()
+    changed = editor.edit(image=before, prompt="把价格改成¥99")
+    assert "".join(ocr_texts(changed.image)).replace("￥", "¥") == "¥99"
+    removed = editor.edit(image=before, prompt="remove the price tag")
+    after = np.asarray(removed.image).astype(int)
+    yellow = (after[..., 0] > 200) & (after[..., 1] > 180) & (after[..., 2] < 110)
+    assert not ocr_texts(removed.image) and int(yellow.sum()) < 20  # text and tag gone
+    region = np.zeros((320, 320), bool)
+    region[228:292, 198:302] = True
+    assert fill_quality(
+        np.asarray(sample_photo("brick").resize((320, 320))), after.astype(np.uint8), region
+    ).ghost < (GHOST_LIMIT)
+    with pytest.raises(BadInputError, match="图中没有找到价格"):
+        editor.edit(image=sample_photo("brick").resize((160, 160)), prompt="把价格改成¥99")

@@ -610,3 +610,15 @@ def test_colour_table(word: str, rgb: tuple[int, int, int] | None) -> None:
 def test_recolour_of_a_named_object_without_its_colour() -> None:
     op = parse_instruction("把杯子换成宝蓝色").operations[0]
     assert op == Recolor(target="杯子", to_color="royal blue", source="把杯子换成宝蓝色")
+
+
+def test_price_edits_parse_as_text_and_removal_not_generative() -> None:
+    assert parse_instruction("把价格改成¥99").operations[0] == TextReplace(
+        new="¥99", price=True, source="把价格改成¥99"
+    )
+    assert parse_instruction("change the price to $19.99").operations[0] == TextReplace(
+        new="$19.99", price=True, source="change the price to $19.99"
+    )
+    assert parse_instruction("remove the price tag").operations[0] == Remove(
+        target="price tag", source="remove the price tag"
+    )

@@ -24,6 +24,7 @@ from engine.base import Engine
 from engine.classic import background, badge, geometry, grade, recolor, remove, text
 from engine.classic.adjust import apply_adjust
 from engine.classic.context import OpContext
+from engine.parsing.text import PRICE_TAG
 from engine.plan import GEOMETRY_KINDS, Background, EditPlan, Place, Recolor, Remove
 from engine.types import CancelToken, EditRequest, EngineOutput, ProgressCallback
 from imgedit.config import Settings, get_settings
@@ -45,7 +46,8 @@ def _locatable(op: Any) -> bool:
         # A named object ("the mug") is found as the one dominant product on a plain backdrop.
         return bool(op.from_color or op.target) or has_region
     if isinstance(op, Remove):
-        return bool(op.color) or has_region
+        # A price tag is found by the price OCR reads on it ("remove the price tag").
+        return bool(op.color) or has_region or bool(PRICE_TAG.search(op.target))
     if isinstance(op, Background):
         return op.mode != "replace"
     return True

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import re
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from engine.classic.colors import ACHROMATIC, MIN_SATURATION, color_weight, from_hls, hls_of, rgb_of, to_hls
 from engine.classic.context import OpContext, pixels_of
 from engine.classic.ocr import read_text
+from engine.classic.panels import panel_around, panel_weight
 from engine.classic.regions import Rect, op_rect
 from engine.classic.separation import MIN_CONFIDENCE, separate
 from engine.classic.textmatch import find_text
@@ -29,22 +29,8 @@ from imgedit.errors import BadInputError, UnsupportedOperationError
 
 #: Share of a region's pixels that must be of one colour for it to be "the colour of that place".
 MIN_DOMINANT_SHARE = 0.05
-#: Lab distance within which a pixel is of a flat panel's colour.
-PANEL_TOLERANCE = 14.0
 _QUOTED = re.compile(r"'([^']+)'")
 _LETTERS = re.compile(r"(?i)文字|文本|字|\btext\b|\bwords?\b|\bletters?\b|\blettering\b")
-
-
-def panel_weight(pixels: np.ndarray) -> np.ndarray:
-    """Pixels of the most common colour of ``pixels`` (a flat badge's panel, any colour)."""
-    lab = cv2.cvtColor(pixels, cv2.COLOR_RGB2Lab).astype(np.float32)
-    quantised = (lab // 8).astype(np.int32)
-    keys = quantised[..., 0] * 4096 + quantised[..., 1] * 64 + quantised[..., 2]
-    values, counts = np.unique(keys, return_counts=True)
-    chosen = keys == values[int(np.argmax(counts))]
-    center = np.median(lab[chosen], axis=0)
-    distance = np.linalg.norm(lab - center, axis=2)
-    return np.clip((PANEL_TOLERANCE * 1.5 - distance) / (PANEL_TOLERANCE * 0.5), 0.0, 1.0).astype(np.float32)
 
 
 def _text_region(pixels: np.ndarray, op: Recolor, quote: str, ctx: OpContext) -> tuple[Rect, np.ndarray]:
@@ -73,19 +59,8 @@ def _text_region(pixels: np.ndarray, op: Recolor, quote: str, ctx: OpContext) ->
         box = text.padded(2, width, height)
         crop = pixels[box.y0 : box.y1, box.x0 : box.x1]
         return box, 1.0 - panel_weight(crop)
-    # The badge: the panel colour around the text, as far as it reaches (up to a text height).
-    box = text.padded(max(4, text.height), width, height)
-    crop = pixels[box.y0 : box.y1, box.x0 : box.x1]
-    ring = text.padded(3, width, height)
-    frame = pixels[ring.y0 : ring.y1, ring.x0 : ring.x1]
-    strips = np.concatenate([frame[:2].reshape(-1, 3), frame[-2:].reshape(-1, 3)])
-    reference = cv2.cvtColor(strips.reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).astype(np.float32).reshape(-1, 3)
-    lab = cv2.cvtColor(crop, cv2.COLOR_RGB2Lab).astype(np.float32)
-    distance = np.linalg.norm(lab - np.median(reference, axis=0), axis=2)
-    weight = np.clip((PANEL_TOLERANCE * 1.5 - distance) / (PANEL_TOLERANCE * 0.5), 0.0, 1.0).astype(
-        np.float32
-    )
-    return box, weight
+    # The badge: the panel colour around the text, as far as it reaches.
+    return panel_around(pixels, text)
 
 
 def _object_region(pixels: np.ndarray, op: Recolor, ctx: OpContext) -> tuple[Rect, np.ndarray]:

@@ -19,8 +19,12 @@ from PIL import Image
 from engine.classic.colors import color_weight, rgb_of, to_hls
 from engine.classic.context import OpContext, pixels_of
 from engine.classic.inpaint import border_ring, erase_checked, note_fill
+from engine.classic.ocr import read_text
+from engine.classic.panels import panel_around
 from engine.classic.regions import Rect, op_rect
 from engine.classic.segment import grabcut
+from engine.classic.textmatch import find_prices
+from engine.parsing.text import PRICE_TAG
 from engine.plan import Remove
 from imgedit.errors import BadInputError, UnsupportedOperationError
 
@@ -117,6 +121,33 @@ def mark_extent(pixels: np.ndarray, mask: np.ndarray, reach: int) -> np.ndarray:
     return out
 
 
+def _price_tags(pixels: np.ndarray, region: Rect | None, ctx: OpContext) -> np.ndarray:
+    """The price tags in the picture (in ``region``): each line OCR reads with a price in it,
+    with the flat panel behind it."""
+    height, width = pixels.shape[:2]
+    with ctx.timed("ocr"):
+        lines = read_text(pixels)
+    matches = [
+        m
+        for m in find_prices(lines)
+        if region is None or region.contains_point((m.rect.x0 + m.rect.x1) / 2, (m.rect.y0 + m.rect.y1) / 2)
+    ]
+    if not matches:
+        raise BadInputError(
+            ctx.say(
+                "No price tag (a price such as ¥99 or $19.99) was found in the picture to remove.",
+                "图中没有找到价格标签（例如 ¥99 或 $19.99），所以没有去除。",
+            )
+        )
+    mask = np.zeros((height, width), bool)
+    for match in matches:
+        line = match.line.rect
+        mask[line.y0 : line.y1, line.x0 : line.x1] = True
+        box, panel = panel_around(pixels, line)
+        mask[box.y0 : box.y1, box.x0 : box.x1] |= panel > 0.3
+    return mask
+
+
 def remove(image: Image.Image, op: Remove, ctx: OpContext) -> Image.Image:
     pixels = pixels_of(image)
     height, width = pixels.shape[:2]
@@ -125,9 +156,16 @@ def remove(image: Image.Image, op: Remove, ctx: OpContext) -> Image.Image:
     with ctx.timed("mask"):
         if op.color:
             mask = color_mask(pixels, op.color, region or Rect(0, 0, width, height))
-            where = " in that part of the image" if region else ""
             if not mask.any():
-                raise BadInputError(f"Nothing {op.color} was found to remove{where}.")
+                where = " in that part of the image" if region else ""
+                raise BadInputError(
+                    ctx.say(
+                        f"Nothing {op.color} was found to remove{where}.",
+                        f"{'该位置' if region else '图中'}没有找到要去除的{op.color}（颜色）内容。",
+                    )
+                )
+        elif PRICE_TAG.search(op.target) and op.box is None:
+            mask = _price_tags(pixels, region, ctx)
         elif op.box is not None and region is not None:
             mask = np.zeros((height, width), bool)
             mask[region.y0 : region.y1, region.x0 : region.x1] = True
@@ -135,18 +173,30 @@ def remove(image: Image.Image, op: Remove, ctx: OpContext) -> Image.Image:
             mask = grabcut(pixels, region) > 0.5
             if not mask.any():
                 raise BadInputError(
-                    "No distinct object was found in that part of the image to remove.",
-                    hint="Name its colour as well ('remove the red logo in the top left').",
+                    ctx.say(
+                        "No distinct object was found in that part of the image to remove. Name its "
+                        "colour as well ('remove the red logo in the top left').",
+                        "该位置没有找到明显的物体可以去除。请同时说明它的颜色（例如“去掉左上角的红色标志”）。",
+                    )
                 )
-            ctx.warn("The object was separated from its surroundings by GrabCut; check the edges.")
+            ctx.warn(
+                ctx.say(
+                    "The object was separated from its surroundings by GrabCut; check the edges.",
+                    "物体是用 GrabCut 从周围分离出来的，请检查边缘。",
+                )
+            )
         else:
             what = f"'{op.target}'" if op.target else "the thing to remove"
             raise UnsupportedOperationError(
-                f"The classic engine cannot locate {what} by name (remove).",
-                hint="Name its colour or place ('remove the red stamp', '去掉右下角的标志'), "
-                "or use the qwen engine, which understands objects.",
+                ctx.say(
+                    f"Could not tell where {what} is (remove). Name its colour or place "
+                    "('remove the red stamp', 'remove the logo in the bottom right').",
+                    f"无法确定要去除的“{op.target or '内容'}”在哪里。请说明它的颜色或位置"
+                    "（例如“去掉红色的印章”“去掉右下角的标志”）。",
+                ),
+                hint="An engine that understands objects (qwen, IMGEDIT_QWEN_MODEL) can find it by name.",
             )
-        if op.color:
+        if op.color or PRICE_TAG.search(op.target):
             mask = mark_extent(pixels, mask, reach=max(3, round(min(height, width) * 0.02)))
         if op.color or op.box is None:
             mask = _grow(mask, margin)

@@ -23,7 +23,7 @@ from engine.classic.fonts import FontFace, find_font
 from engine.classic.inpaint import erase_checked, note_fill
 from engine.classic.ocr import TextLine, read_text
 from engine.classic.regions import Rect, op_rect
-from engine.classic.textmatch import TextMatch, find_text, is_cjk
+from engine.classic.textmatch import TextMatch, find_prices, find_text, is_cjk
 from engine.plan import TextRemove, TextReplace
 from imgedit.errors import BadInputError
 
@@ -236,23 +236,37 @@ def _matches(image: np.ndarray, query: str, region: Rect | None, ctx: OpContext)
     return matches
 
 
+def _price_matches(pixels: np.ndarray, region: Rect | None, ctx: OpContext) -> list[TextMatch]:
+    """The prices the picture shows (in ``region``), or an error in the user's language."""
+    matches = [m for m in find_prices(_lines(pixels, region, ctx)) if _in_region(m.rect, region)]
+    if not matches:
+        raise BadInputError(
+            ctx.say(
+                "No price (such as ¥99 or $19.99) was found in the picture to change.",
+                "图中没有找到价格（例如 ¥99 或 $19.99），所以没有修改。",
+            )
+        )
+    return matches
+
+
 def replace_text(image: Image.Image, op: TextReplace, ctx: OpContext) -> Image.Image:
-    """Replace every occurrence of ``op.old`` (or its closest approximate match) with ``op.new``."""
-    if not op.old.strip():
+    """Replace every occurrence of ``op.old`` (or its closest approximate match), or with
+    ``op.price`` every price the picture shows, with ``op.new``."""
+    if not op.price and not op.old.strip():
         raise BadInputError("Say which text to replace, e.g. 把'限时优惠'换成'买一送一'.")
     if op.new.strip():
         find_font(op.new)  # fail before any work if the new text cannot be drawn
     pixels = pixels_of(image).copy()
     height, width = pixels.shape[:2]
     region = op_rect(op.box, op.place, width, height)
-    matches = _matches(pixels, op.old, region, ctx)
+    matches = _price_matches(pixels, region, ctx) if op.price else _matches(pixels, op.old, region, ctx)
     for match in matches:
         with ctx.timed("inpaint"):
             pixels, ink = _erase_box(pixels, match.rect, grow=0.06, ctx=ctx)
         if not op.new.strip():
             continue
         with ctx.timed("render"):
-            reference = match.line.text if match.whole_line else op.old
+            reference = match.line.text if match.whole_line or op.price else op.old
             size = _size_for_ink(find_font(reference), reference, ink.ink.height)
             area = match.rect.padded(BOX_PAD, width, height)
             center = ((ink.ink.x0 + ink.ink.x1) / 2, (ink.ink.y0 + ink.ink.y1) / 2)

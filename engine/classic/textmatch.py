@@ -93,3 +93,17 @@ def find_text(lines: list[TextLine], query: str) -> list[TextMatch]:
                 rect = line.rect if covers_line else _sub_rect(line, part.dest_start, part.dest_end)
                 best = TextMatch(line, rect, part.score, covers_line)
     return [best] if best is not None else []
+
+
+def find_prices(lines: list[TextLine]) -> list[TextMatch]:
+    """Every price OCR read ("¥99", "$19.99", "99元"), as the part of its line that holds it."""
+    from engine.parsing.text import PRICE  # one definition of what a price looks like
+
+    found = []
+    for line in lines:
+        text = normalise(line.text)
+        for match in PRICE.finditer(text):
+            whole = match.start() == 0 and match.end() == len(text)
+            rect = line.rect if whole else _sub_rect(line, match.start(), match.end())
+            found.append(TextMatch(line, rect, 100.0, whole))
+    return found

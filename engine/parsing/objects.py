@@ -12,7 +12,7 @@ import re
 from engine.parsing.clause import Clause
 from engine.parsing.colors import canonical_color, color_only, find_color
 from engine.parsing.quotes import PLACEHOLDER
-from engine.parsing.text import REMOVE_VERB
+from engine.parsing.text import PRICE_TAG, REMOVE_VERB
 from engine.plan import Background, Generative, Recolor, Remove
 
 # -- background ------------------------------------------------------------------------------
@@ -171,6 +171,6 @@ def parse_remove(clause: Clause) -> list[Remove] | None:
     before = _ZH_REMOVE_BEFORE.search(text)
     obj = before.group("obj") if before else text[verb.end() :]
     target, color = _target_and_color(obj, clause.quotes)
-    if color is None and place is None:
+    if color is None and place is None and not PRICE_TAG.search(text):
         return None
     return [Remove(target=target, color=color, place=place, source=source)]

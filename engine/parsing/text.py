@@ -11,6 +11,7 @@ from typing import Literal
 
 from engine.parsing.clause import Clause
 from engine.parsing.colors import canonical_color, find_color
+from engine.parsing.quotes import PLACEHOLDER
 from engine.plan import TextAdd, TextRemove, TextReplace
 
 REMOVE_VERB = re.compile(
@@ -39,6 +40,18 @@ _LABEL = re.compile(
 )
 
 
+#: A price as pictures show it: "¥99", "$19.99", "99元", "129.00".
+PRICE = re.compile(r"[¥￥$€£]\s*\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)?\s*(?:元|块|RMB|USD|EUR)|\d+\.\d{2}\b")
+#: Words naming the price tag or sticker itself ("remove the price tag", "去掉价签").
+PRICE_TAG = re.compile(
+    r"(?i)价格标签|价签|价格牌|价格贴纸?|价格标|标价签?|\bprice\s*(?:tag|label|sticker)s?\b"
+)
+_PRICE_CHANGE = re.compile(
+    r"(?i)(?:价格|价钱|售价|标价|现价|原价)\s*(?:改成|换成|改为|换为|变成|调成|改到|调到)\s*(?P<new>\S+)"
+    r"|\b(?:change|set|update|make)\s+the\s+price\s+(?:to|into)\s+(?P<new_en>\S+)"
+)
+
+
 def _text_color(clause: Clause) -> str | None:
     match = find_color(clause.rest)
     return canonical_color(match.group(0)) if match else None
@@ -47,6 +60,12 @@ def _text_color(clause: Clause) -> str | None:
 def parse_text(clause: Clause) -> list[TextReplace | TextRemove | TextAdd] | None:
     """The text edit ``clause`` asks for, or ``None``."""
     text, quotes, place, source = clause.rest, clause.quotes, clause.place, clause.source
+    price = _PRICE_CHANGE.search(clause.masked)
+    if price and len(quotes) <= 1:
+        new = quotes[0] if quotes else (price.group("new") or price.group("new_en") or "")
+        new = new.strip(" 。.!！,，")
+        if new and new != PLACEHOLDER:
+            return [TextReplace(new=new, price=True, place=place, source=source)]
     if len(quotes) >= 2 and _REPLACE_VERB.search(text):
         return [TextReplace(old=quotes[0], new=quotes[1], place=place, source=source)]
     if quotes and REMOVE_VERB.search(text):
