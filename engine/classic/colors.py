@@ -67,3 +67,15 @@ def color_weight(hls: np.ndarray, rgb: tuple[int, int, int]) -> np.ndarray:
     # Near-black and near-white pixels carry no reliable hue.
     by_lightness = np.clip((li - 0.06) / 0.06, 0.0, 1.0) * np.clip((0.96 - li) / 0.04, 0.0, 1.0)
     return (by_hue * by_saturation * by_lightness).astype(np.float32)
+
+
+def main_colors(samples: np.ndarray, most: int = 4, min_share: float = 0.08) -> np.ndarray:
+    """The main colours among ``samples`` (N x 3, any colour space): k-means centres of clusters
+    holding at least ``min_share`` of them, so stray pixels (a letter cut through) do not count."""
+    samples = samples.astype(np.float32)
+    clusters = min(most, len(samples))
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
+    cv2.setRNGSeed(0)
+    _, labels, centers = cv2.kmeans(samples, clusters, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    share = np.bincount(labels.ravel(), minlength=clusters) / len(samples)
+    return centers[share >= min_share]

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from engine.classic.colors import color_weight, rgb_of, to_hls
+from engine.classic.colors import color_weight, main_colors, rgb_of, to_hls
 from engine.classic.context import OpContext, pixels_of
 from engine.classic.inpaint import border_ring, erase_checked, note_fill
 from engine.classic.ocr import read_text
@@ -57,15 +57,10 @@ MARK_DISTANCE = 20.0
 
 def _surrounding_colors(lab: np.ndarray, ring: np.ndarray) -> np.ndarray:
     """The main colours (Lab) of the ring around a mark: k-means, small clusters dropped."""
-    samples = lab[ring].astype(np.float32)
+    samples = lab[ring]
     if len(samples) > 4000:
         samples = samples[:: len(samples) // 4000]
-    clusters = min(4, len(samples))
-    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
-    cv2.setRNGSeed(0)
-    _, labels, centers = cv2.kmeans(samples, clusters, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
-    share = np.bincount(labels.ravel(), minlength=clusters) / len(samples)
-    return centers[share >= 0.08]
+    return main_colors(samples)
 
 
 def _layer(lab: np.ndarray, mask: np.ndarray, band: np.ndarray, outer: np.ndarray) -> np.ndarray | None:

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from engine.classic.colors import main_colors
 from engine.classic.context import OpContext, pixels_of
 from engine.classic.fonts import FontFace, find_font
 from engine.classic.inpaint import erase_checked, note_fill
@@ -57,13 +58,8 @@ def _background_colors(crop_lab: np.ndarray) -> np.ndarray:
             crop_lab[:, :2].reshape(-1, 3),
             crop_lab[:, -2:].reshape(-1, 3),
         ]
-    ).astype(np.float32)
-    clusters = min(4, len(frame))
-    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
-    cv2.setRNGSeed(0)
-    _, labels, centers = cv2.kmeans(frame, clusters, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
-    share = np.bincount(labels.ravel(), minlength=clusters) / len(frame)
-    return centers[share >= 0.08]
+    )
+    return main_colors(frame)
 
 
 def sample_ink(image: np.ndarray, rect: Rect) -> InkSample:
