@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from engine import CancelToken, Editor, EditRequest
 from engine.plan import Adjust, EditPlan, Generative
+from imgedit.config import Settings
 from imgedit.errors import BadInputError, EditCancelledError, UnsupportedOperationError
-from tests.conftest import skimage_photo
+from tests.conftest import TINY_AREA, skimage_photo
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +126,24 @@ def test_auto_without_model_uses_classic_and_refuses_generative() -> None:
     plan = EditPlan(instruction="paint a mountain", operations=[Generative(description="paint a mountain")])
     with pytest.raises(UnsupportedOperationError):
         editor.choose_backend(plan)
+
+
+def test_auto_hands_a_busy_scene_cut_out_to_qwen(
+    tiny_model: Path, small_pipeline_inputs: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The classic engine refuses a cut-out of a busy scene rather than damage the subject; in
+    auto mode with qwen available (a GPU is what cannot exist here, so its presence is faked) the
+    edit goes to qwen instead of failing."""
+    monkeypatch.setattr("engine.editor.cuda_available", lambda: True)
+    settings = Settings(max_edit_area=1.0, nsfw_check=False)
+    editor = Editor(
+        engine="auto",
+        model_path=str(tiny_model),
+        settings=settings,
+        target_area=TINY_AREA,
+        default_steps=2,
+        device="cpu",
+    )
+    photo = skimage_photo("chelsea").resize((64, 48))
+    result = editor.edit(image=photo, prompt="去掉背景（白底）")
+    assert result.report.engine == "qwen" and result.image.size == (64, 48)
