@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 
 from engine import Editor
 from engine.classic.fonts import find_font
+from engine.plan import Box, EditPlan, Recolor
 from tests.classic_images import line_with, ocr_texts
 from tests.conftest import skimage_photo
 from tests.product_shots import BACKDROP, BODY, HANDLE, mug_shot
@@ -130,3 +131,21 @@ def test_recolour_a_black_badge_by_its_text(editor: Editor) -> None:
     assert panel[0] > 150 and panel[1] < 80 and panel[2] < 80, panel  # the badge is red now
     assert "新品上市" in line_with(result.image, "新品上市").text  # its text still reads
     assert result.report.changed_area_ratio > 0.01
+
+
+def test_recolour_a_badge_by_its_entity_box(editor: Editor) -> None:
+    """A badge the tool added is known by its box: recolouring it needs no colour name."""
+    before = skimage_photo("astronaut")
+    ImageDraw.Draw(before).rectangle((330, 20, 500, 80), fill=(15, 15, 15))
+    box = Box(x0=325 / 512, y0=15 / 512, x1=505 / 512, y1=85 / 512)
+    plan = EditPlan(instruction="把它改成红色", operations=[Recolor(to_color="red", box=box)])
+    after = np.asarray(editor.edit(image=before, prompt="把它改成红色", plan=plan).image).astype(int)
+    assert after[50, 400, 0] > 150 and after[50, 400, 1:].max() < 80
+
+
+def test_a_vertical_crop_of_a_portrait_keeps_the_head(editor: Editor) -> None:
+    photo = skimage_photo("astronaut")  # 512x512, her head at the top
+    result = editor.edit(image=photo, prompt="make it warmer and crop to 4:3")
+    assert result.image.size == (512, 384)
+    assert [op["op"] for op in result.report.plan["operations"]] == ["adjust", "crop"]
+    assert result.report.parameters["1.crop.crop_window"] == [0, 0, 512, 384]

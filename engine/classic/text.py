@@ -215,12 +215,18 @@ def _in_region(rect: Rect, region: Rect | None) -> bool:
     return region.contains_point((rect.x0 + rect.x1) / 2, (rect.y0 + rect.y1) / 2)
 
 
-def _not_found(query: str, lines: list[TextLine]) -> BadInputError:
+def _not_found(query: str, lines: list[TextLine], ctx: OpContext) -> BadInputError:
     seen = ", ".join(f"'{line.text}'" for line in lines[:8])
-    found = f"The text found was: {seen}." if lines else "No text was found in the image."
+    seen_zh = "、".join(f"“{line.text}”" for line in lines[:8])
     return BadInputError(
-        f"Could not find the text '{query}' in the image. {found}",
-        hint="Quote the text as it appears in the picture.",
+        ctx.say(
+            f"Could not find the text '{query}' in the image. "
+            + (f"The text found was: {seen}." if lines else "No text was found in the image.")
+            + " Quote the text as it appears in the picture.",
+            f"图中没有找到文字“{query}”。"
+            + (f"图中识别到的文字有：{seen_zh}。" if lines else "图中没有识别到文字。")
+            + "请按图中的写法引用要修改的文字。",
+        )
     )
 
 
@@ -228,7 +234,7 @@ def _matches(image: np.ndarray, query: str, region: Rect | None, ctx: OpContext)
     lines = _lines(image, region, ctx)
     matches = [m for m in find_text(lines, query) if _in_region(m.rect, region)]
     if not matches:
-        raise _not_found(query, lines)
+        raise _not_found(query, lines, ctx)
     return matches
 
 
@@ -249,7 +255,12 @@ def replace_text(image: Image.Image, op: TextReplace, ctx: OpContext) -> Image.I
     """Replace every occurrence of ``op.old`` (or its closest approximate match), or with
     ``op.price`` every price the picture shows, with ``op.new``."""
     if not op.price and not op.old.strip():
-        raise BadInputError("Say which text to replace, e.g. 把'限时优惠'换成'买一送一'.")
+        raise BadInputError(
+            ctx.say(
+                "Say which text to replace, e.g. replace 'SALE' with 'NEW'.",
+                "请说明要替换哪段文字，例如：把'限时优惠'换成'买一送一'。",
+            )
+        )
     if op.new.strip():
         find_font(op.new)  # fail before any work if the new text cannot be drawn
     pixels = pixels_of(image).copy()
@@ -287,8 +298,12 @@ def remove_text(image: Image.Image, op: TextRemove, ctx: OpContext) -> Image.Ima
         if not rects:
             where = "in that part of the image" if region is not None else "in the image"
             raise BadInputError(
-                f"No text was found {where} to remove.",
-                hint="Name the text in quotes, or the place it is (e.g. 'bottom right').",
+                ctx.say(
+                    f"No text was found {where} to remove. Name the text in quotes, or the place it "
+                    "is (e.g. 'bottom right').",
+                    f"{'该位置' if region is not None else '图中'}没有找到可以去除的文字。"
+                    "请用引号写出要去除的文字，或说明它的位置（例如“右下角”）。",
+                )
             )
         # Removing by place removes the whole mark, symbols the OCR box left out included.
         rects = [extend_along_line(pixels, rect) for rect in rects]
