@@ -20,6 +20,8 @@ import numpy as np
 #: Patch side (pixels) at which texture is copied; the search looks this many patches around.
 PATCH = 13
 SEARCH_PATCHES = 2
+#: Holes larger than this many pixels are matched on a reduced copy (see ``exemplar_fill``).
+MATCH_AREA = 6000
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,46 @@ def fill_quality(before: np.ndarray, after: np.ndarray, hole: np.ndarray) -> Fil
 
 
 def exemplar_fill(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """``image`` (RGB uint8, a crop around the hole) with ``hole`` filled from its own patches."""
+    """``image`` (RGB uint8, a crop around the hole) with ``hole`` filled from its own patches.
+
+    Large holes are matched on a reduced copy (at most ``MATCH_AREA`` hole pixels): which patch
+    goes where is decided there, and the full-resolution pixels are copied from the same places
+    scaled up, so the fill keeps the full-resolution texture at a fraction of the matching cost.
+    """
+    area = int(np.count_nonzero(hole))
+    factor = max(1, int(np.ceil(np.sqrt(area / MATCH_AREA))))
+    if factor == 1:
+        return _fill(image, hole)[0]
+    height, width = hole.shape
+    size = (max(PATCH + 2, width // factor), max(PATCH + 2, height // factor))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    small_hole = cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.0
+    _, offsets = _fill(small, small_hole)
+    scale_y, scale_x = height / size[1], width / size[0]
+    ys, xs = np.nonzero(hole)
+    low_y = np.minimum((ys / scale_y).astype(np.int32), size[1] - 1)
+    low_x = np.minimum((xs / scale_x).astype(np.int32), size[0] - 1)
+    dy = np.round(offsets[low_y, low_x, 0] * scale_y).astype(np.int32)
+    dx = np.round(offsets[low_y, low_x, 1] * scale_x).astype(np.int32)
+    source_y = np.clip(ys + dy, 0, height - 1)
+    source_x = np.clip(xs + dx, 0, width - 1)
+    usable = ~hole[source_y, source_x] & (offsets[low_y, low_x, 2] > 0)
+    out = image.copy()
+    out[ys[usable], xs[usable]] = image[source_y[usable], source_x[usable]]
+    rest = np.zeros_like(hole)
+    rest[ys[~usable], xs[~usable]] = True
+    if rest.any():  # the few pixels whose scaled-up source fell into the hole
+        out = cv2.inpaint(out, rest.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+    return out
+
+
+def _fill(image: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The patch-by-patch fill of ``hole``; also, per pixel, the offset (dy, dx) it was copied
+    from and whether it was (third channel 1), for ``exemplar_fill`` to scale up."""
     out = image.copy()
     known = ~hole
     height, width = hole.shape
+    offsets = np.zeros((height, width, 3), np.int32)
     half = PATCH // 2
     reach = SEARCH_PATCHES * PATCH
     # Where a whole patch around a pixel is known: the only valid sources.
@@ -75,7 +113,7 @@ def exemplar_fill(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     valid_source[:half, :] = valid_source[-half:, :] = False
     valid_source[:, :half] = valid_source[:, -half:] = False
     if not valid_source.any():
-        return out
+        return out, offsets
     for _ in range(max(height, width)):
         # One round: the fill front (unknown pixels next to known ones), patches centred on it,
         # most-known first, no two overlapping; later patches of the round see earlier ones.
@@ -94,14 +132,15 @@ def exemplar_fill(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
             y0, y1 = max(0, cy - half), min(height, cy + half + 1)
             x0, x1 = max(0, cx - half), min(width, cx + half + 1)
             taken[max(0, cy - PATCH + 1) : cy + PATCH, max(0, cx - PATCH + 1) : cx + PATCH] = True
-            _fill_patch(out, known, valid_source, (y0, y1, x0, x1), (cy, cx), reach)
-    return out
+            _fill_patch(out, known, valid_source, offsets, (y0, y1, x0, x1), (cy, cx), reach)
+    return out, offsets
 
 
 def _fill_patch(
     out: np.ndarray,
     known: np.ndarray,
     valid_source: np.ndarray,
+    offsets: np.ndarray,
     window: tuple[int, int, int, int],
     centre: tuple[int, int],
     reach: int,
@@ -140,6 +179,7 @@ def _fill_patch(
     if np.isfinite(scores).any():
         by, bx = np.unravel_index(int(np.argmin(scores)), scores.shape)
         out[y0:y1, x0:x1][patch_hole] = search[by : by + th, bx : bx + tw][patch_hole]
+        offsets[y0:y1, x0:x1][patch_hole] = (sy0 + by - y0, sx0 + bx - x0, 1)
     else:  # no known source at all: the known pixels' median colour
         known_pixels = out[y0:y1, x0:x1][mask] if mask.any() else out[known]
         out[y0:y1, x0:x1][patch_hole] = np.median(known_pixels, axis=0).astype(np.uint8)
