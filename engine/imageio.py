@@ -131,7 +131,12 @@ def encode_image(image: Image.Image, fmt: str) -> bytes:
     fmt = fmt.upper()
     buffer = io.BytesIO()
     if fmt == "JPEG":
-        image.convert("RGB").save(buffer, "JPEG", quality=95, subsampling=0)
+        # JPEG has no alpha: a transparent cut-out is laid on white, soft edges blended.
+        flat = image
+        if image.mode in ("RGBA", "LA", "PA"):
+            flat = Image.new("RGB", image.size, (255, 255, 255))
+            flat.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+        flat.convert("RGB").save(buffer, "JPEG", quality=95, subsampling=0)
     elif fmt == "WEBP":
         image.save(buffer, "WEBP", quality=95, method=4)
     elif fmt == "PNG":

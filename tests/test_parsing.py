@@ -622,3 +622,12 @@ def test_price_edits_parse_as_text_and_removal_not_generative() -> None:
     assert parse_instruction("remove the price tag").operations[0] == Remove(
         target="price tag", source="remove the price tag"
     )
+
+
+def test_a_clause_the_classic_engine_cannot_do_refuses_the_whole_edit_naming_it(astronaut: Any) -> None:
+    editor = Editor(engine="classic")
+    with pytest.raises(UnsupportedOperationError) as caught:
+        editor.edit(image=astronaut, prompt="加一只猫 + 加一个'SALE'标签")
+    assert "“加一只猫”需要生成式模型" in caught.value.message  # the badge alone is not a success
+    with pytest.raises(UnsupportedOperationError, match="'add a cat' needs a generative model"):
+        editor.edit(image=astronaut, prompt="add a cat, then add a 'SALE' badge")
