@@ -64,6 +64,17 @@ def fill_quality(before: np.ndarray, after: np.ndarray, hole: np.ndarray) -> Fil
     return FillQuality(round(variance, 3), round(gradient, 3))
 
 
+def match_scale(area: int) -> int:
+    """How much a hole of ``area`` pixels is reduced for matching (1: not at all)."""
+    return max(1, int(np.ceil(np.sqrt(area / MATCH_AREA))))
+
+
+def context_pad(area: int) -> int:
+    """How much of the surroundings (pixels) a crop around a hole of ``area`` pixels needs, so
+    that its reduced copy still has whole patches to copy from."""
+    return (3 * PATCH + 4) * match_scale(area)
+
+
 def exemplar_fill(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """``image`` (RGB uint8, a crop around the hole) with ``hole`` filled from its own patches.
 
@@ -71,8 +82,7 @@ def exemplar_fill(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     goes where is decided there, and the full-resolution pixels are copied from the same places
     scaled up, so the fill keeps the full-resolution texture at a fraction of the matching cost.
     """
-    area = int(np.count_nonzero(hole))
-    factor = max(1, int(np.ceil(np.sqrt(area / MATCH_AREA))))
+    factor = match_scale(int(np.count_nonzero(hole)))
     if factor == 1:
         return _fill(image, hole)[0]
     height, width = hole.shape
@@ -84,17 +94,35 @@ def exemplar_fill(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     ys, xs = np.nonzero(hole)
     low_y = np.minimum((ys / scale_y).astype(np.int32), size[1] - 1)
     low_x = np.minimum((xs / scale_x).astype(np.int32), size[0] - 1)
-    dy = np.round(offsets[low_y, low_x, 0] * scale_y).astype(np.int32)
-    dx = np.round(offsets[low_y, low_x, 1] * scale_x).astype(np.int32)
-    source_y = np.clip(ys + dy, 0, height - 1)
-    source_x = np.clip(xs + dx, 0, width - 1)
-    usable = ~hole[source_y, source_x] & (offsets[low_y, low_x, 2] > 0)
     out = image.copy()
-    out[ys[usable], xs[usable]] = image[source_y[usable], source_x[usable]]
-    rest = np.zeros_like(hole)
-    rest[ys[~usable], xs[~usable]] = True
-    if rest.any():  # the few pixels whose scaled-up source fell into the hole
-        out = cv2.inpaint(out, rest.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+    pending = np.ones(ys.shape, bool)
+    # Each pixel copies from where its reduced-copy pixel came from; when that lands in the hole
+    # (the scaled-up hole is a little larger), a neighbour's source is tried, nearest first.
+    for ny, nx in sorted(
+        ((a, b) for a in range(-2, 3) for b in range(-2, 3)), key=lambda d: abs(d[0]) + abs(d[1])
+    ):
+        if not pending.any():
+            break
+        cy = np.clip(low_y[pending] + ny, 0, size[1] - 1)
+        cx = np.clip(low_x[pending] + nx, 0, size[0] - 1)
+        source_y = np.clip(
+            ys[pending] + np.round(offsets[cy, cx, 0] * scale_y).astype(np.int32), 0, height - 1
+        )
+        source_x = np.clip(
+            xs[pending] + np.round(offsets[cy, cx, 1] * scale_x).astype(np.int32), 0, width - 1
+        )
+        usable = ~hole[source_y, source_x] & (offsets[cy, cx, 2] > 0)
+        index = np.flatnonzero(pending)[usable]
+        out[ys[index], xs[index]] = image[source_y[usable], source_x[usable]]
+        pending[index] = False
+    if pending.any():  # what is left (rare): smooth fill of a tight crop around it
+        rest = np.zeros_like(hole)
+        rest[ys[pending], xs[pending]] = True
+        y0, y1 = max(0, int(ys[pending].min()) - 4), min(height, int(ys[pending].max()) + 5)
+        x0, x1 = max(0, int(xs[pending].min()) - 4), min(width, int(xs[pending].max()) + 5)
+        patch = np.ascontiguousarray(out[y0:y1, x0:x1])
+        filled = cv2.inpaint(patch, rest[y0:y1, x0:x1].astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+        out[y0:y1, x0:x1][rest[y0:y1, x0:x1]] = filled[rest[y0:y1, x0:x1]]
     return out
 
 

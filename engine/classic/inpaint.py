@@ -17,7 +17,14 @@ import cv2
 import numpy as np
 
 from engine.classic.context import OpContext
-from engine.classic.exemplar import PATCH, FillQuality, exemplar_fill, fill_quality, gradient_energy
+from engine.classic.exemplar import (
+    PATCH,
+    FillQuality,
+    context_pad,
+    exemplar_fill,
+    fill_quality,
+    gradient_energy,
+)
 
 #: A surrounding ring whose channels vary less than this (std, 0..255) counts as a flat background.
 FLAT_STD = 5.0
@@ -66,7 +73,7 @@ def erase(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def erase_checked(image: np.ndarray, mask: np.ndarray) -> Erased:
     """``erase``, with the method used and the fill's quality for the report."""
     out = image.copy()
-    bounds = _bounds(mask, pad=2 * PATCH + 4)
+    bounds = _bounds(mask, pad=context_pad(int(np.count_nonzero(mask))))
     unchanged = FillQuality(1.0, 1.0)
     if bounds is None:
         return Erased(out, "none", unchanged)
