@@ -122,6 +122,33 @@ def _matte_band(
     return cv2.resize(alpha.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
 
 
+def _seen_through(product: np.ndarray, holes: np.ndarray, pixels: int) -> np.ndarray:
+    """Which enclosed backdrop-coloured holes are backdrop seen through the product (the inside
+    of a handle) rather than a backdrop-coloured part of it (a white label on a mug).
+
+    Both are enclosed; what tells them apart is what encloses them: a handle or strap is thin,
+    so the product around a seen-through hole is near the outer backdrop, while a label sits
+    in the product's body, far from it. Specks (under ``HOLE_SHARE`` of the picture) are part
+    of the product (the inside of an 'o' in a logo)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(holes.astype(np.uint8), connectivity=4)
+    big = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= HOLE_SHARE * pixels)
+    big = big[big > 0]
+    seen = np.zeros(count, bool)
+    if big.size == 0:
+        return seen[labels]
+    # Distance of each product pixel to the backdrop outside (holes counted as product).
+    depth = cv2.distanceTransform((product | holes).astype(np.uint8), cv2.DIST_L2, 3)
+    for index in big:
+        x, y, w, h, area = stats[index]
+        y0, y1 = max(0, y - 2), min(holes.shape[0], y + h + 2)
+        x0, x1 = max(0, x - 2), min(holes.shape[1], x + w + 2)
+        hole = labels[y0:y1, x0:x1] == index
+        ring = cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~hole
+        around = depth[y0:y1, x0:x1][ring]
+        seen[index] = around.size > 0 and float(np.median(around)) <= 0.15 * np.sqrt(area) + 2.0
+    return seen[labels]
+
+
 def _shading(light: np.ndarray, backdrop_light: float, shadowy: np.ndarray, sigma: float) -> np.ndarray:
     """How much darker than the backdrop each shadow pixel is (1 = not at all), smooth; worked
     out on a quarter-size copy since shadows are soft, then scaled back up."""
@@ -174,10 +201,7 @@ def separate(pixels: np.ndarray) -> Separation:
     product = _keep_main_parts(product, 0.003)
     holes = _holes(product)
     if holes.any():
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(holes.astype(np.uint8), connectivity=4)
-        seen_through = np.zeros(count, bool)
-        seen_through[1:] = stats[1:, cv2.CC_STAT_AREA] >= HOLE_SHARE * height * width
-        product |= holes & ~seen_through[labels]
+        product |= holes & ~_seen_through(product, holes, height * width)
 
     area = float(np.count_nonzero(product)) / product.size
     touching = float(border_pixels(product[..., None], frame).mean())
