@@ -24,6 +24,7 @@ from engine.classic.panels import panel_around, panel_weight
 from engine.classic.regions import Rect, op_rect
 from engine.classic.separation import MIN_CONFIDENCE, separate
 from engine.classic.textmatch import find_text
+from engine.parsing.colors import color_label
 from engine.plan import Place, Recolor
 from imgedit.errors import BadInputError, UnsupportedOperationError
 
@@ -143,7 +144,8 @@ def recolor(image: Image.Image, op: Recolor, ctx: OpContext) -> Image.Image:
                 f"No {op.from_color or 'matching'} pixels were found"
                 + (" in that part of the image." if named_region else " in the image.")
                 + " Check the colour name, or name the place where it is.",
-                f"图中{'该位置' if named_region else ''}没有找到{op.from_color or '要修改'}的颜色。"
+                f"图中{'该位置' if named_region else ''}没有找到"
+                f"{color_label(op.from_color, True) if op.from_color else '要修改的颜色'}。"
                 "请检查颜色名称，或者说明它的位置。",
             )
         )

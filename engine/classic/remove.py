@@ -24,6 +24,7 @@ from engine.classic.panels import panel_around
 from engine.classic.regions import Rect, op_rect
 from engine.classic.segment import grabcut
 from engine.classic.textmatch import find_prices
+from engine.parsing.colors import color_label
 from engine.parsing.text import PRICE_TAG
 from engine.plan import Remove
 from imgedit.errors import BadInputError, UnsupportedOperationError
@@ -156,7 +157,8 @@ def remove(image: Image.Image, op: Remove, ctx: OpContext) -> Image.Image:
                 raise BadInputError(
                     ctx.say(
                         f"Nothing {op.color} was found to remove{where}.",
-                        f"{'该位置' if region else '图中'}没有找到要去除的{op.color}（颜色）内容。",
+                        f"{'该位置' if region else '图中'}没有找到要去除的"
+                        f"{color_label(op.color, True)}内容。",
                     )
                 )
         elif PRICE_TAG.search(op.target) and op.box is None:

@@ -139,6 +139,23 @@ for _color in [*_TABLE, *_css_colors(_TABLE)]:
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 
 
+#: Canonical name -> its first Chinese name, for messages to Chinese-speaking users.
+_CHINESE_NAMES: dict[str, str] = {
+    color.name: next(word for word in color.synonyms if not word.isascii())
+    for color in _TABLE
+    if any(not word.isascii() for word in color.synonyms)
+}
+
+
+def color_label(name: str, zh: bool) -> str:
+    """How to name a colour to the user: "红色" for a Chinese speaker, "red" otherwise."""
+    canonical = canonical_color(name) or name
+    if not zh:
+        return canonical
+    chinese = _CHINESE_NAMES.get(canonical, name)
+    return chinese if chinese.endswith("色") or len(chinese) > 2 else f"{chinese}色"
+
+
 def canonical_color(name: str) -> str | None:
     """The canonical English name for a colour word ("深蓝" -> "dark blue"), or ``None``."""
     key = " ".join(name.casefold().replace("-", " ").split())
