@@ -28,7 +28,9 @@ def _at(image: Image.Image, point: tuple[int, int]) -> np.ndarray:
 
 def test_transparent_cut_out_keeps_the_thin_handle(editor: Editor) -> None:
     before = mug_shot()
-    ImageDraw.Draw(before).rectangle((58, 60, 92, 80), fill=BACKDROP)  # a label of the backdrop's colour
+    draw = ImageDraw.Draw(before)
+    draw.rectangle((58, 60, 92, 80), fill=BACKDROP)  # a label of the backdrop's colour
+    draw.rectangle((45, 30, 105, 40), fill=(200, 200, 198))  # a silver lid: shadow-coloured, sharp-edged
     result = editor.edit(image=before, prompt="去掉背景，做成透明背景")
     cut = result.image
     assert cut.mode == "RGBA" and cut.size == (160, 160)
@@ -37,7 +39,8 @@ def test_transparent_cut_out_keeps_the_thin_handle(editor: Editor) -> None:
     assert np.abs(_at(cut, HANDLE)[:3] - MUG).max() <= 3  # and keeps its colour
     assert alpha[LOOP[1], LOOP[0]] == 0 and alpha[SHADOW[1], SHADOW[0]] == 0  # the backdrop is clear
     assert alpha[60:81, 58:93].min() == 255  # the label is the product's, not a hole in it
-    assert float((alpha[:, :40] > 0).mean()) == 0.0 and float((alpha[:36] > 0).mean()) == 0.0
+    assert alpha[31:40, 46:105].min() == 255  # the grey lid is the product's, not a shadow
+    assert float((alpha[:, :40] > 0).mean()) == 0.0 and float((alpha[:28] > 0).mean()) == 0.0
     assert [op["op"] for op in result.report.plan["operations"]] == ["background"]  # one clause, merged
     assert "matting" in result.report.parameters["0.background.separation"]
     # A JPEG has no alpha: the cut-out comes out on white.

@@ -149,6 +149,41 @@ def _seen_through(product: np.ndarray, holes: np.ndarray, pixels: int) -> np.nda
     return seen[labels]
 
 
+#: Mean |dL/dx| + |dL/dy| (Sobel, L in 0..100) along an edge above which it is sharp: a grey
+#: part of the product, not a soft shadow.
+SHARP_EDGE = 3.0
+
+
+def _sharp_parts(light: np.ndarray, candidates: np.ndarray, backdrop: np.ndarray, short: int) -> np.ndarray:
+    """The shadow-coloured regions (the backdrop's hue, darker) that are grey parts of the product:
+    a shadow fades into the backdrop, a silver lid or a grey strap ends at a sharp edge."""
+    if not candidates.any():
+        return candidates
+    scale = min(1.0, 512 / short)  # edges are judged on a copy of at most 512 px a side
+    size = (max(8, round(light.shape[1] * scale)), max(8, round(light.shape[0] * scale)))
+    small_light = cv2.resize(light, size, interpolation=cv2.INTER_AREA)
+    small_candidates = cv2.resize(candidates.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+    small_backdrop = cv2.resize(backdrop.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    edges = np.abs(cv2.Sobel(small_light, cv2.CV_32F, 1, 0, ksize=3)) + np.abs(
+        cv2.Sobel(small_light, cv2.CV_32F, 0, 1, ksize=3)
+    )
+    count, labels = cv2.connectedComponents(small_candidates, connectivity=8)
+    ring = cv2.dilate(small_candidates, np.ones((3, 3), np.uint8)).astype(bool) & small_backdrop
+    sharp = np.zeros(count, bool)
+    if ring.any():
+        # Each ring pixel belongs to the neighbouring candidate region it touches.
+        owner = cv2.dilate(labels.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int32)[ring]
+        total = np.bincount(owner, weights=edges[ring] / 8.0, minlength=count)
+        pixels = np.bincount(owner, minlength=count)
+        sharp[1:] = (pixels[1:] > 0) & (total[1:] > SHARP_EDGE * pixels[1:])
+    return (
+        cv2.resize(
+            sharp[labels].astype(np.uint8), (light.shape[1], light.shape[0]), interpolation=cv2.INTER_NEAREST
+        ).astype(bool)
+        & candidates
+    )
+
+
 def _shading(light: np.ndarray, backdrop_light: float, shadowy: np.ndarray, sigma: float) -> np.ndarray:
     """How much darker than the backdrop each shadow pixel is (1 = not at all), smooth; worked
     out on a quarter-size copy since shadows are soft, then scaled back up."""
@@ -191,6 +226,8 @@ def separate(pixels: np.ndarray) -> Separation:
     shadowy = (chroma2 <= tolerance2) & (d_light < 0) & (light > 0.45 * backdrop_light)
 
     product = distance2 > tolerance2
+    grey_parts = _sharp_parts(light, product & shadowy, ~product, short)
+    shadowy &= ~grey_parts
     without_shadow = product & ~shadowy
     if np.count_nonzero(without_shadow) >= 0.5 * np.count_nonzero(product):
         product = without_shadow
