@@ -318,12 +318,12 @@ def test_failed_turn_then_it(agent: ChatAgent) -> None:
         session,
         [
             Step(
-                "把第一张的帽子换成红色",
+                "给第一张的人戴上一顶红色的帽子",
                 "edit_image",
                 args={"image": "1"},
                 failed=True,
                 language="zh",
-                reply=("这一步没能完成：classic 引擎做不了这种修改，需要 qwen 引擎。", "没有生成新版本。"),
+                reply=("这一步没能完成：", "需要生成式模型（qwen 引擎）", "没有生成新版本。"),
             ),
             # "it" is the image the failed turn was about, not image 2.
             Step("把它调亮一点", "edit_image", args={"image": "1"}, image=1, version=1, parent=0),

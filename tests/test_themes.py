@@ -107,7 +107,7 @@ def test_user_theme_folder_is_picked_up(imgedit_home: Path) -> None:
     assert get_theme("Seaside").name_en == "Ocean Breeze"
     assert [theme.name for theme in list_themes()][-1] == "ocean"
     # The parser knows it too, in both languages.
-    assert parse_instruction("海洋风格").operations[0].model_dump(exclude={"source"}) == {
+    assert parse_instruction("海洋风格").operations[0].model_dump(exclude={"source", "implied"}) == {
         "op": "theme",
         "name": "ocean",
         "place": None,
