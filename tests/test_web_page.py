@@ -276,3 +276,33 @@ def test_without_a_chat_agent_edits_go_direct_and_refusals_still_offer_suggestio
         expect(page.locator("#timeline li")).to_have_count(2, timeout=30_000)
         expect(page.locator("#chat li.bot").last).to_have_text("Done: more contrast")
         tab.close()
+
+
+def test_a_file_chosen_while_the_page_is_still_connecting_waits_for_the_session(
+    browser: Browser, live: LiveServer, photo: Path
+) -> None:
+    """The page's first request (the key check) is held back for a second, and the user picks a
+    file at once: the upload waits for the session, lands in it, and only one session is made."""
+    key = live.key("hasty")
+    tab = Tab(browser, live, locale="en-US", viewport=DESKTOP)
+    tab.page.route(
+        "**/v1/sessions",
+        lambda route: (tab.page.wait_for_timeout(1000), route.continue_())
+        if route.request.method == "GET"
+        else route.continue_(),
+    )
+    page = tab.open(key)
+    page.set_input_files("#file-input", str(photo))
+    expect(page.locator("#timeline li")).to_have_count(1, timeout=15_000)
+    expect(page.locator("#chat li.user")).to_have_count(1)
+    with live.client(key) as client:
+        sessions = client.get("/v1/sessions").json()
+    assert len(sessions["sessions"]) == 1
+    assert len(client_images(live, key, sessions["sessions"][0]["id"])) == 1
+    tab.close()
+
+
+def client_images(live: LiveServer, key: str, session_id: str) -> list[Any]:
+    with live.client(key) as client:
+        images: list[Any] = client.get(f"/v1/sessions/{session_id}").json()["images"]
+    return images

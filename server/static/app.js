@@ -175,7 +175,19 @@ function showProgress(done, total, status) {
 
 // -- session and images -------------------------------------------------------------------
 
-async function ensureSession(fresh = false) {
+let ensuring = null;
+
+/**
+ * Make sure the page has a session (the remembered one, or a new one). Calls made while one is
+ * under way share it, so a file dropped before the page has finished connecting waits for the
+ * session instead of being sent to no session, and no second session is made.
+ */
+function ensureSession(fresh = false) {
+  if (!ensuring) ensuring = openSession(fresh).finally(() => { ensuring = null; });
+  return ensuring;
+}
+
+async function openSession(fresh) {
   if (!fresh && state.sessionId) {
     try { await refresh(); return; } catch (err) { if (err.status !== 404) throw err; }
   }
@@ -281,6 +293,7 @@ async function upload(file) {
   const form = new FormData();
   form.append("file", file, file.name);
   try {
+    if (!state.sessionId) await ensureSession();
     const added = await api(`/v1/sessions/${state.sessionId}/images`, { method: "POST", body: form });
     state.imageId = added.image_id;
     await refresh();
@@ -299,8 +312,9 @@ async function send(text) {
   if (!text.trim()) { hint(t("emptyMessage")); return; }
   hint("");
   say("user", text);
-  const image = currentImage();
   try {
+    if (!state.sessionId) await ensureSession();
+    const image = currentImage();
     const body = { text, image_ids: image ? [image.id] : [] };
     let reply;
     try {
