@@ -2,7 +2,8 @@
 # Installs the Debian packages imgedit needs, only those that are missing.
 #   scripts/system-deps.sh run    fonts (CJK text rendering)
 #   scripts/system-deps.sh test   the above, plus LibreOffice (deck checks), Chromium (page tests), Node, npm,
-#                                 PostgreSQL (the storage tests start their own server: tests/servers.py)
+#                                 PostgreSQL and Redis (the storage and cluster tests start their own servers:
+#                                 tests/servers.py)
 set -euo pipefail
 mode=${1:-run}
 
@@ -19,6 +20,7 @@ if [ "$mode" = test ]; then
   # Debian keeps PostgreSQL's programs off PATH, under /usr/lib/postgresql/<version>/bin.
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
     || need+=(postgresql)
+  command -v redis-server >/dev/null 2>&1 || need+=(redis-server)  # the broker of IMGEDIT_QUEUE=celery
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 
