@@ -18,7 +18,9 @@ from engine.imageio import format_for_path, load_image, save_image
 from imgedit.errors import BadInputError, ImgEditError, NeedsClarificationError
 from tools import SessionTools, ToolContext, ToolOutcome
 
-HELP = "Commands: /attach PATH, /undo, /redo, /history, /revert VERSION, /export PATH, /quit"
+HELP = (
+    "Commands: /attach PATH, /select IMAGE, /undo, /redo, /history, /revert VERSION, /export PATH, /quit"
+)
 #: What ``/export`` writes: the current image in one of these formats, or the audit record.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 EXPORT_SUFFIXES = (*IMAGE_SUFFIXES, ".json")
@@ -71,6 +73,10 @@ class ChatSession:
         elif name in ("/undo", "/redo", "/history"):
             outcome = {"/undo": tools.undo, "/redo": tools.redo, "/history": tools.list_versions}[name]()
             self._outcome(outcome, {})
+        elif name == "/select":
+            if not arg:
+                raise BadInputError("Say which image: /select IMAGE (a number, as /history shows, or an id).")
+            self._outcome(tools.select_image(int(arg) if arg.isdigit() else arg), {"image": arg})
         elif name == "/revert":
             if not arg:
                 raise BadInputError("Say which version: /revert VERSION (a number, an id, or 'original').")

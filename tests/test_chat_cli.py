@@ -101,3 +101,17 @@ def test_chat_shows_suggestions_like_every_command(capsys: pytest.CaptureFixture
     chat_session._error(NeedsClarificationError("Say what to change.", suggestions=["make it brighter"]))
     printed = capsys.readouterr().err
     assert "Say what to change." in printed and "make it brighter" in printed
+
+
+def test_chat_select_switches_the_image_the_next_message_edits(tmp_path: Path) -> None:
+    """Two pictures attached: ``/select 1`` makes the first one "it" again, without a new version."""
+    first, second = tmp_path / "first.png", tmp_path / "second.png"
+    scene().save(first)
+    scene().save(second)
+    attach1, attach2, select, brighter, missing = chat(
+        [f"/attach {first}", f"/attach {second}", "/select 1", "make it brighter", "/select 7"]
+    )
+    assert select["tool_calls"] == [{"name": "select_image", "args": {"image": "1"}}]
+    assert select["image_id"] == attach1["image_id"] and select["version_id"] == attach1["version_id"]
+    assert brighter["image_id"] == attach1["image_id"] != attach2["image_id"]
+    assert missing["error"]["code"] == "not_found"
