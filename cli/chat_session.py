@@ -18,9 +18,7 @@ from engine.imageio import format_for_path, load_image, save_image
 from imgedit.errors import BadInputError, ImgEditError, NeedsClarificationError
 from tools import SessionTools, ToolContext, ToolOutcome
 
-HELP = (
-    "Commands: /attach PATH, /select IMAGE, /undo, /redo, /history, /revert VERSION, /export PATH, /quit"
-)
+HELP = "Commands: /attach PATH, /select IMAGE, /undo, /redo, /history, /revert VERSION, /export PATH, /quit"
 #: What ``/export`` writes: the current image in one of these formats, or the audit record.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 EXPORT_SUFFIXES = (*IMAGE_SUFFIXES, ".json")

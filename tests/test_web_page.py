@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.browser import axe_violations, chromium
 from tests.conftest import skimage_photo
@@ -285,12 +285,13 @@ def test_a_file_chosen_while_the_page_is_still_connecting_waits_for_the_session(
     file at once: the upload waits for the session, lands in it, and only one session is made."""
     key = live.key("hasty")
     tab = Tab(browser, live, locale="en-US", viewport=DESKTOP)
-    tab.page.route(
-        "**/v1/sessions",
-        lambda route: (tab.page.wait_for_timeout(1000), route.continue_())
-        if route.request.method == "GET"
-        else route.continue_(),
-    )
+
+    def slow_key_check(route: Route) -> None:
+        if route.request.method == "GET":
+            tab.page.wait_for_timeout(1000)
+        route.continue_()
+
+    tab.page.route("**/v1/sessions", slow_key_check)
     page = tab.open(key)
     page.set_input_files("#file-input", str(photo))
     expect(page.locator("#timeline li")).to_have_count(1, timeout=15_000)
