@@ -68,8 +68,8 @@ def needs_clarification(
     """The error for a vague instruction (or, with ``what``, for an edit missing a detail)."""
     if language == "zh":
         message = what or f"“{instruction}”太笼统了，请说明具体要改什么。"
-        hint = "可以试试下面的具体修改或主题风格（`imgedit themes` 列出全部主题）。"
+        hint = "可以试试下面的具体修改或主题风格。"
     else:
         message = what or f"'{instruction}' is too vague to act on; say what to change."
-        hint = "Try one of the concrete edits below, or a theme (`imgedit themes` lists them all)."
+        hint = "Try one of the concrete edits or themes below."
     return NeedsClarificationError(message, suggestions=suggestions(language, themes), hint=hint)
