@@ -284,3 +284,17 @@ def test_preview_without_libreoffice_is_refused_before_any_work(
         )
     assert "apt-get install libreoffice-impress" in str(refused.value)
     assert editor.calls == 0 and not (tmp_path / "o.pptx").exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "words"), [("zh", ["修改前", "修改后", "第3页"]), ("en", ["Before", "After", "Slide 3"])]
+)
+def test_preview_labels_follow_the_language_of_the_request(language: str, words: list[str]) -> None:
+    """A deck restyled with a Chinese prompt gets a sheet labelled in Chinese, read back by OCR."""
+    from engine.classic.ocr import read_text
+    from plugins.pptx.preview import LABELS, _sheet
+
+    slide = Image.new("RGB", (480, 360), "#dddddd")
+    sheet = _sheet([(3, slide, slide)], hidden=0, labels=LABELS[language])
+    read = " ".join(line.text for line in read_text(np.asarray(sheet.convert("RGB"))))
+    assert all(word.replace(" ", "") in read.replace(" ", "") for word in words), read

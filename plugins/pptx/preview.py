@@ -3,7 +3,8 @@
 Pictures alone do not show what a restyle does to a deck (a background shared by twenty slides,
 a logo kept, a crop), so the preview renders whole slides: LibreOffice (headless) turns the
 original and the restyled deck into PDFs, PDFium (``pypdfium2``) rasterises the changed slides'
-pages, and one PNG shows a row per slide, labelled *Slide N*, *Before* and *After*.
+pages, and one PNG shows a row per slide, labelled *Slide N*, *Before* and *After* (in Chinese
+when the deck was restyled with a Chinese prompt or theme name: 第N页, 修改前, 修改后).
 
 LibreOffice is an optional runtime dependency: without it ``--preview`` is refused before any
 work is done, saying how to install it.
@@ -15,7 +16,9 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -29,6 +32,21 @@ MAX_SLIDES = 12
 _PAD = 16
 _LABEL = 28
 _TIMEOUT = 180
+
+
+@dataclass(frozen=True)
+class _Labels:
+    before: str
+    after: str
+    slide: str  # with {n}
+    none: str
+    more: str  # with {n}
+
+
+LABELS: dict[str, _Labels] = {
+    "en": _Labels("Before", "After", "Slide {n}", "No slide changed.", "… and {n} more changed slide(s)."),
+    "zh": _Labels("修改前", "修改后", "第{n}页", "没有幻灯片被修改。", "……另有{n}页已修改。"),
+}
 
 
 def find_libreoffice() -> str | None:
@@ -47,8 +65,11 @@ def require_libreoffice() -> str:
     return found
 
 
-def slide_preview(before: Path, after: Path, slides: list[int], output: Path) -> Path:
-    """Write a PNG with a Before/After row for each of ``slides`` (1-based) to ``output``."""
+def slide_preview(
+    before: Path, after: Path, slides: list[int], output: Path, *, language: Literal["zh", "en"] = "en"
+) -> Path:
+    """Write a PNG with a Before/After row for each of ``slides`` (1-based) to ``output``, labelled
+    in ``language``."""
     soffice = require_libreoffice()
     shown = slides[:MAX_SLIDES]
     with tempfile.TemporaryDirectory(prefix="imgedit-preview-") as folder:
@@ -58,7 +79,8 @@ def slide_preview(before: Path, after: Path, slides: list[int], output: Path) ->
             link.symlink_to(Path(target).resolve())
         pdfs = _to_pdf(soffice, decks, work)
         rows = [(n, _page(pdfs[0], n), _page(pdfs[1], n)) for n in shown]
-    return save_image(_sheet(rows, hidden=len(slides) - len(shown)), output, "PNG")
+    sheet = _sheet(rows, hidden=len(slides) - len(shown), labels=LABELS[language])
+    return save_image(sheet, output, "PNG")
 
 
 def _to_pdf(soffice: str, decks: list[Path], work: Path) -> list[Path]:
@@ -100,19 +122,29 @@ def _page(pdf: Path, number: int) -> Image.Image:
     return image
 
 
-def _sheet(rows: list[tuple[int, Image.Image, Image.Image]], hidden: int) -> Image.Image:
-    font = ImageFont.load_default(size=18)
+def _font(labels: _Labels) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A face that has the labels' glyphs (Pillow's own font has no Chinese)."""
+    text = labels.before + labels.after + labels.slide + labels.none + labels.more
+    if text.isascii():
+        return ImageFont.load_default(size=18)
+    from engine.classic.fonts import find_font  # the fonts the engine renders Chinese text with
+
+    return find_font(text).at(18)
+
+
+def _sheet(rows: list[tuple[int, Image.Image, Image.Image]], hidden: int, labels: _Labels) -> Image.Image:
+    font = _font(labels)
     slide_height = max((max(b.height, a.height) for _, b, a in rows), default=0)
     width = 3 * _PAD + 2 * SLIDE_WIDTH
     footer = _LABEL if hidden or not rows else 0
     height = _PAD + _LABEL + len(rows) * (slide_height + _LABEL + _PAD) + footer
     sheet = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(sheet)
-    for column, label in enumerate(("Before", "After")):
+    for column, label in enumerate((labels.before, labels.after)):
         draw.text((_PAD + column * (SLIDE_WIDTH + _PAD), _PAD), label, fill="black", font=font)
     y = _PAD + _LABEL
     for number, before, after in rows:
-        draw.text((_PAD, y), f"Slide {number}", fill="#555555", font=font)
+        draw.text((_PAD, y), labels.slide.format(n=number), fill="#555555", font=font)
         for column, slide in enumerate((before, after)):
             x = _PAD + column * (SLIDE_WIDTH + _PAD)
             sheet.paste(slide, (x, y + _LABEL))
@@ -120,7 +152,7 @@ def _sheet(rows: list[tuple[int, Image.Image, Image.Image]], hidden: int) -> Ima
             draw.rectangle((x - 1, top - 1, x + slide.width, top + slide.height), outline="#999999")
         y += slide_height + _LABEL + _PAD
     if not rows:
-        draw.text((_PAD, y), "No slide changed.", fill="black", font=font)
+        draw.text((_PAD, y), labels.none, fill="black", font=font)
     elif hidden:
-        draw.text((_PAD, y), f"… and {hidden} more changed slide(s).", fill="black", font=font)
+        draw.text((_PAD, y), labels.more.format(n=hidden), fill="black", font=font)
     return sheet

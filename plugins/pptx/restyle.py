@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from engine import Editor
+from engine.parsing.language import reply_language
 from engine.types import CancelToken, ProgressCallback
 from imgedit.errors import BadInputError
 from plugins.pptx.codec import DECK_FORMATS
@@ -233,7 +234,8 @@ def restyle_deck(
             cancel.raise_if_cancelled()
         write_deck(deck, replacements, output)
     if preview is not None:
-        slide_preview(source, output, report.changed_slides, preview)
+        language = reply_language(options.prompt or options.theme or "")
+        slide_preview(source, output, report.changed_slides, preview, language=language)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
