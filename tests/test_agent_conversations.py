@@ -266,3 +266,23 @@ def test_parallel_sessions_never_see_each_others_images(classic: Editor) -> None
     assert store.entities(two) == []
     assert [e.name for e in store.entities(one)] == ["blue dress"]
     assert all(m.text != "Make the red dress blue" for m in store.messages(two))
+
+
+def test_recolouring_a_known_object_leaves_another_of_the_same_colour_alone(agent: ChatAgent) -> None:
+    """After "the red dress blue", the picture has two blue things (the dress and the shirt):
+    "that dress green" recolours the dress only, inside the box the session knows it by."""
+    session = attach_scene(agent)
+    run_script(
+        agent,
+        session,
+        [
+            Step("把红色连衣裙换成蓝色", "edit_image", version=1),
+            Step("把刚才那条裙子换成绿色", "edit_image", resolved="把蓝色连衣裙换成绿色", version=2),
+        ],
+    )
+    store = agent.store
+    image = store.images(session)[0]
+    pixels = np.asarray(load_image(store.read_version(store.head(image.id))).image.convert("RGB"))
+    dress, shirt = pixels[150, 80].astype(int), pixels[110, 220].astype(int)
+    assert dress[1] > dress[0] + 60 and dress[1] > dress[2] + 60  # green
+    assert list(shirt) == [30, 60, 200]  # the shirt is still exactly its blue

@@ -27,7 +27,7 @@ from PIL import Image
 from engine import Editor
 from engine.imageio import encode_image, load_image
 from engine.parsing.language import instruction_language
-from engine.plan import Box, EditPlan, Remove
+from engine.plan import Box, EditPlan, Recolor, Remove
 from engine.preserve import changed_mask
 from engine.types import CancelToken
 from imgedit.errors import BadInputError, NeedsClarificationError
@@ -158,6 +158,8 @@ class SessionEdits:
             return found
         source = load_image(self.store.read_version(edit.base)).image
         plan = edit.plan or editor.parse(edit.instruction)
+        if edit.target is not None and edit.target.box and edit.removing is None:
+            plan = grounded_in_entity(plan, edit.target.box, source.size)
         engine_steps = 0
 
         def step(done: int, total: int) -> None:
@@ -330,21 +332,43 @@ def changed_box(before: Image.Image, after: Image.Image) -> dict[str, float] | N
     return {"x0": box[0] / width, "y0": box[1] / height, "x1": box[2] / width, "y1": box[3] / height}
 
 
-def removal_plan(instruction: str, name: str, box: dict[str, float], size: tuple[int, int]) -> EditPlan:
-    """The plan that removes a known entity: a ``Remove`` of its box grown by a few pixels."""
+def grown_box(box: dict[str, float], size: tuple[int, int]) -> Box:
+    """An entity's box grown by a few pixels on each side (its anti-aliased edge and shadow)."""
     width, height = size
     pad = max(REMOVAL_MARGIN_PX, round(0.01 * min(width, height)))
-    grown = Box(
+    return Box(
         x0=max(0.0, box["x0"] - pad / width),
         y0=max(0.0, box["y0"] - pad / height),
         x1=min(1.0, box["x1"] + pad / width),
         y1=min(1.0, box["y1"] + pad / height),
     )
+
+
+def removal_plan(instruction: str, name: str, box: dict[str, float], size: tuple[int, int]) -> EditPlan:
+    """The plan that removes a known entity: a ``Remove`` of its box grown by a few pixels."""
     return EditPlan(
         instruction=instruction,
-        operations=[Remove(target=name, box=grown, source=instruction)],
+        operations=[Remove(target=name, box=grown_box(box, size), source=instruction)],
         language=instruction_language(instruction),
     )
+
+
+def grounded_in_entity(plan: EditPlan, box: dict[str, float], size: tuple[int, int]) -> EditPlan:
+    """``plan`` with its recolours confined to a known entity's box.
+
+    "把刚才那条裙子换成绿色" resolves to "the blue dress": without its box, every blue pixel of
+    the picture (a blue shirt beside the dress) would turn green too. A recolour that already
+    names a place or a box keeps it."""
+    if not any(isinstance(op, Recolor) and op.box is None and op.place is None for op in plan.operations):
+        return plan
+    box_model = grown_box(box, size)
+    operations = [
+        op.model_copy(update={"box": box_model})
+        if isinstance(op, Recolor) and op.box is None and op.place is None
+        else op
+        for op in plan.operations
+    ]
+    return plan.model_copy(update={"operations": operations})
 
 
 def diff_images(old: Image.Image, new: Image.Image) -> tuple[float, list[int] | None, Image.Image]:
