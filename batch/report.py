@@ -14,6 +14,8 @@ Status = Literal[
 ]
 #: Statuses that count as done: every item in one of these means exit code 0.
 DONE: frozenset[str] = frozenset({"edited", "reused", "resumed", "unchanged"})
+#: Statuses whose item has a result file.
+WRITTEN: frozenset[str] = DONE | {"partial"}
 
 
 @dataclass

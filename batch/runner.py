@@ -22,7 +22,7 @@ from batch.journal import Journal, JournalEntry
 from batch.manifest import in_language
 from batch.output import OutputTarget, copy_atomic
 from batch.pool import WorkerPool
-from batch.report import BatchReport, ItemReport, Translated
+from batch.report import WRITTEN, BatchReport, ItemReport, Translated
 from batch.work import EditOutcome, EditTask, ItemEditor, WorkerConfig, theme_plan
 from engine import Editor, EditPlan
 from engine.translation import Glossary, load_glossary, translation_target
@@ -35,8 +35,6 @@ from plugins.pptx.pool import default_workers
 AHEAD_PER_WORKER = 2
 #: How often a batch waiting for its workers looks at its cancel token (seconds).
 CANCEL_POLL_SECONDS = 0.2
-#: Statuses whose item has a result file.
-_WRITTEN = frozenset({"edited", "reused", "resumed", "unchanged", "partial"})
 
 
 @dataclass(frozen=True)
@@ -262,7 +260,7 @@ def run_batch(
             if progress is not None:
                 progress(run.done, len(run.reports))
         report.items = [item_report for item_report in run.reports if item_report is not None]
-        run.target.finish([r.output for r in report.items if r.status in _WRITTEN])
+        run.target.finish([r.output for r in report.items if r.status in WRITTEN])
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -326,7 +324,7 @@ def _copy_result(run: _Run, index: int, key: str) -> ItemReport:
     first = run.reports[first_index]
     assert first is not None
     same_as = run.inputs.items[first_index].name
-    if first.status not in _WRITTEN:
+    if first.status not in WRITTEN:
         return _item_report(
             item, status="failed", reason=first.reason, exit_code=first.exit_code, same_as=same_as
         )

@@ -9,6 +9,10 @@ slots are its parallelism. The batch's journal lives in that folder, so a job re
 restart skips the pictures already done. The result is a .zip keeping each picture's path, name and
 format; the job's JSON carries the per-picture report (each picture's status and, for a bad one,
 why). The folder goes when the job is over.
+
+With ``review`` the job builds no .zip: it keeps each picture's before and after in the blob store
+and lists them in its typed result (``BatchResult.items``), so that a person can approve, reject or
+redo each one before the archive is made (server/batch_review.py, the ``batch_review`` kind).
 """
 
 from __future__ import annotations
@@ -17,12 +21,19 @@ import re
 import tempfile
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
 
 from imgedit.config import Settings
-from imgedit.errors import BadInputError
+from imgedit.errors import BadInputError, ImgEditError
 from jobs.base import JobContext, JobKind, JobOutcome, JobParams, Pool, engine_pool
 from jobs.deck import ZIP_MAGIC, job_folder
 from jobs.editors import Editors
+from sessions.blobs import BlobStore
+
+if TYPE_CHECKING:
+    from batch import BatchOptions, BatchReport
 
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 GLOSSARY_NAME = "glossary.csv"
@@ -39,6 +50,31 @@ class BatchParams(JobParams):
     filename: str = "pictures.zip"
     glossary: str | None = None
     items: int = 0
+    #: Keep every picture's before and after for a review instead of building the .zip now.
+    review: bool = False
+
+
+class ReviewItem(BaseModel):
+    """One picture of a batch under review: ``before`` and ``after`` are blob ids (``after`` is
+    ``None`` when it was not written: a failed item). ``index`` is its place in the report."""
+
+    index: int
+    name: str
+    output: str
+    status: str
+    reason: str = ""
+    instruction: str = ""
+    before: str | None = None
+    after: str | None = None
+
+
+class BatchResult(BaseModel):
+    """A batch job's ``result``: the download's name, the ``--json`` report and, for a batch
+    kept for review, its pictures (``items``)."""
+
+    filename: str
+    report: dict[str, Any]
+    items: list[ReviewItem] = []
 
 
 def archive_filename(name: str | None) -> str:
@@ -60,6 +96,7 @@ def batch_params(
     glossary: bytes | None,
     engine: str | None,
     seed: int,
+    review: bool = False,
 ) -> BatchParams:
     """Check the request and the archive now (in a worker thread: it reads the archive)."""
     from batch import BatchOptions, check_batch
@@ -92,6 +129,7 @@ def batch_params(
         filename=name,
         glossary=terms,
         items=items,
+        review=review,
     )
 
 
@@ -126,16 +164,61 @@ def run(params: BatchParams, ctx: JobContext) -> JobOutcome:
         glossary=terms,
         workers=1,
     )
-    output = folder / "result.zip"
+    # With a review the results stay in a folder, one file each, for their after blobs.
+    output = folder / ("review" if params.review else "result.zip")
     report = run_batch(
         source, output, options, progress=ctx.progress, cancel=ctx.cancel, editor=ctx.editor(params.engine)
     )
-    digest = ctx.store.blobs.put(output.read_bytes())
-    name = f"{params.filename[:-4]}-edited.zip"
+    name = edited_filename(params.filename)
     report_json = {**report.to_dict(), "input": params.filename, "output": name}
+    if params.review:
+        items = keep_for_review(source, output, options, report, ctx.store.blobs)
+        return JobOutcome(result=BatchResult(filename=name, report=report_json, items=items).model_dump())
+    digest = ctx.store.blobs.put(output.read_bytes())
     return JobOutcome(
-        result_blob=digest, result_format="ZIP", result={"filename": name, "report": report_json}
+        result_blob=digest,
+        result_format="ZIP",
+        result=BatchResult(filename=name, report=report_json).model_dump(exclude={"items"}),
     )
+
+
+def edited_filename(archive: str) -> str:
+    """What the edited archive is called when downloaded: ``spring.zip`` -> ``spring-edited.zip``."""
+    return f"{archive[:-4]}-edited.zip"
+
+
+def keep_for_review(
+    source: Path, output: Path, options: BatchOptions, report: BatchReport, blobs: BlobStore
+) -> list[ReviewItem]:
+    """Each item's input and, when it was written, its result, stored as blobs (content-addressed,
+    so a re-run of the job stores nothing twice). The report lists the items in input order."""
+    from batch.items import open_inputs
+    from batch.report import WRITTEN
+
+    items = []
+    with open_inputs(source, prompt=options.prompt, theme=options.theme) as inputs:
+        for index, (item, done) in enumerate(zip(inputs.items, report.items, strict=True)):
+            before = None
+            if item.error is None:
+                try:
+                    before = blobs.put(inputs.read(item))
+                except ImgEditError:
+                    before = None  # the report says why it could not be read
+            result = output / done.output
+            after = blobs.put(result.read_bytes()) if done.status in WRITTEN and result.is_file() else None
+            items.append(
+                ReviewItem(
+                    index=index,
+                    name=done.name,
+                    output=done.output,
+                    status=done.status,
+                    reason=done.reason,
+                    instruction=done.instruction,
+                    before=before,
+                    after=after,
+                )
+            )
+    return items
 
 
 BATCH = JobKind("batch", BatchParams, pool, run)

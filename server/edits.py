@@ -1,9 +1,13 @@
-"""Edit requests into ``edit`` jobs (jobs/edit.py), and any job into the JSON the API shows."""
+"""Edit requests into ``edit`` jobs (jobs/edit.py), uploads into jobs of any kind, and any job
+into the JSON the API shows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import Request
 
+from jobs.base import JobKind, P
 from jobs.edit import EDIT, EditOptions, SessionTarget, cache_key, edit_params
 from jobs.kinds import KINDS
 from server.context import ServerContext
@@ -29,6 +33,30 @@ def submit_edit(
         input_blob=input_blob,
         priority=options.priority,
         cache_key=cache_key(params, input_blob),
+        idempotency_key=idempotency_key,
+    )
+
+
+def submit_upload(
+    ctx: ServerContext,
+    tenant: str,
+    kind: JobKind[P],
+    data: bytes,
+    params: Callable[[], P],
+    *,
+    priority: int = 0,
+    idempotency_key: str | None = None,
+) -> JobInfo:
+    """Queue a job whose input is an uploaded file (a deck, a batch's archive): ``params`` checks
+    the request first (a 4xx now, nothing stored), then the bytes are stored as the job's input.
+    Call it from a worker thread: the checks read the file."""
+    checked = params()
+    return ctx.queue.submit_job(
+        kind,
+        checked,
+        tenant=tenant,
+        input_blob=ctx.store.blobs.put(data),
+        priority=priority,
         idempotency_key=idempotency_key,
     )
 

@@ -9,9 +9,9 @@ of ../shared/contract.md.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Progress(BaseModel):
@@ -136,3 +136,46 @@ class TurnOut(BaseModel):
     version_id: str | None = None
     image_path: str | None = None
     job_id: str
+
+
+class BatchItemOut(BaseModel):
+    """A picture of a batch under review, as it stands (after its latest redo, if any).
+
+    ``status``: the batch report's (``edited``, ``reused``, ``unchanged``, ``partial``,
+    ``failed``, ...) or ``redoing`` while a redo runs; ``before_url``/``after_url`` take
+    ``?max_side=N`` for a thumbnail (``after_url`` is ``null`` when there is no edit)."""
+
+    index: int
+    name: str
+    output: str
+    status: str
+    reason: str
+    instruction: str
+    before_url: str | None
+    after_url: str | None
+    redo_job_id: str | None = None
+
+
+class BatchOut(BaseModel):
+    """``GET /v1/batches/{id}``: the batch job, its pictures (for a batch kept for review) and its
+    review job, whose ``result_url`` is the archive once it is built."""
+
+    job: JobOut
+    review: bool
+    items: list[BatchItemOut]
+    review_job: JobOut | None = None
+
+
+class RedoRequest(BaseModel):
+    instruction: str = Field(min_length=1, max_length=2000)
+
+
+class ItemDecision(BaseModel):
+    item: int = Field(ge=0)
+    decision: Literal["approve", "reject"]
+
+
+class ReviewRequest(BaseModel):
+    """Per-picture decisions; a picture left out is approved if it has an edit, else left out."""
+
+    decisions: list[ItemDecision] = Field(default_factory=list, max_length=100_000)

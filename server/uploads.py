@@ -9,15 +9,17 @@ decodes the server process does itself share one ``DecodeBudget``.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from fastapi import HTTPException, UploadFile
+from PIL import Image
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.imageio import decode_checked
+from engine.imageio import decode_checked, encode_image
 from imgedit.errors import BadInputError
 from server.errors import PayloadTooLargeError
 
@@ -152,3 +154,14 @@ def check_image_header(data: bytes, *, name: str, max_pixels: int) -> None:
     ``bad_input`` instead.
     """
     decode_checked(data, name or "uploaded file", max_pixels=max_pixels, header_only=True).close()
+
+
+def thumbnail(data: bytes, fmt: str, max_side: int) -> tuple[bytes, str]:
+    """``data`` scaled to fit ``max_side``, from a reduced decode where the format has one: a
+    JPEG is decoded straight at the smallest scale (1/2 to 1/8) still larger than the thumbnail
+    (``Image.draft``), a fraction of its pixels; other formats decode in full."""
+    with Image.open(io.BytesIO(data)) as img:
+        img.draft(None, (max_side, max_side))  # a no-op for formats without reduced decoding
+        img.thumbnail((max_side, max_side))
+        out = "JPEG" if fmt == "JPEG" else "PNG"
+        return encode_image(img.convert("RGBA") if out == "PNG" else img.convert("RGB"), out), out

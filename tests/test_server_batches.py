@@ -11,6 +11,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -155,3 +156,116 @@ def test_a_killed_server_resumes_a_batch_without_editing_finished_pictures_again
             if process is not None and process.proc.poll() is None:
                 process.proc.kill()
                 process.proc.wait(10)
+
+
+def _reviewed_batch(client: httpx.Client, archive: bytes, prompt: str) -> tuple[str, dict[str, Any]]:
+    created = upload(client, archive, prompt=prompt, review="true")
+    assert created.status_code == 202, created.text
+    job_id = created.json()["job_id"]
+    assert wait_for_job(client, job_id)["status"] == "done"
+    batch = client.get(f"/v1/batches/{job_id}")
+    assert batch.status_code == 200, batch.text
+    return job_id, batch.json()
+
+
+def test_a_batch_kept_for_review_is_redone_then_zipped_as_decided(live: LiveServer) -> None:
+    """Review mode: no archive until the review; each picture's before and after (and thumbnails);
+    a redo with another instruction replaces one picture's after, and asking again redoes nothing;
+    the archive holds the approved edit and the rejected picture's original, and the failure is
+    left out. A repeated review is the same job; other decisions, or a redo, after it are a 409."""
+    mug, cat = _png("coffee", (160, 120)), _png("chelsea", (160, 120))
+    archive = _archive(
+        {"shop/mug.png": mug, "shop/cat.png": cat, "shop/broken.png": b"\x89PNG\r\n\x1a\n bad"}
+    )
+    with live.client(live.key()) as client:
+        job_id, batch = _reviewed_batch(client, archive, "make it warmer")
+        assert batch["review"] is True and batch["review_job"] is None
+        assert client.get(f"/v1/jobs/{job_id}/result").status_code == 404  # no archive yet
+        items = {item["name"]: item for item in batch["items"]}
+        assert [items[n]["status"] for n in ("shop/broken.png", "shop/cat.png", "shop/mug.png")] == [
+            "failed",
+            "edited",
+            "edited",
+        ]
+        assert items["shop/broken.png"]["after_url"] is None
+        cat_item = items["shop/cat.png"]
+        assert client.get(cat_item["before_url"]).content == cat
+        warmer = client.get(cat_item["after_url"])
+        assert warmer.headers["content-type"] == "image/png" and warmer.content != cat
+        thumb = client.get(cat_item["after_url"], params={"max_side": 64})
+        assert Image.open(io.BytesIO(thumb.content)).size == (64, 48)
+
+        redo_url = f"/v1/batches/{job_id}/items/{cat_item['index']}/redo"
+        redo = client.post(redo_url, json={"instruction": "make it brighter"})
+        assert redo.status_code == 202, redo.text
+        redo_job = redo.json()["redo_job_id"]
+        assert (
+            client.post(redo_url, json={"instruction": "make it brighter"}).json()["redo_job_id"] == redo_job
+        )
+        assert wait_for_job(client, redo_job)["status"] == "done"
+        redone = {item["name"]: item for item in client.get(f"/v1/batches/{job_id}").json()["items"]}
+        brighter = client.get(redone["shop/cat.png"]["after_url"]).content
+        assert redone["shop/cat.png"]["instruction"] == "make it brighter" and brighter not in (
+            cat,
+            warmer.content,
+        )
+        assert len([j for j in client.get("/v1/jobs").json()["jobs"] if j["kind"] == "batch"]) == 2
+
+        decisions = {"decisions": [{"item": items["shop/mug.png"]["index"], "decision": "reject"}]}
+        reviewed = client.post(f"/v1/batches/{job_id}/review", json=decisions)
+        assert reviewed.status_code == 202, reviewed.text
+        review_id = reviewed.json()["job_id"]
+        assert client.post(f"/v1/batches/{job_id}/review", json=decisions).json()["job_id"] == review_id
+        other = client.post(f"/v1/batches/{job_id}/review", json={"decisions": []})
+        assert other.status_code == 409 and "already reviewed" in other.json()["message"]
+        late = client.post(redo_url, json={"instruction": "make it darker"})
+        assert late.status_code == 409 and "reviewed already" in late.json()["message"]
+
+        done = wait_for_job(client, review_id)
+        assert done["status"] == "done" and done["result"]["summary"] == {
+            "left_out": 1,
+            "approved": 1,
+            "rejected": 1,
+        }
+        assert client.get(f"/v1/batches/{job_id}").json()["review_job"]["job_id"] == review_id
+        result = client.get(done["result_url"])
+        assert 'filename="spring-edited.zip"' in result.headers["content-disposition"]
+        with zipfile.ZipFile(io.BytesIO(result.content)) as zf:
+            assert sorted(zf.namelist()) == ["shop/cat.png", "shop/mug.png"]
+            assert zf.read("shop/cat.png") == brighter and zf.read("shop/mug.png") == mug
+
+
+def test_a_review_is_refused_clearly_in_the_batch_language_and_hidden_from_other_tenants(
+    live: LiveServer,
+) -> None:
+    archive = _archive({"a.png": _png("coffee", (96, 72)), "b.png": b"\x89PNG\r\n\x1a\n bad"})
+    with live.client(live.key("acme")) as client, live.client(live.key("rival")) as rival:
+        job_id, batch = _reviewed_batch(client, archive, "提亮一点")
+        broken = next(item for item in batch["items"] if item["name"] == "b.png")
+        good = next(item for item in batch["items"] if item["name"] == "a.png")
+        approve = client.post(
+            f"/v1/batches/{job_id}/review",
+            json={"decisions": [{"item": broken["index"], "decision": "approve"}]},
+        )
+        assert approve.status_code == 400 and "没有可批准的修改结果" in approve.json()["message"]
+        missing = client.post(f"/v1/batches/{job_id}/items/9/redo", json={"instruction": "提高对比度"})
+        assert missing.status_code == 404 and "没有第 9 张图片" in missing.json()["message"]
+        vague = client.post(
+            f"/v1/batches/{job_id}/items/{good['index']}/redo", json={"instruction": "让它更好看"}
+        )
+        assert vague.status_code == 422
+
+        for response in (
+            rival.get(f"/v1/batches/{job_id}"),
+            rival.get(good["before_url"]),
+            rival.post(
+                f"/v1/batches/{job_id}/items/{good['index']}/redo", json={"instruction": "提高对比度"}
+            ),
+            rival.post(f"/v1/batches/{job_id}/review", json={"decisions": []}),
+        ):
+            assert response.status_code == 404, response.text
+
+        plain = upload(client, archive, prompt="make it warmer").json()["job_id"]
+        assert wait_for_job(client, plain)["status"] == "done"
+        refused = client.post(f"/v1/batches/{plain}/review", json={"decisions": []})
+        assert refused.status_code == 409 and "not submitted for review" in refused.json()["message"]

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Header, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from jobs.deck import DECK, deck_params
+from jobs.deck import DECK, DeckParams, deck_params
 from server.deps import Caller, Ctx
-from server.edits import job_json
+from server.edits import job_json, submit_upload
 from server.routes.jobs import idempotency
 from server.schemas import JobOut
 from server.uploads import read_upload
@@ -60,8 +60,8 @@ async def create_deck(
     key = idempotency(idempotency_key)
     data = await read_upload(file, ctx.settings.max_upload_bytes)
 
-    def submit() -> JobOut:
-        params = deck_params(
+    def params() -> DeckParams:
+        return deck_params(
             ctx.editors,
             ctx.settings,
             data=data,
@@ -74,14 +74,8 @@ async def create_deck(
             pictures=pictures,
             theme_colors=theme_colors,
         )
-        info = ctx.queue.submit_job(
-            DECK,
-            params,
-            tenant=who.tenant,
-            input_blob=ctx.store.blobs.put(data),
-            priority=priority,
-            idempotency_key=key,
-        )
-        return job_json(info, request)
 
-    return await run_in_threadpool(submit)
+    info = await run_in_threadpool(
+        submit_upload, ctx, who.tenant, DECK, data, params, priority=priority, idempotency_key=key
+    )
+    return job_json(info, request)

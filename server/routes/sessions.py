@@ -5,18 +5,15 @@ Another tenant's id answers 404 exactly like an id that does not exist, so ids c
 
 from __future__ import annotations
 
-import io
 from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Header, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-from PIL import Image
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from engine.imageio import encode_image
 from imgedit.errors import BadInputError, NotFoundError
 from jobs.edit import EditOptions, SessionTarget
 from server.context import ServerContext
@@ -37,7 +34,7 @@ from server.schemas import (
     TurnOut,
     VersionOut,
 )
-from server.uploads import check_image, read_upload
+from server.uploads import check_image, read_upload, thumbnail
 from sessions import ImageInfo, SessionInfo, SessionStore, VersionInfo
 from sessions.models import HeadMoveRow
 
@@ -290,17 +287,6 @@ def version_image(
         media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"),
         headers={"Cache-Control": "private, max-age=86400, immutable"},
     )
-
-
-def thumbnail(data: bytes, fmt: str, max_side: int) -> tuple[bytes, str]:
-    """``data`` scaled to fit ``max_side``, from a reduced decode where the format has one: a
-    JPEG is decoded straight at the smallest scale (1/2 to 1/8) still larger than the thumbnail
-    (``Image.draft``), a fraction of its pixels; other formats decode in full."""
-    with Image.open(io.BytesIO(data)) as img:
-        img.draft(None, (max_side, max_side))  # a no-op for formats without reduced decoding
-        img.thumbnail((max_side, max_side))
-        out = "JPEG" if fmt == "JPEG" else "PNG"
-        return encode_image(img.convert("RGBA") if out == "PNG" else img.convert("RGB"), out), out
 
 
 @router.post(
