@@ -7,7 +7,7 @@ const $ = (sel) => document.querySelector(sel);
 const t = (...args) => i18n.t(...args);
 const state = { key: localStorage.getItem("imgedit.key") || "", sessionId: localStorage.getItem("imgedit.session"),
   session: null, imageId: null, ws: null, jobs: new Map(), blobs: new Map(), activeJob: null, deckJob: null,
-  themes: [], conn: "offline" };
+  themes: [], conn: "offline", batch: null };
 /** Error codes that mean "not like that": shown as a refusal with suggestions, not as a failure. */
 const REFUSALS = new Set(["needs_clarification", "unsupported_operation", "edit_area_exceeded", "unsafe_content",
   "bad_input", "not_found"]);
@@ -131,6 +131,7 @@ function onFrame(frame) {
   } else if (frame.type === "progress") {
     if (frame.job_id === state.activeJob) showProgress(frame.done, frame.total, "running");
     if (frame.job_id === state.deckJob) showDeckProgress(frame.done, frame.total);
+    if (frame.job_id === state.batch?.jobId) showBatchProgress(frame.done, frame.total);
   } else if (frame.type === "job") {
     onJob(frame);
   } else if (frame.type === "jobs") {
@@ -159,6 +160,11 @@ function onJob(frame) {
 function waitForJob(jobId) {
   state.activeJob = jobId;
   showProgress(0, 0, "queued");
+  return followJob(jobId);
+}
+
+/** The job's final frame, once it is over (progress frames go to the handlers in onFrame). */
+function followJob(jobId) {
   return new Promise((resolve) => {
     state.jobs.set(jobId, resolve);
     // Subscribing answers the job's current state at once, so a job already over is not missed.
@@ -390,18 +396,19 @@ async function loadThemes() {
 
 /** Theme buttons in the page's language; each sends its instruction in that language too. */
 function renderThemes() {
-  const box = $("#themes"); const select = $("#deck-theme");
-  const chosen = select.value;
-  box.replaceChildren(); select.replaceChildren();
+  const box = $("#themes"); const selects = [$("#deck-theme"), $("#batch-theme")];
+  const chosen = selects.map((select) => select.value);
+  box.replaceChildren();
+  for (const select of selects) select.replaceChildren();
   for (const theme of state.themes) {
     const b = document.createElement("button");
     b.type = "button"; b.textContent = t("themeLabel", theme); b.title = theme.description;
     b.dataset.theme = theme.name;
     b.onclick = () => send(t("themeInstruction", theme));
     box.append(b);
-    select.append(new Option(t("themeLabel", theme), theme.name));
+    for (const select of selects) select.append(new Option(t("themeLabel", theme), theme.name));
   }
-  if (chosen) select.value = chosen;
+  selects.forEach((select, i) => { if (chosen[i]) select.value = chosen[i]; });
 }
 
 async function restyleDeck(event) {
@@ -425,27 +432,180 @@ async function restyleDeck(event) {
     state.deckJob = job.job_id;
     showDeckProgress(0, 0);
     status.textContent = t("restyling");
-    const done = await new Promise((resolve) => {
-      state.jobs.set(job.job_id, resolve);
-      // Subscribing answers the job's current state at once, so a job already over is not missed.
-      sendFrame({ type: "subscribe", job_id: job.job_id });
-    });
+    const done = await followJob(job.job_id);
     if (done.status !== "done") throw new Error(done.error?.message || t("restyleWas", done.status));
-    const info = await api(`/v1/jobs/${job.job_id}`);
-    const link = document.createElement("a");
-    link.href = await imageUrl(done.result_url);
-    link.download = info.result?.filename || "restyled.pptx";
-    link.textContent = t("downloadFile", link.download);
+    const { link, result } = await resultLink(done, "restyled.pptx");
     // The report's own sentence, in the language of the theme or instruction.
-    status.replaceChildren(link, ` · ${info.result?.report?.summary_text || ""}`);
+    status.replaceChildren(link, ` · ${result?.report?.summary_text || ""}`);
   } catch (err) { status.textContent = err.message; status.className = "bad"; }
   finally { state.deckJob = null; $("#deck-progress").hidden = true; }
+}
+
+/** A download link for a finished job's result (fetched with the key), named as the server names
+ * it; and the job's ``result``. */
+async function resultLink(done, fallback) {
+  const info = await api(`/v1/jobs/${done.job_id}`);
+  const link = document.createElement("a");
+  link.href = await imageUrl(done.result_url);
+  link.download = info.result?.filename || fallback;
+  link.textContent = t("downloadFile", link.download);
+  return { link, result: info.result };
 }
 
 function showDeckProgress(done, total) {
   $("#deck-progress").hidden = false;
   $("#deck-progress-fill").style.width = total ? `${Math.round((100 * done) / total)}%` : "4%";
   if (total) $("#deck-status").textContent = t("restylingProgress", done, total);
+}
+
+// -- batches: upload a zip, follow its pictures, review each, build the zip ----------------
+
+/**
+ * A batch kept for review: ``items`` as the server last showed them (by index) and the
+ * person's ``decisions`` (index -> "approve" | "reject"), which survive a picture's redo.
+ */
+async function startBatch(event) {
+  event.preventDefault();
+  const file = $("#batch-file").files[0];
+  const status = $("#batch-status");
+  status.className = "";
+  if (!file) { status.textContent = t("chooseZip"); return; }
+  const prompt = $("#batch-prompt").value.trim();
+  const form = new FormData();
+  form.append("file", file, file.name);
+  form.append(prompt ? "prompt" : "theme", prompt || $("#batch-theme").value);
+  form.append("review", "true");
+  $("#batch-review").hidden = true; $("#batch-result").replaceChildren();
+  try {
+    status.textContent = t("uploading");
+    const job = await api("/v1/batches", { method: "POST", body: form });
+    state.batch = { jobId: job.job_id, items: new Map(), decisions: new Map(), review: null };
+    showBatchProgress(0, 0);
+    const done = await followJob(job.job_id);
+    if (done.status !== "done") throw new Error(done.error?.message || t("batchWas", done.status));
+    await loadBatch();
+    status.textContent = t("batchReady", state.batch.items.size);
+  } catch (err) { status.textContent = err.message; status.className = "bad"; }
+  finally { $("#batch-progress").hidden = true; }
+}
+
+function showBatchProgress(done, total) {
+  $("#batch-progress").hidden = false;
+  $("#batch-progress-fill").style.width = total ? `${Math.round((100 * done) / total)}%` : "4%";
+  if (total) $("#batch-status").textContent = t("batchEditing", done, total);
+}
+
+/** The batch's pictures from the server, drawn as the review grid. */
+async function loadBatch() {
+  const batch = await api(`/v1/batches/${state.batch.jobId}`);
+  state.batch.items = new Map(batch.items.map((item) => [item.index, item]));
+  const grid = $("#batch-grid");
+  grid.replaceChildren(...batch.items.map((item) => {
+    const li = document.createElement("li");
+    li.dataset.index = String(item.index);
+    return li;
+  }));
+  for (const item of batch.items) renderItem(item);
+  $("#batch-review").hidden = false;
+  $("#batch-build").disabled = false;
+}
+
+function thumb(url, alt) {
+  const figure = document.createElement("figure");
+  const caption = document.createElement("figcaption");
+  caption.textContent = alt.label;
+  if (url) {
+    const img = document.createElement("img");
+    img.alt = alt.text;
+    imageUrl(`${url}?max_side=240`).then((u) => { img.src = u; });
+    figure.append(img);
+  } else {
+    const none = document.createElement("span");
+    none.className = "none"; none.textContent = t("noAfter");
+    figure.append(none);
+  }
+  figure.append(caption);
+  return figure;
+}
+
+/** One picture's card: before and after, its status, approve / reject, and a redo form. */
+function renderItem(item) {
+  state.batch.items.set(item.index, item);
+  const li = $(`#batch-grid li[data-index="${item.index}"]`);
+  const decision = state.batch.decisions.get(item.index) || (item.after_url ? "approve" : "reject");
+  const pictures = document.createElement("div");
+  pictures.className = "pair";
+  pictures.append(thumb(item.before_url, { label: t("before"), text: t("beforeOf", item.output) }),
+    thumb(item.after_url, { label: t("after"), text: t("afterOf", item.output) }));
+  const title = document.createElement("p");
+  title.className = "name"; title.textContent = item.output;
+  const status = document.createElement("p");
+  status.className = `item-status ${item.status}`;
+  status.textContent = [t("itemStatus")[item.status] || item.status, item.instruction, item.reason].filter(Boolean).join(" · ");
+
+  const choice = document.createElement("fieldset");
+  const legend = document.createElement("legend");
+  legend.className = "visually-hidden"; legend.textContent = t("decisionFor", item.output);
+  choice.append(legend);
+  for (const value of ["approve", "reject"]) {
+    const label = document.createElement("label");
+    const radio = document.createElement("input");
+    radio.type = "radio"; radio.name = `decision-${item.index}`; radio.value = value;
+    radio.checked = decision === value;
+    radio.disabled = (value === "approve" && !item.after_url) || item.status === "redoing" || Boolean(state.batch.review);
+    radio.onchange = () => state.batch.decisions.set(item.index, value);
+    label.append(radio, ` ${t(value)}`);
+    choice.append(label);
+  }
+
+  const redo = document.createElement("form");
+  redo.className = "row redo";
+  const input = document.createElement("input");
+  input.type = "text"; input.maxLength = 2000; input.placeholder = t("redoPlaceholder");
+  input.setAttribute("aria-label", t("redoLabel", item.output));
+  const button = document.createElement("button");
+  button.type = "submit"; button.textContent = t("redo");
+  button.disabled = item.status === "redoing" || Boolean(state.batch.review);
+  redo.append(input, button);
+  redo.onsubmit = (e) => { e.preventDefault(); redoItem(item, input.value.trim(), status); };
+  li.replaceChildren(pictures, title, status, choice, redo);
+}
+
+async function redoItem(item, instruction, status) {
+  if (!instruction) { status.textContent = t("emptyMessage"); return; }
+  try {
+    const redone = await api(`/v1/batches/${state.batch.jobId}/items/${item.index}/redo`,
+      { method: "POST", body: { instruction } });
+    state.batch.decisions.delete(item.index);  // a new edit: decided afresh (approved by default)
+    renderItem(redone);
+    await followJob(redone.redo_job_id);
+    const batch = await api(`/v1/batches/${state.batch.jobId}`);
+    renderItem(batch.items.find((each) => each.index === item.index));
+  } catch (err) { status.textContent = err.message; status.className = "item-status failed"; }
+}
+
+/** The built zip's link and what went into it, in the page's language. */
+function renderReview() {
+  const { link, result } = state.batch.review;
+  link.textContent = t("downloadFile", link.download);
+  $("#batch-result").replaceChildren(link, ` · ${t("reviewSummary", result?.summary || {})}`);
+}
+
+/** Send the decisions; the server builds the zip as a job, offered as a download when done. */
+async function buildZip() {
+  const result = $("#batch-result");
+  const decisions = [...state.batch.items.values()].map((item) => ({ item: item.index,
+    decision: state.batch.decisions.get(item.index) || (item.after_url ? "approve" : "reject") }));
+  $("#batch-build").disabled = true;
+  result.className = ""; result.textContent = t("building");
+  try {
+    const job = await api(`/v1/batches/${state.batch.jobId}/review`, { method: "POST", body: { decisions } });
+    const done = await followJob(job.job_id);
+    if (done.status !== "done") throw new Error(done.error?.message || t("reviewWas", done.status));
+    state.batch.review = await resultLink(done, "edited.zip");
+    for (const item of state.batch.items.values()) renderItem(item);  // decided: no more changes
+    renderReview();
+  } catch (err) { result.textContent = err.message; result.className = "bad"; $("#batch-build").disabled = false; }
 }
 
 // -- wiring -------------------------------------------------------------------------------
@@ -456,6 +616,8 @@ function relabel() {
   setConn(state.conn);
   renderThemes();
   render();
+  if (state.batch?.items.size) for (const item of state.batch.items.values()) renderItem(item);
+  if (state.batch?.review) renderReview();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -471,7 +633,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#file-input").onchange = (e) => upload(e.target.files[0]);
   const drop = $("#drop");
   // The file pickers are labels (their text follows the page's language): keys open them too.
-  for (const [label, input] of [["#drop", "#file-input"], ["#deck-pick", "#deck-file"]]) {
+  for (const [label, input] of [["#drop", "#file-input"], ["#deck-pick", "#deck-file"], ["#batch-pick", "#batch-file"]]) {
     $(label).onkeydown = (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $(input).click(); } };
   }
   $("#deck-file").onchange = (e) => { $("#deck-file-name").textContent = e.target.files[0]?.name || ""; };
@@ -487,5 +649,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#cancel-job").onclick = () => state.activeJob && api(`/v1/jobs/${state.activeJob}`, { method: "DELETE" });
   $("#deck-form").onsubmit = restyleDeck;
   $("#deck-cancel").onclick = () => state.deckJob && api(`/v1/jobs/${state.deckJob}`, { method: "DELETE" });
+  $("#batch-file").onchange = (e) => { $("#batch-file-name").textContent = e.target.files[0]?.name || ""; };
+  $("#batch-form").onsubmit = startBatch;
+  $("#batch-cancel").onclick = () => state.batch && api(`/v1/jobs/${state.batch.jobId}`, { method: "DELETE" });
+  $("#batch-build").onclick = buildZip;
   connect();
 });
