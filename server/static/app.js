@@ -130,8 +130,8 @@ function onFrame(frame) {
     sendFrame({ type: "jobs" });
   } else if (frame.type === "progress") {
     if (frame.job_id === state.activeJob) showProgress(frame.done, frame.total, "running");
-    if (frame.job_id === state.deckJob) showDeckProgress(frame.done, frame.total);
-    if (frame.job_id === state.batch?.jobId) showBatchProgress(frame.done, frame.total);
+    if (frame.job_id === state.deckJob) showFormProgress("deck", frame.done, frame.total, "restylingProgress");
+    if (frame.job_id === state.batch?.jobId) showFormProgress("batch", frame.done, frame.total, "batchEditing");
   } else if (frame.type === "job") {
     onJob(frame);
   } else if (frame.type === "jobs") {
@@ -411,26 +411,41 @@ function renderThemes() {
   selects.forEach((select, i) => { if (chosen[i]) select.value = chosen[i]; });
 }
 
-async function restyleDeck(event) {
-  event.preventDefault();
-  const file = $("#deck-file").files[0];
-  const status = $("#deck-status");
+/**
+ * The request body of the deck or batch form (``name``): its file, and its instruction if one is
+ * written, else its theme; ``null`` (and the status says ``missing``) when no file was chosen.
+ */
+function fileForm(name, missing) {
+  const file = $(`#${name}-file`).files[0];
+  const status = $(`#${name}-status`);
   status.className = "";
-  if (!file) { status.textContent = t("chooseDeck"); return; }
-  const prompt = $("#deck-prompt").value.trim();
+  if (!file) { status.textContent = t(missing); return null; }
+  const prompt = $(`#${name}-prompt`).value.trim();
   const form = new FormData();
   form.append("file", file, file.name);
-  if (prompt) form.append("prompt", prompt);
-  else {
-    form.append("theme", $("#deck-theme").value);
-    if ($("#deck-theme-colors").checked) form.append("theme_colors", "true");
-  }
+  form.append(prompt ? "prompt" : "theme", prompt || $(`#${name}-theme`).value);
+  return { form, prompt, status };
+}
+
+/** The deck or batch form's progress bar and line (``words`` says it, given done and total). */
+function showFormProgress(name, done, total, words) {
+  $(`#${name}-progress`).hidden = false;
+  $(`#${name}-progress-fill`).style.width = total ? `${Math.round((100 * done) / total)}%` : "4%";
+  if (total) $(`#${name}-status`).textContent = t(words, done, total);
+}
+
+async function restyleDeck(event) {
+  event.preventDefault();
+  const request = fileForm("deck", "chooseDeck");
+  if (!request) return;
+  const { form, prompt, status } = request;
+  if (!prompt && $("#deck-theme-colors").checked) form.append("theme_colors", "true");
   if ($("#deck-pictures").value) form.append("pictures", $("#deck-pictures").value);
   try {
     status.textContent = t("uploading");
     const job = await api("/v1/decks", { method: "POST", body: form });
     state.deckJob = job.job_id;
-    showDeckProgress(0, 0);
+    showFormProgress("deck", 0, 0);
     status.textContent = t("restyling");
     const done = await followJob(job.job_id);
     if (done.status !== "done") throw new Error(done.error?.message || t("restyleWas", done.status));
@@ -452,12 +467,6 @@ async function resultLink(done, fallback) {
   return { link, result: info.result };
 }
 
-function showDeckProgress(done, total) {
-  $("#deck-progress").hidden = false;
-  $("#deck-progress-fill").style.width = total ? `${Math.round((100 * done) / total)}%` : "4%";
-  if (total) $("#deck-status").textContent = t("restylingProgress", done, total);
-}
-
 // -- batches: upload a zip, follow its pictures, review each, build the zip ----------------
 
 /**
@@ -466,33 +475,22 @@ function showDeckProgress(done, total) {
  */
 async function startBatch(event) {
   event.preventDefault();
-  const file = $("#batch-file").files[0];
-  const status = $("#batch-status");
-  status.className = "";
-  if (!file) { status.textContent = t("chooseZip"); return; }
-  const prompt = $("#batch-prompt").value.trim();
-  const form = new FormData();
-  form.append("file", file, file.name);
-  form.append(prompt ? "prompt" : "theme", prompt || $("#batch-theme").value);
+  const request = fileForm("batch", "chooseZip");
+  if (!request) return;
+  const { form, status } = request;
   form.append("review", "true");
   $("#batch-review").hidden = true; $("#batch-result").replaceChildren();
   try {
     status.textContent = t("uploading");
     const job = await api("/v1/batches", { method: "POST", body: form });
     state.batch = { jobId: job.job_id, items: new Map(), decisions: new Map(), review: null };
-    showBatchProgress(0, 0);
+    showFormProgress("batch", 0, 0);
     const done = await followJob(job.job_id);
     if (done.status !== "done") throw new Error(done.error?.message || t("batchWas", done.status));
     await loadBatch();
     status.textContent = t("batchReady", state.batch.items.size);
   } catch (err) { status.textContent = err.message; status.className = "bad"; }
   finally { $("#batch-progress").hidden = true; }
-}
-
-function showBatchProgress(done, total) {
-  $("#batch-progress").hidden = false;
-  $("#batch-progress-fill").style.width = total ? `${Math.round((100 * done) / total)}%` : "4%";
-  if (total) $("#batch-status").textContent = t("batchEditing", done, total);
 }
 
 /** The batch's pictures from the server, drawn as the review grid. */
