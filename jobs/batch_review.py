@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from imgedit.errors import NotFoundError
 from jobs.base import JobContext, JobKind, JobOutcome, JobParams, Pool
 from sessions.db import Base, utcnow
 
@@ -101,20 +102,33 @@ def pool(params: ReviewParams) -> Pool:
 
 
 def run(params: ReviewParams, ctx: JobContext) -> JobOutcome:
-    """The archive of the approved pictures' edits and the rejected ones' originals."""
+    """The archive of the approved pictures' edits and the rejected ones' originals.
+
+    A rejected picture's original can be gone: one the batch could not read either, whose bytes a
+    failed one-shot edit's clean-up removed (server/input_cleanup.py). It is left out, as the
+    batch leaves out what it cannot read, and the result says so."""
+    entries = list(params.entries)
 
     def pictures() -> Iterable[tuple[str, bytes]]:
-        for entry in params.entries:
+        for n, entry in enumerate(entries):
             ctx.cancel.raise_if_cancelled()
-            if entry.blob is not None:
-                yield entry.output, ctx.store.blobs.get(entry.blob)
+            if entry.blob is None:
+                continue
+            try:
+                data = ctx.store.blobs.get(entry.blob)
+            except NotFoundError:
+                if entry.outcome != "rejected":
+                    raise
+                entries[n] = entry.model_copy(update={"outcome": "left_out", "blob": None})
+                continue
+            yield entry.output, data
 
     archive = stored_zip(pictures())
     summary: dict[str, int] = {}
-    for entry in params.entries:
+    for entry in entries:
         summary[entry.outcome] = summary.get(entry.outcome, 0) + 1
     result = ReviewResult(
-        filename=params.filename, batch_job_id=params.batch_job_id, items=params.entries, summary=summary
+        filename=params.filename, batch_job_id=params.batch_job_id, items=entries, summary=summary
     )
     return JobOutcome(
         result_blob=ctx.store.blobs.put(archive), result_format="ZIP", result=result.model_dump()

@@ -154,6 +154,17 @@ def _item(items: list[CurrentItem], index: int, batch: Batch) -> CurrentItem:
     return items[index]
 
 
+def _stored(ctx: ServerContext, batch: Batch, item: ReviewItem, digest: str) -> bytes:
+    """A picture's bytes; one whose blob is gone (an unreadable upload a failed one-shot edit's
+    clean-up removed, server/input_cleanup.py) is a 404 naming the picture, not the store."""
+    try:
+        return ctx.store.blobs.get(digest)
+    except NotFoundError:
+        raise NotFoundError(
+            batch.say(f"{item.name} is no longer stored.", f"{item.name} 已不在存储中。")
+        ) from None
+
+
 def _open_for_review(ctx: ServerContext, tenant: str, job_id: str, language: str | None = None) -> Batch:
     """The batch, checked to be one kept for review whose edits are over."""
     batch = load_batch(ctx, tenant, job_id)
@@ -206,7 +217,7 @@ def redo_item(ctx: ServerContext, tenant: str, job_id: str, index: int, instruct
                 f"{item.name} 无法读取，不能重做：{item.reason}",
             )
         )
-    archive = stored_zip([(item.output, ctx.store.blobs.get(item.before))])
+    archive = stored_zip([(item.output, _stored(ctx, batch, item, item.before))])
     params = batch.params
 
     def redo_params() -> BatchParams:
@@ -314,7 +325,7 @@ def item_picture(
                 f"批量任务 {job_id} 的第 {index} 张图片没有{what}（{item.reason or item.status}）。",
             )
         )
-    data = ctx.store.blobs.get(digest)
+    data = _stored(ctx, batch, item, digest)
     suffix = "." + item.output.rsplit(".", 1)[-1].lower() if "." in item.output else ""
     media_type = PICTURE_TYPES.get(suffix, "application/octet-stream")
     if not max_side:
