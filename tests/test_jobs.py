@@ -23,6 +23,7 @@ from engine.types import CancelToken
 from imgedit.config import Settings, get_settings
 from jobs.base import JobKind, JobParams, TurnFunction
 from jobs.batch import BATCH, BatchParams
+from jobs.batch_review import BATCH_REVIEW, ReviewEntry, ReviewParams
 from jobs.chat import CHAT, ChatParams
 from jobs.deck import DECK, DeckParams
 from jobs.edit import EDIT, EditParams, EditProduct, EditTask, perform_edit
@@ -70,6 +71,18 @@ def test_every_kind_has_json_params_and_a_pool() -> None:
             BATCH,
             BatchParams(
                 prompt="把文字翻译成英文", glossary="限时优惠,Limited Offer\n", filename="cn.zip", items=3
+            ),
+            "cpu",
+        ),
+        (
+            BATCH_REVIEW,
+            ReviewParams(
+                batch_job_id="job_1",
+                filename="spring-edited.zip",
+                entries=[
+                    ReviewEntry(item=0, output="a.png", outcome="approved", blob="b" * 64),
+                    ReviewEntry(item=1, output="b.png", outcome="left_out"),
+                ],
             ),
             "cpu",
         ),
