@@ -23,7 +23,12 @@ from engine.plan import EditPlan
 from engine.safety import check_output_safety
 from engine.types import CancelToken, EditReport, EditRequest, EditResult, ProgressCallback
 from imgedit.config import Settings, get_settings
-from imgedit.errors import BadInputError, EditAreaExceededError, UnsupportedOperationError
+from imgedit.errors import (
+    BadInputError,
+    EditAreaExceededError,
+    NothingChangedError,
+    UnsupportedOperationError,
+)
 
 ENGINE_NAMES = ("auto", "classic", "qwen")
 
@@ -214,8 +219,11 @@ class Editor:
                 mask=request.mask,
                 composite=request.enable_semantic_preserve and plan.is_local,
                 exact=backend.exact,
+                grounding=output.grounding,
             )
             timings["preserve"] = time.perf_counter() - t0
+            if not backend.exact and plan.is_local and not preserved.mask.any():
+                raise _nothing_changed(plan)
             result = preserved.image
             changed_ratio = preserved.changed_area_ratio
             warnings.extend(preserved.warnings)
@@ -257,6 +265,19 @@ class Editor:
             output_size=result.size,
         )
         return EditResult(image=result, report=report)
+
+
+def _nothing_changed(plan: EditPlan) -> NothingChangedError:
+    """A generative edit whose output, once aligned and colour matched, equals the input: an
+    error, never a success that quietly returns the input."""
+    if reply_language(plan.instruction) == "zh":
+        return NothingChangedError(
+            f"“{plan.instruction}”没有改变图片中的任何内容，所以这次修改没有完成。请描述得更具体一些，或换一个随机种子再试。"
+        )
+    return NothingChangedError(
+        f"'{plan.instruction}' changed nothing in the picture, so the edit was not applied. "
+        "Describe it more precisely, or try another seed."
+    )
 
 
 #: What each kind is, for a user, when the classic engine cannot do it as asked.

@@ -10,12 +10,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
 from engine.plan import EditPlan
 from imgedit.errors import BadInputError, EditCancelledError
+
+if TYPE_CHECKING:  # the classic engine's package is heavy (OpenCV); only the type is needed
+    from engine.classic.regions import Rect
 
 #: Called as ``progress(done, total)``; ``done`` counts up to ``total``.
 ProgressCallback = Callable[[int, int], None]
@@ -82,12 +85,17 @@ class EditRequest:
 
 @dataclass
 class EngineOutput:
-    """What a backend returns before the editor's shared steps (preservation, safety)."""
+    """What a backend returns before the editor's shared steps (preservation, safety).
+
+    ``grounding``: pixel boxes where a generative backend expects its edit (the OCR box of the
+    text it was asked to change, an entity's box), so preservation looks there first.
+    """
 
     image: Image.Image
     parameters: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    grounding: list[Rect] = field(default_factory=list)
 
 
 @dataclass

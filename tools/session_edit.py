@@ -377,7 +377,7 @@ def diff_images(old: Image.Image, new: Image.Image) -> tuple[float, list[int] | 
     if new.size != old.size:
         old = old.resize(new.size, Image.Resampling.LANCZOS)
     b = np.asarray(new)
-    changed = changed_mask(np.asarray(old), b, DIFF_THRESHOLD, clean=False)
+    changed = changed_mask(np.asarray(old), b, DIFF_THRESHOLD)
     ratio = float(changed.mean())
     box = None
     if changed.any():

@@ -205,8 +205,15 @@ class QwenEngine(Engine):
         timings["generate"] = time.perf_counter() - t0
         if generated.size != source.size:
             generated = generated.resize(source.size, Image.Resampling.LANCZOS)
+        from engine.preserve.grounding import plan_grounding  # OpenCV and OCR: on first edit only
+
+        t0 = time.perf_counter()
+        grounding = plan_grounding(source, plan)  # where preservation should look (OCR, boxes)
+        timings["grounding"] = time.perf_counter() - t0
         parameters = {**call.parameters(), **describe_options(self.options)}
-        return EngineOutput(image=generated, parameters=parameters, warnings=warnings, timings=timings)
+        return EngineOutput(
+            image=generated, parameters=parameters, warnings=warnings, timings=timings, grounding=grounding
+        )
 
     def _generate(
         self,

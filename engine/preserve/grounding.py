@@ -1,0 +1,55 @@
+"""Grounding: where the plan says a generative edit is, as pixel boxes for preservation.
+
+A generative model is told what to change, not where; preservation then has to find the change
+in the output. Where the plan knows the place, detection can be more sensitive there and fill
+the region solidly (engine/preserve/detect.py): the OCR box of the text a text edit names (read
+from the input with the classic engine's OCR and fuzzy matcher, the same ones its own text
+edits use), and an operation's box (an entity's box in a session, or one the planner gave).
+Named places ("top left") are a third of the picture: too coarse to ground anything.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from engine.classic.ocr import TextLine, read_text
+from engine.classic.regions import Rect, box_rect, op_rect
+from engine.classic.textmatch import find_prices, find_text
+from engine.plan import EditPlan, TextRemove, TextReplace
+
+
+def _text_boxes(lines: list[TextLine], op: TextReplace | TextRemove, region: Rect | None) -> list[Rect]:
+    if isinstance(op, TextReplace):
+        matches = find_prices(lines) if op.price else find_text(lines, op.old)
+        rects = [match.rect for match in matches]
+    elif op.text and op.text.strip():
+        rects = [match.rect for match in find_text(lines, op.text)]
+    else:
+        rects = [line.rect for line in lines]
+    if region is None:
+        return rects
+    return [r for r in rects if region.contains_point((r.x0 + r.x1) / 2, (r.y0 + r.y1) / 2)]
+
+
+def plan_grounding(image: Image.Image, plan: EditPlan) -> list[Rect]:
+    """Pixel boxes of ``image`` where ``plan``'s edits are expected (possibly none).
+
+    A text box is grown by half its height on every side: the new text may be a little longer
+    or taller than the old one, and its antialiased edges and shadow belong to it.
+    """
+    width, height = image.size
+    boxes: list[Rect] = []
+    lines: list[TextLine] | None = None
+    for op in plan.operations:
+        region = op_rect(op.box, op.place, width, height)
+        if isinstance(op, TextReplace | TextRemove):
+            if lines is None:
+                lines = read_text(np.asarray(image.convert("RGB")))
+            found = _text_boxes(lines, op, region)
+            boxes.extend(rect.padded(max(2, rect.height // 2), width, height) for rect in found)
+            if found:
+                continue
+        if op.box is not None:
+            boxes.append(box_rect(op.box, width, height))
+    return boxes
