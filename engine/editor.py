@@ -222,7 +222,7 @@ class Editor:
                 grounding=output.grounding,
             )
             timings["preserve"] = time.perf_counter() - t0
-            if not backend.exact and plan.is_local and not preserved.mask.any():
+            if not backend.exact and plan.is_local and preserved.changed_area_ratio == 0.0:
                 raise _nothing_changed(plan)
             result = preserved.image
             changed_ratio = preserved.changed_area_ratio

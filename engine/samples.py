@@ -56,3 +56,55 @@ def watermarked(texture: str = "brick", size: int = 256) -> tuple[Image.Image, I
     draw.text((x, y), "SAMPLE", font=font, fill=(255, 255, 255, 150))
     marked = Image.alpha_composite(clean, layer).convert("RGB")
     return marked, clean.convert("RGB"), np.asarray(layer)[..., 3] > 0
+
+
+def with_text(
+    image: Image.Image,
+    text: str,
+    origin: tuple[int, int],
+    size: int,
+    fill: tuple[int, int, int] = (255, 255, 255),
+) -> Image.Image:
+    """``image`` with one line of ``text`` drawn at ``origin`` (its top left), ``size`` px, in the
+    engine's own font: a price tag or a banner, as marketplace pictures carry them."""
+    from engine.classic.fonts import find_font
+
+    out = image.convert("RGB")
+    ImageDraw.Draw(out).text(origin, text, font=find_font(text).at(size), fill=fill)
+    return out
+
+
+def model_drift(
+    edited: Image.Image,
+    *,
+    zoom: float = 1.01,
+    shift: tuple[float, float] = (3.0, -2.0),
+    soften: float = 0.8,
+    noise: float = 2.0,
+    cast: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    gain: float = 1.0,
+    generation_area: int = 1024 * 1024,
+    seed: int = 0,
+) -> Image.Image:
+    """What a generative model returns for ``edited`` (the edit done perfectly): the picture zoomed
+    about its centre and shifted (QwenLM/Qwen-Image issues 160 and 229), regenerated at about
+    ``generation_area`` pixels with VAE-like softening (Gaussian blur of ``soften`` px and noise of
+    ``noise`` levels at that size) and scaled back with Lanczos, then brightened by ``gain`` and
+    cast by ``cast`` (RGB levels). Preservation tests and benchmarks run on this."""
+    import cv2
+
+    pixels = np.asarray(edited.convert("RGB")).astype(np.float32)
+    height, width = pixels.shape[:2]
+    warp = cv2.getRotationMatrix2D((width / 2, height / 2), 0.0, zoom)
+    warp[:, 2] += shift
+    out = cv2.warpAffine(pixels, warp, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    factor = min(1.0, float(np.sqrt(generation_area / (width * height))))
+    if factor < 1.0:
+        size = (round(width * factor), round(height * factor))
+        out = cv2.resize(out, size, interpolation=cv2.INTER_AREA)
+    out = cv2.GaussianBlur(out, (0, 0), soften)
+    out += np.random.default_rng(seed).normal(0.0, noise, out.shape).astype(np.float32)
+    if factor < 1.0:
+        out = cv2.resize(out, (width, height), interpolation=cv2.INTER_LANCZOS4)
+    out = out * gain + np.asarray(cast, np.float32)
+    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))

@@ -88,13 +88,13 @@ def preserve_unedited(
     # A cast is drift only when the rest is to be kept; a whole-image edit's grading is the edit.
     cast = fit_colour(a, b, None if user_mask is None else ~user_mask) if composite else IDENTITY
     if not cast.is_identity:
-        b = cast.undo(b)
+        b = cast.undo(b, a)
         colour_shift = cast.shift
         warnings.append(
             f"The model shifted the colours by {cast.describe()} (RGB levels); they were matched "
             "back to the input before compositing."
         )
-    region = generative_change(a, b, grounding)
+    region = generative_change(a, b, grounding, covered)
     if covered is not None:
         region &= covered
     if user_mask is not None:
@@ -103,4 +103,6 @@ def preserve_unedited(
         out = poisson_composite(a, b, region)
     else:
         out = b if user_mask is None else np.where(user_mask[..., None], b, a)
-    return PreserveResult(Image.fromarray(out), float(region.mean()), region, warnings, alignment, colour_shift)
+    return PreserveResult(
+        Image.fromarray(out), float(region.mean()), region, warnings, alignment, colour_shift
+    )

@@ -50,7 +50,6 @@ class Alignment:
             borderMode=cv2.BORDER_REFLECT,
         )
 
-
     def covered(self, shape: tuple[int, ...]) -> np.ndarray:
         """bool: pixels of the original's grid that the model output actually covers (a zoom
         or shift leaves a border the output has nothing for; it is kept as the original)."""
@@ -72,10 +71,30 @@ def _grey(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:
     return grey.astype(np.float32) / 255.0, factor
 
 
-def _ecc(a: np.ndarray, b: np.ndarray, warp: np.ndarray, iterations: int) -> np.ndarray:
+def _ecc(
+    a: np.ndarray, b: np.ndarray, warp: np.ndarray, iterations: int, use: np.ndarray | None
+) -> np.ndarray:
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, iterations, 1e-5)
-    _, fitted = cv2.findTransformECC(a, b, warp.astype(np.float32), cv2.MOTION_AFFINE, criteria, None, 5)
+    _, fitted = cv2.findTransformECC(a, b, warp.astype(np.float32), cv2.MOTION_AFFINE, criteria, use, 5)
     return fitted.astype(np.float64)
+
+
+def _unchanged(a: np.ndarray, b: np.ndarray, warp: np.ndarray) -> np.ndarray:
+    """uint8 mask of the pixels that agree once ``b`` is warped back: ECC is a least-squares fit,
+    so a large edit (a 40 px text line on a small picture) pulls it; the second fit ignores it.
+    Both grey images are standardised first, since a colour cast shifts and scales the grey."""
+    height, width = a.shape
+    back = cv2.warpAffine(b, warp, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    za = (a - a.mean()) / max(float(a.std()), 1e-3)
+    zb = (back - back.mean()) / max(float(back.std()), 1e-3)
+    residual = cv2.GaussianBlur(np.abs(za - zb), (0, 0), 2.0)
+    limit = max(0.15, 4.0 * float(np.median(residual)))
+    changed = (residual > limit).astype(np.uint8)
+    side = max(3, round(max(height, width) * 0.02)) | 1
+    changed = cv2.dilate(changed, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    use = (1 - changed).astype(np.uint8)
+    # Too little left to fit on: the first fit is all there is.
+    return use if use.mean() > 0.3 else np.ones_like(use)
 
 
 def _rescaled(warp: np.ndarray, ratio: float) -> np.ndarray:
@@ -92,12 +111,15 @@ def estimate_alignment(original: np.ndarray, edited: np.ndarray) -> Alignment | 
     a, coarse = _grey(original, COARSE_SIDE)
     b, _ = _grey(edited, COARSE_SIDE)
     try:
-        warp = _ecc(a, b, np.eye(2, 3), 60)
+        warp = _ecc(a, b, np.eye(2, 3), 60, None)
+        use = _unchanged(a, b, warp)
+        warp = _ecc(a, b, warp, 30, use)
         factor = coarse
         if coarse < 1.0:
             a_fine, factor = _grey(original, FINE_SIDE)
             b_fine, _ = _grey(edited, FINE_SIDE)
-            warp = _ecc(a_fine, b_fine, _rescaled(warp, factor / coarse), 20)
+            use_fine = cv2.resize(use, (a_fine.shape[1], a_fine.shape[0]), interpolation=cv2.INTER_NEAREST)
+            warp = _ecc(a_fine, b_fine, _rescaled(warp, factor / coarse), 20, use_fine)
     except cv2.error:
         window = cv2.createHanningWindow((a.shape[1], a.shape[0]), cv2.CV_32F)
         (dx, dy), _ = cv2.phaseCorrelate(a, b, window)
@@ -111,8 +133,9 @@ def estimate_alignment(original: np.ndarray, edited: np.ndarray) -> Alignment | 
     centre = full @ np.array([width / 2, height / 2, 1.0]) - np.array([width / 2, height / 2])
     if abs(alignment.scale - 1.0) < 0.001 and abs(dx) < 0.25 and abs(dy) < 0.25:
         return None
-    if abs(alignment.scale - 1.0) > MAX_SCALE_CHANGE or max(
-        abs(centre[0]) / width, abs(centre[1]) / height
-    ) > MAX_SHIFT_FRACTION:
+    if (
+        abs(alignment.scale - 1.0) > MAX_SCALE_CHANGE
+        or max(abs(centre[0]) / width, abs(centre[1]) / height) > MAX_SHIFT_FRACTION
+    ):
         return None
     return alignment

@@ -18,6 +18,8 @@ import cv2
 import numpy as np
 
 FIT_SIDE = 256
+#: Blur (pixels of the fitting copy) applied to both sides before fitting.
+SOFTEN = 1.5
 #: Outside these bounds the "cast" is a different picture, not drift: no correction.
 MIN_GAIN, MAX_GAIN = 0.6, 1.6
 MAX_OFFSET = 96.0
@@ -40,14 +42,24 @@ class ColourFit:
     def is_identity(self) -> bool:
         return all(abs(g - 1.0) < 0.01 for g in self.gain) and all(abs(o) < 1.0 for o in self.offset)
 
-    def undo(self, edited: np.ndarray) -> np.ndarray:
-        """``edited`` with the cast removed (a lookup table per channel, so it is cheap)."""
+    def undo(self, edited: np.ndarray, original: np.ndarray) -> np.ndarray:
+        """``edited`` with the cast removed (a lookup table per channel, so it is cheap).
+
+        A channel the cast pushed to 0 or 255 only says the true value lay beyond the limit:
+        there the input's own value is taken when it is consistent with that bound, so a
+        brightened white shirt is not read as changed.
+        """
         levels = np.arange(256, dtype=np.float64)
-        tables = [
-            np.clip((levels - offset) / gain + 0.5, 0, 255).astype(np.uint8)
-            for gain, offset in zip(self.gain, self.offset, strict=True)
-        ]
-        channels = [cv2.LUT(channel, table) for channel, table in zip(cv2.split(edited), tables, strict=True)]
+        channels = []
+        for index, (gain, offset) in enumerate(zip(self.gain, self.offset, strict=True)):
+            table = np.clip((levels - offset) / gain + 0.5, 0, 255).astype(np.uint8)
+            out = cv2.LUT(edited[..., index], table)
+            source = original[..., index]
+            high = edited[..., index] >= 254
+            low = edited[..., index] <= 1
+            out[high] = np.maximum(out[high], source[high])
+            out[low] = np.minimum(out[low], source[low])
+            channels.append(out)
         return cv2.merge(channels)
 
     @property
@@ -63,10 +75,16 @@ class ColourFit:
 def _small(image: np.ndarray) -> np.ndarray:
     height, width = image.shape[:2]
     factor = min(1.0, FIT_SIDE / max(height, width))
-    if factor == 1.0:
-        return image
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    if factor < 1.0:
+        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return image
+
+
+def _soft(image: np.ndarray) -> np.ndarray:
+    """Both sides blurred alike: regressing a soft output on a sharp input would read the lost
+    texture as a lower gain (regression dilution)."""
+    return cv2.GaussianBlur(_small(image), (0, 0), SOFTEN)
 
 
 def fit_colour(original: np.ndarray, edited: np.ndarray, unedited: np.ndarray | None = None) -> ColourFit:
@@ -74,8 +92,8 @@ def fit_colour(original: np.ndarray, edited: np.ndarray, unedited: np.ndarray | 
 
     ``unedited`` (bool, the images' size) restricts the fit to pixels known to be unedited.
     """
-    x = _small(original).reshape(-1, 3).astype(np.float64)
-    y = _small(edited).reshape(-1, 3).astype(np.float64)
+    x = _soft(original).reshape(-1, 3).astype(np.float64)
+    y = _soft(edited).reshape(-1, 3).astype(np.float64)
     # Clipped pixels carry no information about the cast.
     usable = ((y > 2) & (y < 253)).all(axis=1) & ((x > 2) & (x < 253)).all(axis=1)
     if unedited is not None:
@@ -101,10 +119,11 @@ def fit_colour(original: np.ndarray, edited: np.ndarray, unedited: np.ndarray | 
     if keep.sum() < MIN_INLIERS * usable.sum():
         # Most of the picture changed: there is no unedited majority to read a cast from.
         return IDENTITY
-    if not ((MIN_GAIN <= gain) & (gain <= MAX_GAIN)).all() or (np.abs(offset) > MAX_OFFSET).any():
+    if not ((gain >= MIN_GAIN) & (gain <= MAX_GAIN)).all() or (np.abs(offset) > MAX_OFFSET).any():
         return IDENTITY
     return ColourFit(
-        (float(gain[0]), float(gain[1]), float(gain[2])), (float(offset[0]), float(offset[1]), float(offset[2]))
+        (float(gain[0]), float(gain[1]), float(gain[2])),
+        (float(offset[0]), float(offset[1]), float(offset[2])),
     )
 
 

@@ -35,17 +35,28 @@ from engine.classic.regions import Rect
 WORK_AREA = 1_100_000
 #: Envelope difference (0..255, max over channels) that may be part of a change, and that
 #: certainly is; inside a grounding box both are lower.
-LOW_THRESHOLD = 18
-HIGH_THRESHOLD = 36
-GROUNDED_LOW = 12
-GROUNDED_HIGH = 24
-#: Both images are blurred alike by this sigma (working pixels) before the envelope difference.
-SOFTEN = 1.0
+LOW_THRESHOLD = 8
+HIGH_THRESHOLD = 20
+GROUNDED_LOW = 5
+GROUNDED_HIGH = 12
+#: Above this softness the output is compared with the softened input's range as well.
+WIDE_SOFTNESS = 1.0
+#: Blurs (sigma, working pixels) tried when estimating how soft the model's output is.
+SOFTNESS_STEPS = (0.0, 0.5, 0.8, 1.0, 1.3, 1.6, 2.0, 2.5, 3.0)
+#: A difference of the local averages (Gaussian, sigma 2) counts this much less than an envelope
+#: difference: it also sees residual blur and misalignment, the envelope does not.
+AVERAGE_MARGIN = 12
+#: Noise (levels) beyond this is not read as noise: the thresholds stop rising there.
+NOISE_CAP = 6.0
+#: A 5x5 neighbourhood of the input whose grey range is under this is flat (noise is read there).
+FLAT_RANGE = 10
 #: A group of candidate pixels needs this many certain ones to count (at the working scale).
 MIN_CERTAIN = 4
 #: Detected change is grown by this many working pixels: the antialiased edges and the soft
 #: halo a model leaves around a stroke belong to the edit.
 GROW = 2
+#: Gaps up to about twice this many working pixels between detected pixels are filled.
+CLOSE = 3
 #: For exact backends any real change counts; 2 levels absorb rounding.
 EXACT_THRESHOLD = 2
 
@@ -79,22 +90,65 @@ def measure_change(original: np.ndarray, edited: np.ndarray, threshold: int = EX
     return cv2.countNonZero(mask) / mask.size
 
 
-def envelope_difference(original: np.ndarray, edited: np.ndarray) -> np.ndarray:
-    """uint8, per pixel: how far either image leaves the other's 3x3 range (max over channels).
+def envelope_difference(original: np.ndarray, edited: np.ndarray, softness: float) -> np.ndarray:
+    """uint8, per pixel: how far the output leaves the input's 3x3 range, or the input (softened
+    as the model softens) leaves the output's; max over channels.
 
-    Both are first softened alike (Gaussian, sigma ``SOFTEN``): the model's output is softer
-    than the input, and fine texture (hair, foam) would otherwise leave the range everywhere.
+    The input is sharper than the model's output: its fine texture (hair, foam) would leave the
+    soft output's range everywhere, so that direction compares a Gaussian-softened input
+    (sigma ``softness``, see ``estimate_softness``). The output itself is never blurred, so a
+    thin new stroke keeps its contrast.
     """
-    original = cv2.GaussianBlur(original, (0, 0), SOFTEN)
-    edited = cv2.GaussianBlur(edited, (0, 0), SOFTEN)
     kernel = np.ones((3, 3), np.uint8)
-    parts = []
-    for x, y in ((original, edited), (edited, original)):
-        high, low = cv2.dilate(x, kernel), cv2.erode(x, kernel)
-        parts.append(cv2.max(cv2.subtract(y, high), cv2.subtract(low, y)))
-    per_channel = cv2.max(parts[0], parts[1])
-    red, green, blue = cv2.split(per_channel)
+    softened = cv2.GaussianBlur(original, (0, 0), softness) if softness > 0 else original
+    high, low = cv2.dilate(original, kernel), cv2.erode(original, kernel)
+    if softness > WIDE_SOFTNESS:
+        # A blur this wide reaches beyond the 3x3 window: a softened value may leave the sharp
+        # input's range there, so the softened input's range counts too.
+        high = cv2.max(high, cv2.dilate(softened, kernel))
+        low = cv2.min(low, cv2.erode(softened, kernel))
+    added = cv2.max(cv2.subtract(edited, high), cv2.subtract(low, edited))
+    removed = cv2.max(
+        cv2.subtract(softened, cv2.dilate(edited, kernel)), cv2.subtract(cv2.erode(edited, kernel), softened)
+    )
+    # The envelope is blind inside busy texture (a noise-like pattern spans its whole range in
+    # 3x3): there a changed local average still shows.
+    average = cv2.absdiff(cv2.GaussianBlur(original, (0, 0), 2.0), cv2.GaussianBlur(edited, (0, 0), 2.0))
+    shifted = cv2.subtract(average, np.full_like(average, AVERAGE_MARGIN))
+    red, green, blue = cv2.split(cv2.max(cv2.max(added, removed), shifted))
     return cv2.max(cv2.max(red, green), blue)
+
+
+def estimate_softness(original: np.ndarray, edited: np.ndarray) -> float:
+    """The Gaussian blur (working pixels) that best turns the input into the output: how soft the
+    model's VAE and the resize back made it. Chosen among ``SOFTNESS_STEPS`` by the median
+    difference of grey copies, which the edit (a minority of pixels) does not move."""
+    grey_a = cv2.cvtColor(original, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    grey_b = cv2.cvtColor(edited, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    best, best_error = 0.0, float("inf")
+    for sigma in SOFTNESS_STEPS:
+        softened = cv2.GaussianBlur(grey_a, (0, 0), sigma) if sigma > 0 else grey_a
+        error = float(np.median(np.abs(softened - grey_b)[::2, ::2]))
+        if error < best_error - 1e-3:
+            best, best_error = sigma, error
+    return best
+
+
+def noise_level(original: np.ndarray, edited: np.ndarray, softness: float) -> float:
+    """Robust standard deviation (levels) of the output's own noise, read on flat parts of the
+    input: the thresholds rise with it, so a grainier model output does not read as edits."""
+    grey_a = cv2.cvtColor(original, cv2.COLOR_RGB2GRAY)
+    kernel = np.ones((5, 5), np.uint8)
+    flat = cv2.subtract(cv2.dilate(grey_a, kernel), cv2.erode(grey_a, kernel)) < FLAT_RANGE
+    if flat.sum() < 256:
+        return 0.0
+    softened = (cv2.GaussianBlur(original, (0, 0), softness) if softness > 0 else original).astype(np.float32)
+    residual = edited.astype(np.float32) - softened
+    deviation = np.abs(residual[flat][::4].reshape(-1))
+    # The 40th percentile of |residual| is 0.524 sigma for Gaussian noise, and it is read from
+    # unedited pixels as long as most of the flat area is unedited; capped, since beyond that
+    # the "noise" is the edit itself.
+    return min(NOISE_CAP, float(np.percentile(deviation, 40)) / 0.5244)
 
 
 def _work_scale(shape: tuple[int, ...]) -> float:
@@ -110,11 +164,15 @@ def _scaled(rect: Rect, factor: float, width: int, height: int) -> Rect:
     )
 
 
-def _hysteresis(difference: np.ndarray, low: np.ndarray, high: np.ndarray, boxes: Sequence[Rect]) -> np.ndarray:
+def _hysteresis(
+    difference: np.ndarray, low: np.ndarray, high: np.ndarray, boxes: Sequence[Rect]
+) -> np.ndarray:
     """Candidates (``difference > low``) whose grown group holds ``MIN_CERTAIN`` certain pixels,
     or one certain pixel for a group that reaches into a grounding box."""
     candidate = (difference > low).astype(np.uint8)
-    certain = difference > high
+    # Certain: the 3x3 mean is over half the high threshold. A stroke two pixels wide passes;
+    # a lone noise peak, however high, does not.
+    certain = cv2.blur(difference, (3, 3)) > high // 2
     joined = cv2.dilate(candidate, np.ones((3, 3), np.uint8))
     count, labels = cv2.connectedComponents(joined, connectivity=8)
     strong = np.bincount(labels[certain], minlength=count)
@@ -126,9 +184,16 @@ def _hysteresis(difference: np.ndarray, low: np.ndarray, high: np.ndarray, boxes
     return candidate.astype(bool) & keep[labels]
 
 
-def generative_change(original: np.ndarray, edited: np.ndarray, grounding: Sequence[Rect] = ()) -> np.ndarray:
+def generative_change(
+    original: np.ndarray,
+    edited: np.ndarray,
+    grounding: Sequence[Rect] = (),
+    covered: np.ndarray | None = None,
+) -> np.ndarray:
     """bool mask (full size) of what a generative edit changed; ``edited`` must be aligned and
-    colour matched to ``original``. ``grounding``: pixel boxes where the edit is expected."""
+    colour matched to ``original``. ``grounding``: pixel boxes where the edit is expected.
+    ``covered``: where the aligned output has real pixels (a zoom leaves a border it has none
+    for); differences within reach of the rest are not evidence of an edit."""
     height, width = original.shape[:2]
     factor = _work_scale(original.shape)
     if factor < 1.0:
@@ -138,14 +203,22 @@ def generative_change(original: np.ndarray, edited: np.ndarray, grounding: Seque
     else:
         a, b = original, edited
     small_h, small_w = a.shape[:2]
-    difference = envelope_difference(a, b)
-    low = np.full(difference.shape, LOW_THRESHOLD, np.uint8)
-    high = np.full(difference.shape, HIGH_THRESHOLD, np.uint8)
+    softness = estimate_softness(a, b)
+    difference = envelope_difference(a, b, softness)
+    if covered is not None:
+        small = covered if factor == 1.0 else cv2.resize(covered.astype(np.uint8), (small_w, small_h)) > 0
+        reach = 2 * int(np.ceil(3 * max(softness, 1.0))) + 3
+        border = cv2.dilate((~small).astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
+        difference[border] = 0
+    noise = noise_level(a, b, softness)
+    low = np.full(difference.shape, max(LOW_THRESHOLD, round(3 * noise)), np.uint8)
+    high = np.full(difference.shape, max(HIGH_THRESHOLD, round(7 * noise)), np.uint8)
     boxes = [_scaled(rect, factor, small_w, small_h) for rect in grounding]
     boxes = [box for box in boxes if box.area > 0]
     for box in boxes:
         window = (slice(box.y0, box.y1), slice(box.x0, box.x1))
-        low[window], high[window] = GROUNDED_LOW, GROUNDED_HIGH
+        low[window] = max(GROUNDED_LOW, round(2 * noise))
+        high[window] = max(GROUNDED_HIGH, round(4 * noise))
     mask = _hysteresis(difference, low, high, boxes).astype(np.uint8)
     for box in boxes:
         # Close the strokes found in the box into one region: the text line is replaced whole.
@@ -155,6 +228,11 @@ def generative_change(original: np.ndarray, edited: np.ndarray, grounding: Seque
         padded = cv2.copyMakeBorder(mask[window], side, side, side, side, cv2.BORDER_CONSTANT, value=0)
         closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[side:-side, side:-side]
         mask[window] |= closed
+    # Fill the gaps between strokes (where an old and a new letter overlap, each lies within the
+    # other's range), then take in the antialiased edges and the halo: closing only adds pixels.
+    gaps = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * CLOSE + 1, 2 * CLOSE + 1))
+    padded = cv2.copyMakeBorder(mask, CLOSE, CLOSE, CLOSE, CLOSE, cv2.BORDER_CONSTANT, value=0)
+    mask = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, gaps)[CLOSE:-CLOSE, CLOSE:-CLOSE]
     grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * GROW + 1, 2 * GROW + 1))
     mask = cv2.dilate(mask, grow)
     if factor < 1.0:

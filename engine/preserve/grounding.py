@@ -32,12 +32,15 @@ def _text_boxes(lines: list[TextLine], op: TextReplace | TextRemove, region: Rec
     return [r for r in rects if region.contains_point((r.x0 + r.x1) / 2, (r.y0 + r.y1) / 2)]
 
 
-def plan_grounding(image: Image.Image, plan: EditPlan) -> list[Rect]:
-    """Pixel boxes of ``image`` where ``plan``'s edits are expected (possibly none).
+def text_box(rect: Rect, width: int, height: int) -> Rect:
+    """The box preservation grounds a text edit in: the OCR box grown by half its height on every
+    side, since the new text may be a little longer or taller than the old one, and its
+    antialiased edges and shadow belong to it."""
+    return rect.padded(max(2, rect.height // 2), width, height)
 
-    A text box is grown by half its height on every side: the new text may be a little longer
-    or taller than the old one, and its antialiased edges and shadow belong to it.
-    """
+
+def plan_grounding(image: Image.Image, plan: EditPlan) -> list[Rect]:
+    """Pixel boxes of ``image`` where ``plan``'s edits are expected (possibly none)."""
     width, height = image.size
     boxes: list[Rect] = []
     lines: list[TextLine] | None = None
@@ -47,7 +50,7 @@ def plan_grounding(image: Image.Image, plan: EditPlan) -> list[Rect]:
             if lines is None:
                 lines = read_text(np.asarray(image.convert("RGB")))
             found = _text_boxes(lines, op, region)
-            boxes.extend(rect.padded(max(2, rect.height // 2), width, height) for rect in found)
+            boxes.extend(text_box(rect, width, height) for rect in found)
             if found:
                 continue
         if op.box is not None:

@@ -51,7 +51,10 @@ def _groups(mask: np.ndarray, reach: int) -> list[Rect]:
                     and other.y0 <= box.y1 + reach
                 ):
                     out[index] = Rect(
-                        min(box.x0, other.x0), min(box.y0, other.y0), max(box.x1, other.x1), max(box.y1, other.y1)
+                        min(box.x0, other.x0),
+                        min(box.y0, other.y0),
+                        max(box.x1, other.x1),
+                        max(box.y1, other.y1),
                     )
                     merged = True
                     break
