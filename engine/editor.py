@@ -23,12 +23,7 @@ from engine.plan import EditPlan
 from engine.safety import check_output_safety
 from engine.types import CancelToken, EditReport, EditRequest, EditResult, ProgressCallback
 from imgedit.config import Settings, get_settings
-from imgedit.errors import (
-    BadInputError,
-    EditAreaExceededError,
-    NothingChangedError,
-    UnsupportedOperationError,
-)
+from imgedit.errors import BadInputError, EditAreaExceededError, UnsupportedOperationError
 
 ENGINE_NAMES = ("auto", "classic", "qwen")
 
@@ -223,7 +218,7 @@ class Editor:
             )
             timings["preserve"] = time.perf_counter() - t0
             if not backend.exact and plan.is_local and preserved.changed_area_ratio == 0.0:
-                raise _nothing_changed(plan)
+                warnings.append(_nothing_changed(plan))
             result = preserved.image
             changed_ratio = preserved.changed_area_ratio
             warnings.extend(preserved.warnings)
@@ -267,15 +262,16 @@ class Editor:
         return EditResult(image=result, report=report)
 
 
-def _nothing_changed(plan: EditPlan) -> NothingChangedError:
-    """A generative edit whose output, once aligned and colour matched, equals the input: an
-    error, never a success that quietly returns the input."""
+def _nothing_changed(plan: EditPlan) -> str:
+    """What the report says when a generative edit's output, once aligned and colour matched,
+    equals the input: the user must not mistake the unchanged picture for the edit."""
     if reply_language(plan.instruction) == "zh":
-        return NothingChangedError(
-            f"“{plan.instruction}”没有改变图片中的任何内容，所以这次修改没有完成。请描述得更具体一些，或换一个随机种子再试。"
+        return (
+            f"模型没有改变图片中的任何内容（“{plan.instruction}”），返回的是原图。"
+            "请描述得更具体一些，或换一个随机种子再试。"
         )
-    return NothingChangedError(
-        f"'{plan.instruction}' changed nothing in the picture, so the edit was not applied. "
+    return (
+        f"The model changed nothing in the picture ('{plan.instruction}'); the input is returned. "
         "Describe it more precisely, or try another seed."
     )
 
