@@ -69,7 +69,7 @@ def measure(side: int, repeat: int) -> dict[str, str]:
     stages: dict[str, Callable[[], object]] = {
         "whole step, no grounding": lambda: preserve_unedited(original, output),
         "whole step, grounded in the text box": lambda: preserve_unedited(original, output, grounding=[box]),
-        "  align (ECC 512 px, refined at 1024 px)": lambda: estimate_alignment(a, b),
+        "  align (ECC at 256 px, refit at 512 px)": lambda: estimate_alignment(a, b),
         "  warp the output back": lambda: alignment.apply(b),
         "  colour fit + undo": lambda: fit_colour(a, aligned).undo(aligned, a),
         "  detect (envelope + hysteresis)": lambda: generative_change(a, matched, [box]),
