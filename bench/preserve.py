@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
-import time
 from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
 
+from bench.engine_core import median_seconds  # one timing helper for the benches
 from engine.classic.regions import Rect
 from engine.preserve import preserve_unedited
 from engine.preserve.align import estimate_alignment
@@ -31,16 +30,6 @@ from engine.preserve.seam import poisson_composite
 from engine.samples import model_drift, sample_photo, with_text
 
 SIDES = (1024, 2048)
-
-
-def median_seconds(func: Callable[[], object], repeat: int) -> float:
-    func()  # warm-up
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        func()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 def banner_edit(side: int) -> tuple[Image.Image, Image.Image, np.ndarray, Rect]:
