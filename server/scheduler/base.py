@@ -85,6 +85,17 @@ class JobEvent:
 JobListener = Callable[[JobEvent], None]
 
 
+@dataclass(frozen=True)
+class PoolState:
+    """One pool's figures for ``/metrics`` and ``/healthz``: jobs waiting, jobs running, and
+    workers alive (the embedded queue: this process; Celery: worker processes that renewed
+    their heartbeat lately)."""
+
+    queued: int
+    running: int
+    workers: int
+
+
 @dataclass
 class RunControl:
     """What a queue hands the runner of a job: report progress, and see whether it was cancelled.
@@ -111,6 +122,7 @@ __all__ = [
     "JobQueue",
     "JobSpec",
     "JobStatus",
+    "PoolState",
     "RunControl",
     "Runner",
 ]
@@ -193,6 +205,15 @@ class JobQueue(abc.ABC):
     @abc.abstractmethod
     def stats(self) -> dict[str, int]:
         """Counts for metrics: queued and running jobs."""
+
+    @abc.abstractmethod
+    def pools(self) -> dict[str, PoolState]:
+        """Per pool: jobs queued and running, workers alive."""
+
+    def dependencies(self) -> dict[str, bool]:
+        """The services the queue needs besides the database, and whether each answers now
+        (``/healthz``): none for the embedded queue, the broker for Celery."""
+        return {}
 
 
 def _same_request(kind: JobKind[Any], info: JobInfo, params: JobParams, input_blob: str | None) -> bool:
