@@ -121,6 +121,34 @@ class Settings(BaseSettings):
     failed_logins_per_minute: int = Field(
         default=60, ge=0, description="Failed logins per client address before 429s; 0 = no limit."
     )
+    # Scale-out (docs/deploy.md): API nodes enqueue, `imgedit worker` processes run the jobs.
+    queue: Literal["local", "celery"] = Field(
+        default="local",
+        description="Where jobs run: local (threads of this server) or celery (`imgedit worker` "
+        "processes, any number of machines, through the broker at IMGEDIT_BROKER_URL).",
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="The Celery broker with IMGEDIT_QUEUE=celery: redis://HOST:PORT/DB (run Redis "
+        "with appendonly yes). API nodes and workers must use the same one.",
+    )
+    broker_visibility_timeout: int = Field(
+        default=6 * 3600,
+        gt=0,
+        description="Seconds before Redis hands an unacknowledged job token to another worker; above "
+        "the longest job (a dead worker's job is taken up sooner, by its lease).",
+    )
+    job_lease_seconds: float = Field(
+        default=15.0,
+        gt=0.0,
+        description="A Celery worker renews the lease of its running jobs every third of this; a job "
+        "whose lease ran out (its worker died) is queued again.",
+    )
+    job_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Runs a job gets before it fails, when its worker keeps dying while running it.",
+    )
     job_step_delay: float = Field(
         default=0.0, ge=0.0, description="Testing knob: seconds the server waits per job progress step."
     )

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sessions.db import Base, utcnow
@@ -50,7 +50,12 @@ class JobRow(Base):
     """A unit of scheduled work (an edit, a chat turn, a deck), persisted so restarts lose nothing."""
 
     __tablename__ = "jobs"
-    __table_args__ = (UniqueConstraint("tenant", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("tenant", "idempotency_key"),
+        # The Celery workers' claim orders a pool's tenants by when each was last served
+        # (server/scheduler/rows.py): one index look-up per tenant instead of a scan of its jobs.
+        Index("ix_jobs_pool_tenant_started", "pool", "tenant", "started_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_job_id)
     seq: Mapped[int] = mapped_column(Integer, index=True, default=0)
@@ -75,3 +80,7 @@ class JobRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: With Celery workers: who runs the job and until when its lease holds (renewed while it
+    #: runs); a job whose lease ran out is queued again (server/scheduler/celery/reaper.py).
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
