@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import batch, chat, db, deck, edit, serve, themes
+from cli import batch, chat, db, deck, edit, serve, themes, worker
 
 app = typer.Typer(
     name="imgedit",
@@ -31,7 +31,8 @@ serve.register(app)  # serve and keys
 deck.register(app)
 batch.register(app)
 db.register(app)
-# Command groups register here, one line each (themes, chat, deck, serve, keys, batch, db).
+worker.register(app)
+# Command groups register here, one line each (themes, chat, deck, serve, keys, batch, db, worker).
 
 
 def main() -> None:

@@ -9,8 +9,7 @@ with the app and stops with it.
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,31 +20,30 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 import server.models  # noqa: F401  (the server's tables, on the one Base)
-from engine import Editor
 from imgedit.config import Settings, get_settings
 from jobs import deck
-from jobs.base import TurnFunction
-from jobs.batch import BATCH
-from jobs.editors import Editors
 from jobs.kinds import KINDS
 from server import figma
 from server.auth import KeyStore
 from server.context import ServerContext
-from server.edit_workers import EditWorkerPool, processes_enabled
 from server.errors import ERROR_RESPONSES, install_error_handlers
 from server.events import EventHub
-from server.input_cleanup import FailedInputCleaner
-from server.job_host import ChatAgents, LocalServices, local_runners
+from server.job_host import (
+    AgentFactory,
+    LocalServices,
+    build_services,
+    finished_job_cleanups,
+    local_runners,
+    worker_slots,
+)
 from server.logs import install_secret_filter
 from server.metrics import Metrics, MetricsMiddleware
 from server.ratelimit import RateLimiter
 from server.routes import batches, catalog, health, sessions, ws
 from server.routes import jobs as job_routes
-from server.scheduler import JobEvent
-from server.scheduler.base import FINISHED
+from server.scheduler import JobQueue
 from server.scheduler.local import LocalJobQueue
 from server.uploads import Decoder, UploadLimitMiddleware
-from sessions import SessionStore, create_db_engine, create_sessionmaker, open_blob_store
 
 STATIC_DIR = Path(__file__).parent / "static"
 #: The PowerPoint add-in's task pane (its manifest points at /addin/taskpane.html on this service).
@@ -53,57 +51,31 @@ ADDIN_DIR = Path(__file__).resolve().parents[1] / "plugins" / "pptx" / "addin"
 log = logging.getLogger("imgedit.server")
 
 
-def default_agent_factory(store: SessionStore, editor: Editor, settings: Settings) -> TurnFunction:
-    """The agent's turn function over ``store`` (imported late: the agent is optional here)."""
-    from server.agent_bridge import make_turn_function
+def make_queue(settings: Settings, services: LocalServices) -> JobQueue:
+    """The job queue ``IMGEDIT_QUEUE`` names: jobs run by this server's threads (``local``), or
+    by ``imgedit worker`` processes behind a broker (``celery``: this server only enqueues)."""
+    if settings.queue == "celery":
+        from server.scheduler.celery import CeleryJobQueue
 
-    return make_turn_function(store, editor, settings)
-
-
-def worker_slots(settings: Settings, editors: Editors) -> dict[str, int]:
-    """One CPU slot per core (or IMGEDIT_CLASSIC_WORKERS); GPU slots only where qwen runs."""
-    cpu = settings.classic_workers or os.cpu_count() or 1
-    gpu = settings.gpu_workers if editors.get(settings.engine).qwen_available() else 0
-    return {"cpu": cpu, "gpu": gpu}
+        return CeleryJobQueue(services.db, settings)
+    return LocalJobQueue(
+        services.db,
+        local_runners(KINDS.values(), services),
+        worker_slots(settings, services.editors),
+        step_delay=settings.job_step_delay,
+        quiet_seconds={kind.name: kind.quiet_seconds for kind in KINDS.values() if kind.quiet_seconds},
+    )
 
 
 def create_app(
     settings: Settings | None = None,
     *,
-    agent_factory: Callable[[SessionStore, Editor, Settings], TurnFunction] | None = None,
+    agent_factory: AgentFactory | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
-    db_engine = create_db_engine(settings=settings)
-    db = create_sessionmaker(db_engine)
-    store = SessionStore(db_engine, open_blob_store(settings), settings=settings)
-    editors = Editors(settings)
-
-    def chat_editor() -> Editor:
-        return editors.get(settings.engine)
-
-    slots = worker_slots(settings, editors)
-    # Classic edits in worker processes (one per slot, started on the first job): the server's
-    # interpreter then only does HTTP, scheduling and events (server/edit_workers.py).
-    processes = (
-        EditWorkerPool(settings, store.blobs.url, slots["cpu"])
-        if processes_enabled(settings, os.cpu_count())
-        else None
-    )
-    services = LocalServices(
-        settings=settings,
-        store=store,
-        db=db,
-        editors=editors,
-        agents=ChatAgents(lambda: (agent_factory or default_agent_factory)(store, chat_editor(), settings)),
-        processes=processes,
-    )
-    queue = LocalJobQueue(
-        db,
-        local_runners(KINDS.values(), services),
-        slots,
-        step_delay=settings.job_step_delay,
-        quiet_seconds={kind.name: kind.quiet_seconds for kind in KINDS.values() if kind.quiet_seconds},
-    )
+    services = build_services(settings, agent_factory=agent_factory)
+    db_engine, db, store, editors = services.db_engine, services.db, services.store, services.editors
+    queue = make_queue(settings, services)
     ctx = ServerContext(
         settings=settings,
         db_engine=db_engine,
@@ -120,30 +92,23 @@ def create_app(
     )
     queue.subscribe(ctx.hub.on_job_event)
     queue.subscribe(ctx.metrics.on_job_event)
-
-    def remove_deck_folder(event: JobEvent) -> None:
-        """A deck or batch job's work folder goes once the job is over (a re-queued job keeps it to
-        resume)."""
-        kinds = (deck.DECK.name, BATCH.name)
-        if event.job.kind in kinds and event.type == "job" and event.job.status in FINISHED:
-            deck.remove_job_folder(settings, event.job.id)
-
-    queue.subscribe(remove_deck_folder)
-    queue.subscribe(FailedInputCleaner(db_engine, store.blobs).on_job_event)
+    if settings.queue == "local":
+        # With Celery the worker that ran a job cleans up after it, where its files are.
+        for cleanup in finished_job_cleanups(services):
+            queue.subscribe(cleanup)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         install_secret_filter()  # now: uvicorn has configured its loggers by the time it starts us
         queue.start()
-        deck.remove_leftover_folders(settings, queue.unfinished())
+        if settings.queue == "local":
+            deck.remove_leftover_folders(settings, queue.unfinished())
         try:
             yield
         finally:
             queue.stop()
             ctx.decoder.close()
-            if processes is not None:
-                processes.close()
-            db_engine.dispose()  # a PostgreSQL server counts its connections
+            services.close()
 
     app = FastAPI(
         title="imgedit",
@@ -152,7 +117,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ctx = ctx
-    app.state.edit_workers = processes
+    app.state.edit_workers = services.processes
     install_error_handlers(app)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     # Auth is by bearer token, never cookies, so any origin (the Figma iframe is "null") may call.

@@ -1,8 +1,13 @@
 """Prometheus metrics, on a registry per app so that several apps (tests) never collide.
 
-Finished jobs are counted per tenant. Where ``/metrics`` needs a key (``IMGEDIT_METRICS_AUTH``,
-by default whenever the request did not come in over loopback), a caller sees the service-wide
-figures (requests, latency, queue, sockets) and only its own tenant's job counts.
+Finished jobs are counted per tenant. With Celery workers every API node hears every job's
+events, so each node's job counts and durations are the whole deployment's: read them from one
+node (or take the maximum), do not add them up. Queue depth and workers alive per pool come
+from the database and the workers' heartbeats, the same on every node.
+
+Where ``/metrics`` needs a key (``IMGEDIT_METRICS_AUTH``, by default whenever the request did
+not come in over loopback), a caller sees the service-wide figures (requests, latency, queue,
+sockets) and only its own tenant's job counts.
 """
 
 from __future__ import annotations
@@ -34,6 +39,18 @@ class Metrics:
         )
         self.queued = Gauge("imgedit_jobs_queued", "Jobs waiting.", registry=self.registry)
         self.running = Gauge("imgedit_jobs_running", "Jobs running.", registry=self.registry)
+        self.pool_queued = Gauge(
+            "imgedit_queue_depth", "Jobs waiting, per pool.", ["pool"], registry=self.registry
+        )
+        self.pool_running = Gauge(
+            "imgedit_pool_jobs_running", "Jobs running, per pool.", ["pool"], registry=self.registry
+        )
+        self.workers = Gauge(
+            "imgedit_workers_alive",
+            "Workers taking jobs, per pool (Celery: heartbeat within the job lease).",
+            ["pool"],
+            registry=self.registry,
+        )
         self.websockets = Gauge("imgedit_websockets", "Open WebSocket connections.", registry=self.registry)
 
     def on_job_event(self, event: JobEvent) -> None:
@@ -48,6 +65,10 @@ class Metrics:
         stats = queue.stats()
         self.queued.set(stats["queued"])
         self.running.set(stats["running"])
+        for pool, state in queue.pools().items():
+            self.pool_queued.labels(pool).set(state.queued)
+            self.pool_running.labels(pool).set(state.running)
+            self.workers.labels(pool).set(state.workers)
         self.websockets.set(websockets())
         return generate_latest(self.registry if tenant is None else _OneTenant(self.registry, tenant))
 

@@ -51,3 +51,17 @@ def test_only_the_composition_root_imports_the_local_scheduler() -> None:
         if any(name.startswith("server.scheduler.local") for name in imports(path))
     ]
     assert users == ["server/app.py"], users
+
+
+def test_only_the_composition_roots_import_the_celery_queue() -> None:
+    """An API node picks the Celery queue in server/app.py; `imgedit worker` starts its worker in
+    cli/worker.py. Everything else talks to the ``JobQueue`` interface."""
+    inside = ROOT / "server" / "scheduler" / "celery"
+    users = [
+        str(path.relative_to(ROOT))
+        for top in ("server", "cli", "jobs", "plugins")
+        for path in sorted((ROOT / top).rglob("*.py"))
+        if inside not in path.parents
+        and any(name.startswith("server.scheduler.celery") for name in imports(path))
+    ]
+    assert sorted(users) == ["cli/worker.py", "server/app.py"], users

@@ -134,11 +134,11 @@ def test_downgrade_one_step_and_upgrade_again_keep_the_rows(tmp_path: Path) -> N
     engine = create_engine(f"sqlite:///{path}")
     downgrade(engine, "-1")
     assert current_revision(engine) == revisions()[-2]
-    tables = set(inspect(engine).get_table_names())
-    assert not {"batch_redos", "batch_reviews"} & tables  # the newest revision (0004) undone
+    columns = {c["name"] for c in inspect(engine).get_columns("jobs")}
+    assert not {"worker", "lease_until"} & columns  # the newest revision (0005) undone
     downgrade(engine, "-1")
-    columns = {c["name"] for c in inspect(engine).get_columns("head_moves")}
-    assert "effect" not in columns  # and the one before (0003)
+    tables = set(inspect(engine).get_table_names())
+    assert not {"batch_redos", "batch_reviews"} & tables  # and the one before (0004)
     with sqlite3.connect(path) as connection:
         assert connection.execute("select count(*) from versions").fetchone() == (2,)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,11 +17,39 @@ from server.deps import Ctx, bearer, client_address, login
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Liveness and readiness: the database answers and workers exist")
-def healthz(ctx: Ctx) -> dict[str, Any]:
+@router.get("/healthz", summary="Readiness: database, storage and broker answer; workers per pool")
+def healthz(ctx: Ctx, response: Response) -> dict[str, Any]:
+    """``database``, ``storage`` and (with Celery workers) ``broker``: ``ok`` or ``unreachable``;
+    ``workers``: alive per pool. 503 when the database or the broker cannot be reached, so a load
+    balancer sends requests elsewhere (a node without them cannot queue a job); an unreachable
+    store is reported, and fails only the requests that need it."""
+    checks = {"database": _answers(lambda: _ping_database(ctx)), "storage": _answers(ctx.store.blobs.check)}
+    checks.update({name: "ok" if up else UNREACHABLE for name, up in ctx.queue.dependencies().items()})
+    ready = checks["database"] == "ok" and checks.get("broker", "ok") == "ok"
+    body: dict[str, Any] = {"status": "ok" if ready else "unavailable", **checks}
+    if ready:
+        pools = ctx.queue.pools()
+        body["jobs"] = ctx.queue.stats()
+        body["workers"] = {pool: state.workers for pool, state in pools.items()}
+    if not ready:
+        response.status_code = 503
+    return body
+
+
+UNREACHABLE = "unreachable"
+
+
+def _ping_database(ctx: Ctx) -> None:
     with ctx.db() as db:
         db.execute(text("SELECT 1"))
-    return {"status": "ok", "jobs": ctx.queue.stats()}
+
+
+def _answers(check: Callable[[], object]) -> str:
+    try:
+        check()
+    except Exception:  # whatever the driver raises, the answer is the same: not reachable now
+        return UNREACHABLE
+    return "ok"
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -212,7 +212,7 @@ class LocalJobQueue(JobQueue):
         return self._latest(info)
 
     def list(self, tenant: str, *, active_only: bool = False, limit: int = 100) -> list[JobInfo]:
-        jobs = self.rows.list(tenant, active_only=active_only, limit=limit)
+        jobs = self.rows.of_tenant(tenant, active_only=active_only, limit=limit)
         return [self._latest(info) for info in jobs]
 
     def cancel(self, job_id: str, tenant: str) -> JobInfo:

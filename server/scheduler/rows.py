@@ -261,7 +261,7 @@ class JobRows:
             row = db.execute(_GET, {"job_id": job_id}).first()
         return job_info(row) if row is not None else None
 
-    def list(self, tenant: str, *, active_only: bool = False, limit: int = 100) -> list[JobInfo]:
+    def of_tenant(self, tenant: str, *, active_only: bool = False, limit: int = 100) -> list[JobInfo]:
         query = select(JOBS).where(JOBS.c.tenant == tenant)
         if active_only:
             query = query.where(JOBS.c.status.not_in(FINISHED))

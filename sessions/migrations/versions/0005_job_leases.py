@@ -1,7 +1,7 @@
 """Job leases, for jobs run by Celery workers on other machines.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-28
 
 A worker that takes a job records itself in ``jobs.worker`` and renews ``jobs.lease_until``
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
