@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, and_, bindparam, case, func, insert, literal, select, update
+from sqlalchemy import DateTime, Engine, Table, and_, bindparam, case, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jobs.base import JobOutcome
@@ -29,6 +29,8 @@ from server.models import JobRow
 from server.scheduler.base import FINISHED, JobInfo, JobSpec
 from sessions.db import utcnow
 
+#: The type of the table's times, for parameters that are not compared with a column.
+_WHEN = DateTime(timezone=True)
 #: The jobs table, for reads that need a row's values but not an ORM object.
 JOBS = cast(Table, JobRow.__table__)
 #: The error of a job cancelled by its user.
@@ -69,15 +71,16 @@ _CACHED = (
     .order_by(JOBS.c.seq.desc())
     .limit(1)
 )
+#: The next sequence number, taken inside the INSERT so API nodes never need to agree on a
+#: counter (two inserts at once may share a number: ``seq`` only orders, ties go by id).
+_NEXT_SEQ = select(func.coalesce(func.max(JOBS.c.seq), 0) + 1).scalar_subquery()
+_INSERT_NEXT_SEQ = insert(JOBS).values(seq=_NEXT_SEQ).returning(*JOBS.c)
 _CANCEL_QUEUED = (
     update(JOBS)
     .where(JOBS.c.id == bindparam("job_id"), JOBS.c.status == "queued")
     .values(status="cancelled", error=CANCELLED)
     .returning(*JOBS.c)
 )
-#: The next sequence number, taken inside the INSERT so API nodes never need to agree on a
-#: counter (two inserts at once may share a number: ``seq`` only orders, ties go by id).
-_NEXT_SEQ = select(func.coalesce(func.max(JOBS.c.seq), 0) + 1).scalar_subquery()
 
 
 def _claim_next_statement() -> Any:
@@ -91,7 +94,7 @@ def _claim_next_statement() -> Any:
     never = case((last_served.is_(None), literal(0)), else_=literal(1))
     choice = (
         select(JOBS.c.id)
-        .where(JOBS.c.pool == bindparam("pool"), JOBS.c.status == "queued")
+        .where(JOBS.c.pool == bindparam("claim_pool"), JOBS.c.status == "queued")
         .order_by(never, last_served, JOBS.c.priority.desc(), JOBS.c.seq, JOBS.c.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -104,9 +107,9 @@ def _claim_next_statement() -> Any:
             status="running",
             attempts=JOBS.c.attempts + 1,
             error=None,
-            started_at=bindparam("started_at"),
-            worker=bindparam("owner"),
-            lease_until=bindparam("lease_until"),
+            started_at=bindparam("started_at", type_=_WHEN),
+            worker=bindparam("owner", type_=JOBS.c.worker.type),
+            lease_until=bindparam("lease_until", type_=_WHEN),
         )
         .returning(*JOBS.c)
     )
@@ -116,20 +119,21 @@ _CLAIM_NEXT = _claim_next_statement()
 _RENEW = (
     update(JOBS)
     .where(JOBS.c.worker == bindparam("owner"), JOBS.c.status == "running")
-    .values(lease_until=bindparam("lease_until"))
+    .values(lease_until=bindparam("lease_until", type_=_WHEN))
 )
 #: Jobs whose worker stopped renewing their lease: queued again, or failed once they have had
 #: their attempts. One UPDATE, so each expired job is handled by exactly one node.
+_NOW = bindparam("now", type_=_WHEN)
 _REAP = (
     update(JOBS)
-    .where(JOBS.c.status == "running", JOBS.c.lease_until < bindparam("now"))
+    .where(JOBS.c.status == "running", JOBS.c.lease_until < _NOW)
     .values(
         status=case((JOBS.c.attempts >= bindparam("max_attempts"), "failed"), else_="queued"),
         error=case(
             (JOBS.c.attempts >= bindparam("max_attempts"), bindparam("worker_lost", type_=JOBS.c.error.type)),
             else_=None,
         ),
-        finished_at=case((JOBS.c.attempts >= bindparam("max_attempts"), bindparam("now")), else_=None),
+        finished_at=case((JOBS.c.attempts >= bindparam("max_attempts"), _NOW), else_=None),
         worker=None,
         lease_until=None,
     )
@@ -205,7 +209,6 @@ class JobRows:
                 return Inserted(existing, new=False)
         cached = self._cached_result(spec)
         values: dict[str, Any] = {
-            "seq": _NEXT_SEQ if seq is None else seq,
             "tenant": spec.tenant,
             "kind": spec.kind,
             "pool": spec.pool,
@@ -231,9 +234,11 @@ class JobRows:
             )
         # A Core INSERT ... RETURNING (the columns' defaults apply as with the ORM), without the
         # unit of work a mapped object goes through.
+        if seq is not None:
+            values["seq"] = seq
         try:
             with self.engine.begin() as db:
-                row = db.execute(_INSERT, values).one()
+                row = db.execute(_INSERT if seq is not None else _INSERT_NEXT_SEQ, values).one()
         except IntegrityError:
             # Two requests with one idempotency key raced; the other one won.
             existing = self.by_idempotency_key(spec.tenant, spec.idempotency_key or "")
@@ -294,7 +299,7 @@ class JobRows:
         lease of ``lease`` seconds; ``None`` when the pool has no queued job."""
         now = utcnow()
         values = {
-            "pool": pool,
+            "claim_pool": pool,
             "owner": owner,
             "started_at": now,
             "lease_until": now + timedelta(seconds=lease),

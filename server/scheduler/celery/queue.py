@@ -58,7 +58,7 @@ class CeleryJobQueue(JobQueue):
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._subscriber.start()
+        self._subscriber.start(wait=2.0)
         self._reaping.start()
 
     def stop(self, timeout: float = 10.0) -> None:

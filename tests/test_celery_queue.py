@@ -1,0 +1,303 @@
+"""Jobs on Celery workers over a real Redis (IMGEDIT_QUEUE=celery): API nodes in this process,
+``imgedit worker`` subprocesses, PostgreSQL and S3 (SeaweedFS) for the state.
+
+The module shares one deployment (one database, one blob prefix, one Redis database) and one
+cpu worker, stopped and started again by the tests that need it gone (a kill, a restart)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import websockets
+from PIL import Image
+
+from tests.celery_harness import LEASE_SECONDS, CeleryDeployment
+from tests.conftest import skimage_photo
+from tests.deck_helpers import CORPUS
+from tests.server_harness import (
+    POSTGRES_S3,
+    LiveServer,
+    Storage,
+    free_port,
+    png_bytes,
+    removed_soon,
+    wait_for_job,
+)
+from tests.servers import PostgresServer, RedisServer, S3Server
+
+ECE = CORPUS / "ececapstonespring2012.pptx"
+PPTX_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+#: This module's Redis database (other modules' deployments use others).
+REDIS_DB = 3
+
+
+@pytest.fixture(scope="module")
+def deployment(
+    postgres: PostgresServer,
+    s3_server: S3Server,
+    redis_server: RedisServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[CeleryDeployment]:
+    broker = redis_server.url.rsplit("/", 1)[0] + f"/{REDIS_DB}"
+    redis.Redis.from_url(broker).flushdb()
+    found = CeleryDeployment(
+        Storage(POSTGRES_S3, postgres, s3_server), tmp_path_factory.mktemp("celery"), broker
+    )
+    try:
+        yield found
+    finally:
+        found.stop_workers()
+
+
+@pytest.fixture(scope="module")
+def nodes(deployment: CeleryDeployment) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two API nodes on the deployment."""
+    with deployment.node() as a, deployment.node() as b:
+        yield a, b
+
+
+@pytest.fixture
+def worker(deployment: CeleryDeployment) -> CeleryDeployment:
+    """One cpu worker running (started if the previous test left none)."""
+    alive = [w for w in deployment.workers if w.proc.poll() is None]
+    if not alive:
+        deployment.stop_workers()
+        deployment.start_worker()
+    return deployment
+
+
+@pytest.fixture(scope="module")
+def photo() -> bytes:
+    return png_bytes(skimage_photo("astronaut").resize((96, 96), Image.Resampling.LANCZOS))
+
+
+def post_edit(client: httpx.Client, photo: bytes, instruction: str, **headers: str) -> dict[str, Any]:
+    created = client.post(
+        "/v1/edits",
+        files={"file": ("p.png", photo, "image/png")},
+        data={"instruction": instruction},
+        headers=headers,
+    )
+    assert created.status_code == 202, created.text
+    return dict(created.json())
+
+
+def wait_until(check: Any, timeout: float = 30, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {what} after {timeout} s")
+        time.sleep(0.05)
+
+
+def running(client: httpx.Client, job_id: str) -> dict[str, Any]:
+    """The job once a worker runs it (an edit then takes ``STEP_DELAY`` more seconds at least)."""
+
+    def check() -> dict[str, Any] | None:
+        job = dict(client.get(f"/v1/jobs/{job_id}").json())
+        return job if job["status"] == "running" else None
+
+    return dict(wait_until(check, what=f"running job {job_id}"))
+
+
+def session_with_image(client: httpx.Client, photo: bytes) -> str:
+    session_id = str(client.post("/v1/sessions", json={"title": "celery"}).json()["id"])
+    added = client.post(f"/v1/sessions/{session_id}/images", files={"file": ("p.png", photo, "image/png")})
+    assert added.status_code == 201, added.text
+    return session_id
+
+
+def versions(client: httpx.Client, session_id: str) -> list[int]:
+    return [v["number"] for v in client.get(f"/v1/sessions/{session_id}").json()["images"][0]["versions"]]
+
+
+# -- the tests ------------------------------------------------------------------------------------
+
+
+def test_fairness_across_tenants_through_one_worker(
+    deployment: CeleryDeployment, nodes: tuple[LiveServer, LiveServer], photo: bytes
+) -> None:
+    """Jobs queued before any worker runs are taken by the embedded queue's rule: the tenant
+    served least recently first, then that tenant's highest priority, then its oldest."""
+    deployment.stop_workers()
+    a, b = nodes
+    heavy, light = a.key("fair-heavy"), b.key("fair-light")
+    with a.client(heavy) as first, b.client(light) as second:
+        h1 = post_edit(first, photo, "make it brighter")["job_id"]
+        h2 = post_edit(first, photo, "make it darker")["job_id"]
+        urgent = first.post(
+            "/v1/edits",
+            files={"file": ("p.png", photo, "image/png")},
+            data={"instruction": "increase contrast", "priority": "5"},
+        ).json()["job_id"]
+        l1 = post_edit(second, photo, "make it warmer")["job_id"]
+        assert first.get(f"/v1/jobs/{h1}").json()["status"] == "queued"
+        deployment.start_worker()
+        done = {job: wait_for_job(first, job) for job in (h1, h2, urgent)} | {l1: wait_for_job(second, l1)}
+    assert {job["status"] for job in done.values()} == {"done"}
+    order = sorted(done, key=lambda job: done[job]["started_at"])
+    assert order == [urgent, l1, h1, h2]
+
+
+def test_a_deck_submitted_on_one_node_is_followed_on_another_with_its_progress(
+    worker: CeleryDeployment, nodes: tuple[LiveServer, LiveServer]
+) -> None:
+    """The worker's progress and job events reach a WebSocket on the other API node; the
+    worker removes the deck's work folder (it is on the worker's machine) once the job is over."""
+    a, b = nodes
+    key = a.key("follow")
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with websockets.connect(f"{b.ws_url}?token={key}") as ws:
+            assert json.loads(await ws.recv())["type"] == "ready"
+            with a.client(key) as client:
+                created = client.post(
+                    "/v1/decks",
+                    files={"file": ("talk.pptx", ECE.read_bytes(), PPTX_TYPE)},
+                    data={"prompt": "make it warmer"},
+                )
+                assert created.status_code == 202, created.text
+            job_id = created.json()["job_id"]
+            await ws.send(json.dumps({"type": "subscribe", "job_id": job_id}))
+            frames = []
+            while not frames or frames[-1].get("status") not in ("done", "failed", "cancelled"):
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                if frame.get("job_id") == job_id:
+                    frames.append(frame)
+            return frames
+
+    frames = asyncio.run(scenario())
+    final = frames[-1]
+    assert final["status"] == "done" and final["kind"] == "deck", final
+    steps = list(dict.fromkeys((f["done"], f["total"]) for f in frames if f["type"] == "progress"))
+    assert steps[-3:] == [(2, 4), (3, 4), (4, 4)], frames  # one frame per distinct picture
+    with b.client(key) as client:
+        assert client.get(final["result_url"]).headers["content-type"] == PPTX_TYPE
+    assert removed_soon(worker.settings().work_root / "jobs" / final["job_id"])
+
+
+def test_idempotency_key_and_result_cache_are_shared_by_the_nodes(
+    worker: CeleryDeployment, nodes: tuple[LiveServer, LiveServer], photo: bytes
+) -> None:
+    a, b = nodes
+    key = a.key("idem")
+    with a.client(key) as on_a, b.client(key) as on_b:
+        one = post_edit(on_a, photo, "sharpen it", **{"Idempotency-Key": "order-7"})["job_id"]
+        two = post_edit(on_b, photo, "sharpen it", **{"Idempotency-Key": "order-7"})["job_id"]
+        assert one == two
+        first = wait_for_job(on_a, one)
+        assert first["status"] == "done"
+        again = post_edit(on_b, photo, "sharpen   it")
+        assert again["status"] == "done" and again["cached"] is True
+        cached = on_b.get(f"/v1/jobs/{again['job_id']}").json()
+        assert on_b.get(cached["result_url"]).content == on_a.get(first["result_url"]).content
+
+
+def test_cancel_from_the_other_node_queued_and_running(
+    worker: CeleryDeployment, nodes: tuple[LiveServer, LiveServer], photo: bytes
+) -> None:
+    a, b = nodes
+    key = a.key("cancel")
+    with a.client(key) as on_a, b.client(key) as on_b:
+        busy = post_edit(on_a, photo, "make it brighter")["job_id"]
+        waiting = post_edit(on_a, photo, "make it darker")["job_id"]
+        running(on_a, busy)  # the one worker thread is taken: the second job waits
+        assert on_b.delete(f"/v1/jobs/{waiting}").json()["status"] == "cancelled"
+        on_b.delete(f"/v1/jobs/{busy}")
+        stopped = wait_for_job(on_a, busy, timeout=20)
+        assert stopped["status"] == "cancelled" and stopped["error"]["code"] == "cancelled"
+        never = wait_for_job(on_a, waiting)
+        assert never["status"] == "cancelled" and never["started_at"] is None
+        # The worker goes on with the next job.
+        assert wait_for_job(on_a, post_edit(on_a, photo, "make it warmer")["job_id"])["status"] == "done"
+
+
+def test_a_killed_workers_job_runs_again_and_makes_one_version(
+    worker: CeleryDeployment, nodes: tuple[LiveServer, LiveServer], photo: bytes
+) -> None:
+    a, b = nodes
+    key = a.key("killed")
+    with a.client(key) as on_a, b.client(key) as on_b:
+        session_id = session_with_image(on_a, photo)
+        job_id = on_a.post(f"/v1/sessions/{session_id}/edits", json={"instruction": "降低饱和度"}).json()[
+            "job_id"
+        ]
+        assert running(on_a, job_id)["attempts"] == 1
+        killed_at = time.monotonic()
+        worker.workers[-1].kill()
+        # The API nodes' reaper puts it back once its lease runs out, for the next worker.
+        wait_until(
+            lambda: on_b.get(f"/v1/jobs/{job_id}").json()["status"] == "queued",
+            timeout=10,
+            what="re-queued job",
+        )
+        assert time.monotonic() - killed_at < LEASE_SECONDS * 4
+        worker.start_worker()
+        done = wait_for_job(on_b, job_id)
+        assert done["status"] == "done" and done["attempts"] == 2 and done["result"]["number"] == 1
+        assert versions(on_b, session_id) == [0, 1]
+
+
+def test_a_job_that_kills_its_worker_every_time_fails_after_the_attempts(
+    worker: CeleryDeployment, nodes: tuple[LiveServer, LiveServer], photo: bytes
+) -> None:
+    a, _ = nodes
+    key = a.key("crash")
+    with a.client(key) as client:
+        job_id = post_edit(client, photo, "make it brighter")["job_id"]
+        for attempt in (1, 2):
+            assert running(client, job_id)["attempts"] == attempt
+            worker.workers[-1].kill()
+            if attempt == 1:
+                worker.start_worker()
+        failed = wait_for_job(client, job_id, timeout=20)
+    assert failed["status"] == "failed" and failed["error"]["code"] == "worker_lost"
+
+
+def test_jobs_queued_across_a_redis_restart_are_not_lost(
+    deployment: CeleryDeployment,
+    nodes: tuple[LiveServer, LiveServer],
+    photo: bytes,
+    redis_server: RedisServer,
+) -> None:
+    """Redis restarted (its append-only file keeps the tokens), then its data lost (tokens gone:
+    the reaper sends them again from the job rows): every accepted job still runs."""
+    deployment.stop_workers()
+    a, b = nodes
+    key = a.key("restart")
+    with a.client(key) as on_a, b.client(key) as on_b:
+        before = post_edit(on_a, photo, "make it brighter")["job_id"]
+        redis_server.restart()
+        lost = post_edit(on_b, photo, "make it darker")["job_id"]
+        redis.Redis.from_url(deployment.broker_url).flushdb()  # as if restarted without its file
+        after = post_edit(on_a, photo, "make it warmer")["job_id"]
+        deployment.start_worker()
+        assert [wait_for_job(on_a, job)["status"] for job in (before, lost, after)] == ["done"] * 3
+
+
+def test_healthz_reports_database_storage_broker_and_workers(
+    worker: CeleryDeployment, nodes: tuple[LiveServer, LiveServer], tmp_path: Path
+) -> None:
+    a, _ = nodes
+    health = httpx.get(f"{a.url}/healthz").json()
+    assert health["status"] == "ok"
+    assert (health["database"], health["storage"], health["broker"]) == ("ok", "ok", "ok")
+    assert health["workers"] == {"cpu": 1, "gpu": 0}
+    metrics = httpx.get(f"{a.url}/metrics").text
+    assert 'imgedit_workers_alive{pool="cpu"} 1.0' in metrics and 'imgedit_queue_depth{pool="gpu"}' in metrics
+    # A node whose broker is down cannot queue jobs: the load balancer must take it out.
+    with worker.node(broker_url=f"redis://127.0.0.1:{free_port()}/0") as cut:
+        answer = httpx.get(f"{cut.url}/healthz", timeout=20)
+        assert answer.status_code == 503
+        assert answer.json()["broker"] == "unreachable" and answer.json()["database"] == "ok"
