@@ -30,7 +30,9 @@ class CeleryDeployment:
     storage: Storage
     home: Path
     broker_url: str
+    #: Settings of nodes and workers beyond the storage and the broker.
     extra: dict[str, Any] = field(default_factory=dict)
+    step_delay: float = STEP_DELAY
     workers: list[WorkerProcess] = field(default_factory=list)
 
     def settings(self, **overrides: Any) -> Settings:
@@ -55,7 +57,7 @@ class CeleryDeployment:
             IMGEDIT_BROKER_URL=self.broker_url,
             IMGEDIT_JOB_LEASE_SECONDS=str(LEASE_SECONDS),
             IMGEDIT_JOB_MAX_ATTEMPTS="2",
-            IMGEDIT_JOB_STEP_DELAY=str(STEP_DELAY),
+            IMGEDIT_JOB_STEP_DELAY=str(self.step_delay),
             # Image work in the worker's thread: a kill -9 then leaves no edit process behind.
             IMGEDIT_CLASSIC_PROCESSES="0",
         )

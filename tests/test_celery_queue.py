@@ -265,25 +265,29 @@ def test_a_job_that_kills_its_worker_every_time_fails_after_the_attempts(
     assert failed["status"] == "failed" and failed["error"]["code"] == "worker_lost"
 
 
-def test_jobs_queued_across_a_redis_restart_are_not_lost(
-    deployment: CeleryDeployment,
-    nodes: tuple[LiveServer, LiveServer],
-    photo: bytes,
-    redis_server: RedisServer,
+def test_a_stopped_worker_and_a_restarted_redis_lose_no_job(
+    worker: CeleryDeployment, nodes: tuple[LiveServer, LiveServer], photo: bytes, redis_server: RedisServer
 ) -> None:
-    """Redis restarted (its append-only file keeps the tokens), then its data lost (tokens gone:
-    the reaper sends them again from the job rows): every accepted job still runs."""
-    deployment.stop_workers()
+    """SIGTERM puts the worker's running job back in the queue at once; Redis restarted (its
+    append-only file keeps the tokens), then its data lost (tokens gone: the reaper sends them
+    again from the job rows): every accepted job still runs, once."""
     a, b = nodes
     key = a.key("restart")
     with a.client(key) as on_a, b.client(key) as on_b:
+        interrupted = post_edit(on_a, photo, "make it cooler")["job_id"]
+        running(on_a, interrupted)
+        assert worker.workers[-1].stop() == 0
+        assert on_a.get(f"/v1/jobs/{interrupted}").json()["status"] == "queued"
+        worker.stop_workers()
         before = post_edit(on_a, photo, "make it brighter")["job_id"]
         redis_server.restart()
         lost = post_edit(on_b, photo, "make it darker")["job_id"]
-        redis.Redis.from_url(deployment.broker_url).flushdb()  # as if restarted without its file
+        redis.Redis.from_url(worker.broker_url).flushdb()  # as if restarted without its file
         after = post_edit(on_a, photo, "make it warmer")["job_id"]
-        deployment.start_worker()
-        assert [wait_for_job(on_a, job)["status"] for job in (before, lost, after)] == ["done"] * 3
+        worker.start_worker()
+        finished = [wait_for_job(on_a, job) for job in (interrupted, before, lost, after)]
+        assert [job["status"] for job in finished] == ["done"] * 4
+        assert finished[0]["attempts"] == 2 and {job["attempts"] for job in finished[1:]} == {1}
 
 
 def test_healthz_reports_database_storage_broker_and_workers(

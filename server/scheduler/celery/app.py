@@ -102,6 +102,10 @@ class RedisNames:
     def reconcile_lock(self) -> str:
         return "imgedit:reconcile"
 
+    def shortfall(self, pool: str) -> str:
+        """Tokens the pool's queue missed at the last reconciliation (reaper.py)."""
+        return f"imgedit:shortfall:{pool}"
+
     def cancel(self, job_id: str) -> str:
         return f"imgedit:cancel:{job_id}"
 

@@ -9,8 +9,10 @@ UPDATE that usually changes nothing) and safe to run everywhere at once:
   timeout. A job that has had ``IMGEDIT_JOB_MAX_ATTEMPTS`` runs ends ``failed``
   (``worker_lost``) instead: one that kills its worker every time must not loop forever.
 - Tokens lost with the broker's data (Redis restarted without its append-only file): when the
-  pool's queue holds fewer tokens than the database has queued jobs, the missing ones are sent
-  (one node per round, by a short Redis lock). A surplus token is harmless: it finds nothing.
+  pool's queue holds fewer tokens than the database has queued jobs in two rounds in a row, the
+  smaller shortfall is sent again (one node per round, by a short Redis lock). Two rounds,
+  because a token a worker has just taken is briefly neither in the queue nor behind a running
+  job; a surplus token would be harmless anyway (it finds nothing), only wasted.
 """
 
 from __future__ import annotations
@@ -52,9 +54,12 @@ class Reaper:
             return
         counts = self.rows.counts()
         for pool in POOLS:
-            missing = counts.get((pool, "queued"), 0) - self.broker.waiting_tokens(pool)
-            if missing > 0:
+            short = max(0, counts.get((pool, "queued"), 0) - self.broker.waiting_tokens(pool))
+            before = self.broker.client.set(self.broker.names.shortfall(pool), short, ex=ttl * 3, get=True)
+            missing = min(short, int(before or 0))
+            if missing:
                 log.warning("%d token(s) missing from the %s queue: sending them", missing, pool)
+                self.broker.client.set(self.broker.names.shortfall(pool), 0, ex=ttl * 3)
             for _ in range(missing):
                 self.broker.send_token(pool)
 
