@@ -55,9 +55,10 @@ def serve_command(
         raise BadInputError("Give both --ssl-certfile and --ssl-keyfile, or neither.")
     scheme = "https" if ssl_certfile else "http"
     where = app.state.ctx.db_engine.url.render_as_string(hide_password=True)
+    jobs = "jobs run here" if settings.queue == "local" else "jobs run by imgedit worker processes"
     stderr.print(
         f"imgedit serving on [bold]{scheme}://{host}:{port}/[/] "
-        f"(database {where}, blobs {app.state.ctx.store.blobs.url})",
+        f"(database {where}, blobs {app.state.ctx.store.blobs.url}; {jobs})",
         soft_wrap=True,
     )
     uvicorn.run(
@@ -136,6 +137,8 @@ SERVICE_SETTINGS = (
     "classic_processes",
     "gpu_workers",
     "cors_origins",
+    "queue",
+    "broker_url",
 )
 
 

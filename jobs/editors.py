@@ -43,7 +43,7 @@ class Editors:
         missing = editor.backend("classic").unsupported(plan)
         if not missing:
             return "classic"
-        if engine == "auto" and editor.qwen_available():
+        if engine == "auto" and self.qwen_served(editor):
             return "qwen"
         editor.choose_backend(plan)  # raises UnsupportedOperationError naming what is missing
         return "classic"  # pragma: no cover - choose_backend raised
@@ -51,4 +51,12 @@ class Editors:
     def default_engine(self) -> str:
         """The engine the server's own work (chat turns) runs on: qwen where it serves, else classic."""
         editor = self.get(self.settings.engine)
-        return "qwen" if self.settings.engine == "qwen" or editor.qwen_available() else "classic"
+        return "qwen" if self.settings.engine == "qwen" or self.qwen_served(editor) else "classic"
+
+    def qwen_served(self, editor: Editor) -> bool:
+        """Whether qwen edits can run: here (a model folder and CUDA), or, for an API node of
+        Celery workers (IMGEDIT_QUEUE=celery), on the gpu workers its model setting names (the
+        node itself never loads the model, and needs no GPU)."""
+        if self.settings.queue == "celery" and editor.model_path:
+            return True
+        return editor.qwen_available()

@@ -18,7 +18,10 @@ import pytest
 import redis
 import websockets
 from PIL import Image
+from typer.testing import CliRunner
 
+from cli.main import app
+from imgedit.config import get_settings
 from tests.celery_harness import LEASE_SECONDS, CeleryDeployment
 from tests.conftest import skimage_photo
 from tests.deck_helpers import CORPUS
@@ -305,3 +308,21 @@ def test_healthz_reports_database_storage_broker_and_workers(
         answer = httpx.get(f"{cut.url}/healthz", timeout=20)
         assert answer.status_code == 503
         assert answer.json()["broker"] == "unreachable" and answer.json()["database"] == "ok"
+
+
+def test_worker_without_a_broker_or_with_a_wrong_pool_says_what_to_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("IMGEDIT_QUEUE", "celery")
+    missing = CliRunner().invoke(app, ["worker", "--pool", "cpu"])
+    assert missing.exit_code == 2 and "IMGEDIT_BROKER_URL" in missing.output, missing.output
+    monkeypatch.setenv("IMGEDIT_BROKER_URL", "amqp://127.0.0.1/")
+    get_settings.cache_clear()
+    wrong = CliRunner().invoke(app, ["worker", "--pool", "cpu"])
+    assert wrong.exit_code == 2 and "redis://" in wrong.output, wrong.output
+    monkeypatch.setenv("IMGEDIT_BROKER_URL", "redis://127.0.0.1:1/0")
+    get_settings.cache_clear()
+    pool = CliRunner().invoke(app, ["worker", "--pool", "tpu"])
+    assert pool.exit_code == 2 and "cpu, gpu" in pool.output, pool.output
+    gpu = CliRunner().invoke(app, ["worker", "--pool", "gpu", "--concurrency", "2"])
+    assert gpu.exit_code == 2 and "one job at a time" in gpu.output, gpu.output

@@ -11,6 +11,8 @@ implementation.
 from __future__ import annotations
 
 import abc
+import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +22,8 @@ from typing import Any, Literal
 from engine.types import CancelToken
 from imgedit.errors import ConflictError
 from jobs.base import JobKind, JobOutcome, JobParams, P
+
+log = logging.getLogger("imgedit.server.scheduler")
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 FINISHED: frozenset[str] = frozenset({"done", "failed", "cancelled"})
@@ -85,6 +89,37 @@ class JobEvent:
 JobListener = Callable[[JobEvent], None]
 
 
+class Listeners:
+    """A queue's job listeners: added and removed from any thread, each called for every event;
+    one that raises is logged and the others still hear the event (a broken listener must not
+    break a job)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listeners: list[JobListener] = []
+
+    def add(self, listener: JobListener) -> Callable[[], None]:
+        """Add ``listener``; the function that removes it."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return remove
+
+    def emit(self, event: JobEvent) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("job listener failed")
+
+
 @dataclass(frozen=True)
 class PoolState:
     """One pool's figures for ``/metrics`` and ``/healthz``: jobs waiting, jobs running, and
@@ -122,6 +157,7 @@ __all__ = [
     "JobQueue",
     "JobSpec",
     "JobStatus",
+    "Listeners",
     "PoolState",
     "RunControl",
     "Runner",

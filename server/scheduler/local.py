@@ -43,6 +43,7 @@ from server.scheduler.base import (
     JobListener,
     JobQueue,
     JobSpec,
+    Listeners,
     PoolState,
     Runner,
 )
@@ -130,7 +131,7 @@ class LocalJobQueue(JobQueue):
         self._progress: dict[str, tuple[int, int]] = {}  # latest step of running jobs
         self._snapshots: OrderedDict[str, JobInfo] = OrderedDict()  # latest committed state
         self._waiters: dict[str, threading.Event] = {}
-        self._listeners: list[JobListener] = []
+        self._listeners = Listeners()
         self._threads: list[threading.Thread] = []
         self._stopping = False
         self._seq = itertools.count()
@@ -241,15 +242,7 @@ class LocalJobQueue(JobQueue):
         return event.wait(timeout)
 
     def subscribe(self, listener: JobListener) -> Callable[[], None]:
-        with self._cond:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._cond:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     def unfinished(self) -> set[str]:
         return self.rows.unfinished()
@@ -361,10 +354,4 @@ class LocalJobQueue(JobQueue):
         return with_progress(info, *latest)
 
     def _emit(self, event: JobEvent) -> None:
-        with self._cond:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(event)
-            except Exception:  # a broken listener must not break the job
-                log.exception("job listener failed")
+        self._listeners.emit(event)

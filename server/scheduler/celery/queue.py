@@ -27,7 +27,7 @@ from imgedit.config import Settings
 from imgedit.errors import BadInputError, NotFoundError
 from jobs.base import POOLS
 from jobs.kinds import KINDS
-from server.scheduler.base import JobEvent, JobInfo, JobListener, JobQueue, JobSpec, PoolState
+from server.scheduler.base import JobEvent, JobInfo, JobListener, JobQueue, JobSpec, Listeners, PoolState
 from server.scheduler.celery.broker import Broker
 from server.scheduler.celery.events import Subscriber, decode_event
 from server.scheduler.celery.reaper import Periodic, Reaper
@@ -47,7 +47,7 @@ class CeleryJobQueue(JobQueue):
         self.name = f"api@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.reaper = Reaper(self.rows, self.broker, settings.job_max_attempts, self.name)
         self._lock = threading.Lock()
-        self._listeners: list[JobListener] = []
+        self._listeners = Listeners()
         self._progress: dict[str, tuple[int, int]] = {}  # latest step heard of running jobs
         self._waiters: dict[str, threading.Event] = {}
         self._subscriber = Subscriber(
@@ -129,15 +129,7 @@ class CeleryJobQueue(JobQueue):
                 self._waiters.pop(job_id, None)
 
     def subscribe(self, listener: JobListener) -> Callable[[], None]:
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     def unfinished(self) -> set[str]:
         return self.rows.unfinished()
@@ -181,14 +173,9 @@ class CeleryJobQueue(JobQueue):
             elif job.status != "running":
                 self._progress.pop(job.id, None)
             waiter = self._waiters.get(job.id) if job.finished else None
-            listeners = list(self._listeners)
         if waiter is not None:
             waiter.set()
-        for listener in listeners:
-            try:
-                listener(event)
-            except Exception:  # a broken listener must not stop the others
-                log.exception("job listener failed")
+        self._listeners.emit(event)
 
     def _latest(self, info: JobInfo) -> JobInfo:
         """``info`` with the latest step heard, when the job runs (progress is written lazily)."""
