@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, get_args
@@ -200,16 +201,21 @@ class QwenEngine(Engine):
             true_cfg_scale=true_cfg,
             seed=seed,
         )
+        from engine.preserve.grounding import plan_grounding  # OpenCV and OCR: on first edit only
+
+        # Where preservation should look (OCR of the old text, boxes): CPU work on the input,
+        # done while the GPU generates.
+        ocr = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qwen-grounding")
+        grounding_job = ocr.submit(plan_grounding, source, plan)
+        ocr.shutdown(wait=False)
         t0 = time.perf_counter()
         generated = self._generate(loaded, call, progress, cancel)
         timings["generate"] = time.perf_counter() - t0
         if generated.size != source.size:
             generated = generated.resize(source.size, Image.Resampling.LANCZOS)
-        from engine.preserve.grounding import plan_grounding  # OpenCV and OCR: on first edit only
-
         t0 = time.perf_counter()
-        grounding = plan_grounding(source, plan)  # where preservation should look (OCR, boxes)
-        timings["grounding"] = time.perf_counter() - t0
+        grounding = grounding_job.result()
+        timings["grounding"] = time.perf_counter() - t0  # what it added after the generation
         parameters = {**call.parameters(), **describe_options(self.options)}
         return EngineOutput(
             image=generated, parameters=parameters, warnings=warnings, timings=timings, grounding=grounding
