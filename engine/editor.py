@@ -23,7 +23,12 @@ from engine.plan import EditPlan
 from engine.safety import check_output_safety
 from engine.types import CancelToken, EditReport, EditRequest, EditResult, ProgressCallback
 from imgedit.config import Settings, get_settings
-from imgedit.errors import BadInputError, EditAreaExceededError, UnsupportedOperationError
+from imgedit.errors import (
+    BadInputError,
+    EditAreaExceededError,
+    NothingChangedError,
+    UnsupportedOperationError,
+)
 
 ENGINE_NAMES = ("auto", "classic", "qwen")
 
@@ -218,7 +223,7 @@ class Editor:
             )
             timings["preserve"] = time.perf_counter() - t0
             if not backend.exact and plan.is_local and preserved.changed_area_ratio == 0.0:
-                warnings.append(_nothing_changed(plan))
+                raise NothingChangedError(_nothing_changed(plan))
             result = preserved.image
             changed_ratio = preserved.changed_area_ratio
             warnings.extend(preserved.warnings)
@@ -263,15 +268,15 @@ class Editor:
 
 
 def _nothing_changed(plan: EditPlan) -> str:
-    """What the report says when a generative edit's output, once aligned and colour matched,
-    equals the input: the user must not mistake the unchanged picture for the edit."""
+    """Why a generative edit whose output, once aligned and colour matched, equals the input
+    fails: returning the unchanged picture as the edit would be a success that did nothing."""
     if reply_language(plan.instruction) == "zh":
         return (
-            f"模型没有改变图片中的任何内容（“{plan.instruction}”），返回的是原图。"
+            f"模型没有改变图片中的任何内容（“{plan.instruction}”），没有生成新版本。"
             "请描述得更具体一些，或换一个随机种子再试。"
         )
     return (
-        f"The model changed nothing in the picture ('{plan.instruction}'); the input is returned. "
+        f"The model changed nothing in the picture ('{plan.instruction}'), so no new version was made. "
         "Describe it more precisely, or try another seed."
     )
 

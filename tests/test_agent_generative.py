@@ -20,7 +20,10 @@ def test_shirt_example_across_three_turns(qwen_editor: Editor) -> None:
             Step(
                 "把上衣换成蓝色长袖衬衫", "edit_image", resolved="把上衣换成蓝色长袖衬衫", version=1, parent=0
             ),
-            Step("调亮一点", "edit_image", version=2, parent=1),
+            # Sharp new content between the two generative turns: the tiny model regenerates at
+            # 64x64, so a second pass over its own blurry output changes nothing, which is now an
+            # honest failure (nothing_changed) rather than a version equal to its parent.
+            Step("在左上角加上“新品”标签", "edit_image", version=2, parent=1),
             Step(
                 "把刚才那件衣服换成条纹款",
                 "edit_image",

@@ -20,7 +20,7 @@ from engine.preserve.grounding import plan_grounding, text_box
 from engine.samples import model_drift, sample_photo, with_text
 from engine.types import EditRequest, EngineOutput
 from imgedit.config import Settings
-from imgedit.errors import EditAreaExceededError
+from imgedit.errors import EditAreaExceededError, NothingChangedError
 from tests.conftest import skimage_photo
 
 
@@ -263,17 +263,16 @@ def test_editor_still_refuses_a_local_edit_that_repaints_most_of_the_picture() -
         editor.edit(image=original, prompt="把她的衣服换成红色连衣裙")
 
 
-def test_editor_says_when_the_model_changed_nothing() -> None:
-    """An output that, aligned and colour matched, is the input: the report says so in the
-    instruction's language, so the unchanged picture is not taken for the edit."""
+def test_editor_refuses_an_edit_the_model_did_not_make() -> None:
+    """An output that, aligned and colour matched, is the input: the edit fails with
+    ``nothing_changed``, in the instruction's language, so the unchanged picture is never
+    taken for the edit (a success with nothing changed would be a lie)."""
     original = sample_photo("astronaut")
     editor = ModelEditor(DriftingModel(original, [], cast=(10, 0, -5)))
-    result = editor.edit(image=original, prompt="把她的衣服换成红色连衣裙")
-    assert result.report.changed_area_ratio == 0.0
-    assert np.array_equal(np.asarray(result.image), np.asarray(original))
-    assert any("没有改变" in warning for warning in result.report.warnings)
-    result = editor.edit(image=original, prompt="give her a red dress")
-    assert any("changed nothing" in warning for warning in result.report.warnings)
+    with pytest.raises(NothingChangedError, match="没有改变"):
+        editor.edit(image=original, prompt="把她的衣服换成红色连衣裙")
+    with pytest.raises(NothingChangedError, match="changed nothing"):
+        editor.edit(image=original, prompt="give her a red dress")
 
 
 # -- grounding from the plan -------------------------------------------------------------------
