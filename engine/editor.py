@@ -98,16 +98,8 @@ class Editor:
             from engine.qwen import QwenEngine
 
             assert self.model_path is not None
-            options: dict[str, Any] = {
-                "cpu_offload": self.settings.qwen_cpu_offload,
-                "compile_transformer": self.settings.qwen_compile,
-                "lora_path": self.settings.qwen_lora,
-                "device": self.settings.qwen_device,
-                "default_steps": self.settings.qwen_steps,
-                "default_true_cfg": self.settings.qwen_true_cfg,
-            }
-            options.update(self.qwen_options)
-            return QwenEngine(self.model_path, **options)
+            # Every other option comes from ``self.settings`` (IMGEDIT_QWEN_*), inside the engine.
+            return QwenEngine(self.model_path, settings=self.settings, **self.qwen_options)
         raise BadInputError(f"Unknown engine '{name}'.")
 
     def choose_backend(self, plan: EditPlan) -> Engine:

@@ -65,25 +65,67 @@ class Settings(BaseSettings):
         description="classic (CPU), qwen (GPU, needs IMGEDIT_QWEN_MODEL), or auto: qwen when its model "
         "folder is set and CUDA is present, else classic.",
     )
-    qwen_model: str | None = Field(default=None, description="Local Qwen-Image-Edit-2509 folder.")
+    qwen_model: str | None = Field(
+        default=None, description="Local Qwen-Image-Edit-2509 or -2511 folder (diffusers layout)."
+    )
+    qwen_preset: Literal["quality", "lightning-8", "lightning-4"] = Field(
+        default="quality",
+        description="quality: 40 steps, true CFG 4; lightning-8 / lightning-4: the Lightning LoRA in "
+        "IMGEDIT_QWEN_LORA (checked at start), its scheduler, 8 or 4 steps, CFG off.",
+    )
     qwen_device: str | None = Field(default=None, description="torch device; default cuda when present.")
-    qwen_cpu_offload: bool = Field(default=False, description="Model CPU offload (less GPU memory, slower).")
-    qwen_compile: bool = Field(default=False, description="torch.compile the transformer (slow first run).")
-    qwen_lora: str | None = Field(default=None, description="LoRA file, e.g. the Lightning 8-step LoRA.")
+    qwen_cpu_offload: bool = Field(
+        default=False,
+        description="Model CPU offload: each model moves to the GPU while it runs (GPUs of 48 GB and up).",
+    )
+    qwen_compile: bool = Field(
+        default=False, description="torch.compile the transformer's blocks (compiled during the warm-up)."
+    )
+    qwen_lora: str | None = Field(
+        default=None, description="LoRA file fused at load, e.g. the Lightning LoRA of a lightning preset."
+    )
+    qwen_lora_steps: int | None = Field(
+        default=None,
+        gt=0,
+        description="Steps the LoRA was distilled for (8 or 4), when its file's metadata does not say.",
+    )
     qwen_steps: int | None = Field(
-        default=None, description="Denoising steps; default 40, or 8/4 with a Lightning LoRA."
+        default=None, description="Denoising steps of every edit; default the preset's (40, 8 or 4)."
     )
     qwen_true_cfg: float | None = Field(
-        default=None, description="True CFG scale; default 4.0, or 1.0 (off) with a Lightning LoRA."
+        default=None, description="True CFG scale of every edit; default the preset's (4, or 1: off)."
     )
-    qwen_target_area: int = Field(
-        default=1024 * 1024, gt=0, description="Pixels the qwen model generates at (about 1 MP)."
+    qwen_target_area: int | None = Field(
+        default=None,
+        gt=0,
+        description="Pixels the qwen model generates at; default the area inputs are encoded at "
+        "(1024*1024), so the output's grid is the input's (another value zooms the picture).",
     )
     qwen_vae_image_area: int | None = Field(
         default=None, gt=0, description="For tests and low memory: area inputs are encoded at (1024*1024)."
     )
     qwen_condition_image_area: int | None = Field(
         default=None, gt=0, description="For tests and low memory: area the VL encoder sees (384*384)."
+    )
+    qwen_fp8: bool = Field(
+        default=False,
+        description="FP8 transformer (torchao float8 dynamic quantisation; needs torchao and an FP8 GPU).",
+    )
+    qwen_attention_backend: str | None = Field(
+        default=None,
+        description="diffusers attention backend of the transformer: native (SDPA), flash, _flash_3, ... "
+        "where installed; default native.",
+    )
+    qwen_first_block_cache: float | None = Field(
+        default=None,
+        gt=0,
+        description="First-block cache threshold (e.g. 0.1) for the quality preset: skips the "
+        "transformer's other blocks on steps that change little; default off.",
+    )
+    qwen_warm_up: bool = Field(
+        default=True,
+        description="Load the qwen pipeline and run one small edit when the server or a GPU worker "
+        "starts (/healthz says loading until then).",
     )
     llm: Literal["rules", "openai"] = Field(
         default="rules",

@@ -143,11 +143,11 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def small_pipeline_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Shrink the pipeline's input areas (a speed knob of the pipeline module) for CPU tests."""
-    from diffusers.pipelines.qwenimage import pipeline_qwenimage_edit_plus as module
-
-    monkeypatch.setattr(module, "VAE_IMAGE_SIZE", TINY_AREA)
-    monkeypatch.setattr(module, "CONDITION_IMAGE_SIZE", TINY_CONDITION_AREA)
+    """Shrink the pipeline's input areas for CPU tests, with the settings a deployer would use
+    (the engine sets the pipeline module's areas for each call from them)."""
+    monkeypatch.setenv("IMGEDIT_QWEN_VAE_IMAGE_AREA", str(TINY_AREA))
+    monkeypatch.setenv("IMGEDIT_QWEN_CONDITION_IMAGE_AREA", str(TINY_CONDITION_AREA))
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -95,8 +95,8 @@ def build_text_encoder(tokenizer: Qwen2Tokenizer) -> Qwen2_5_VLForConditionalGen
     return Qwen2_5_VLForConditionalGeneration(config)
 
 
-def build_pipeline(work_dir: Path, seed: int = 0) -> QwenImageEditPlusPipeline:
-    """The tiny pipeline in memory (float32, CPU)."""
+def build_pipeline(work_dir: Path, seed: int = 0, zero_cond_t: bool = False) -> QwenImageEditPlusPipeline:
+    """The tiny pipeline in memory (float32, CPU); ``zero_cond_t`` makes it an Edit-2511."""
     tokenizer = build_tokenizer(work_dir / "tokenizer-source")
     torch.manual_seed(seed)
     transformer = QwenImageTransformer2DModel(
@@ -109,6 +109,7 @@ def build_pipeline(work_dir: Path, seed: int = 0) -> QwenImageEditPlusPipeline:
         joint_attention_dim=16,
         guidance_embeds=False,
         axes_dims_rope=(8, 4, 4),
+        zero_cond_t=zero_cond_t,
     )
     z_dim = 4
     vae = AutoencoderKLQwenImage(
@@ -132,14 +133,15 @@ def build_pipeline(work_dir: Path, seed: int = 0) -> QwenImageEditPlusPipeline:
     )
 
 
-def save_tiny_model(folder: Path, seed: int = 0) -> Path:
+def save_tiny_model(folder: Path, seed: int = 0, edit_2511: bool = False) -> Path:
     """Write the tiny pipeline to ``folder`` in diffusers layout, as the real download is laid out.
 
     The processor is then named as the real download names it (``transformers.Qwen2VLProcessor``);
-    the backend reads that folder with its image-only class.
+    the backend reads that folder with its image-only class. ``edit_2511`` writes an Edit-2511
+    (the same layout; its transformer config sets ``zero_cond_t``).
     """
     folder = Path(folder)
-    pipeline = build_pipeline(folder.parent / f"{folder.name}-build", seed=seed)
+    pipeline = build_pipeline(folder.parent / f"{folder.name}-build", seed=seed, zero_cond_t=edit_2511)
     pipeline.save_pretrained(folder)
     _rewrite_json(folder / "model_index.json", "processor", ["transformers", "Qwen2VLProcessor"])
     for config in [*(folder / "processor").glob("*.json"), *(folder / "tokenizer").glob("*.json")]:
@@ -155,18 +157,33 @@ def _rewrite_json(path: Path, key: str, value: object) -> None:
         path.write_text(json.dumps(data, indent=2), encoding="utf-8")
 
 
-def save_tiny_lora(model_folder: Path, path: Path, rank: int = 4) -> Path:
-    """A random LoRA for the tiny transformer's attention projections, in diffusers' key format."""
+def save_tiny_lora(
+    model_folder: Path,
+    path: Path,
+    rank: int = 4,
+    *,
+    lightx2v_keys: bool = False,
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    """A random LoRA for the tiny transformer's attention projections.
+
+    In diffusers' key format (``transformer.<module>.lora_A.weight``), or with ``lightx2v_keys`` in
+    the format lightx2v publishes its Lightning LoRAs in (``diffusion_model.<module>.lora_down.weight``,
+    ``.lora_up.weight`` and ``.alpha``); ``metadata`` goes into the safetensors header.
+    """
     transformer = QwenImageTransformer2DModel.from_pretrained(model_folder / "transformer")
     generator = torch.Generator().manual_seed(0)
     weights = {}
     for name, module in transformer.named_modules():
         if name.startswith("transformer_blocks") and name.endswith(("attn.to_q", "attn.to_v")):
-            weights[f"transformer.{name}.lora_A.weight"] = torch.randn(
-                rank, module.in_features, generator=generator
-            )
-            weights[f"transformer.{name}.lora_B.weight"] = torch.randn(
-                module.out_features, rank, generator=generator
-            )
-    save_file(weights, str(path))
+            down = torch.randn(rank, module.in_features, generator=generator)
+            up = torch.randn(module.out_features, rank, generator=generator)
+            if lightx2v_keys:
+                weights[f"diffusion_model.{name}.lora_down.weight"] = down
+                weights[f"diffusion_model.{name}.lora_up.weight"] = up
+                weights[f"diffusion_model.{name}.alpha"] = torch.tensor(float(rank))
+            else:
+                weights[f"transformer.{name}.lora_A.weight"] = down
+                weights[f"transformer.{name}.lora_B.weight"] = up
+    save_file(weights, str(path), metadata=metadata)
     return path

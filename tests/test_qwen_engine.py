@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import save_file
 
 from engine import Editor
 from engine.plan import Crop, EditPlan, Generative, Rotate, Theme
 from engine.qwen import QwenEngine
-from engine.qwen.loader import lightning_steps
 from engine.qwen.prompt import name_pictures
 from engine.qwen.sizing import generation_size
 from engine.types import CancelToken, EditRequest
@@ -179,7 +179,10 @@ def test_parameters_report_how_the_edit_was_made(tiny_model: Path) -> None:
         "width": 64,
         "height": 64,
         "seed": 1,
+        "preset": "quality",
         "model": str(tiny_model),
+        "model_name": "Qwen-Image-Edit-2509",
+        "model_revision": None,
         "device": "cpu",
         "dtype": "float32",
         "lora": None,
@@ -245,9 +248,13 @@ def test_geometry_is_exact_after_the_generative_part(engine: QwenEngine) -> None
 
 
 def test_geometry_alone_never_loads_the_model(tiny_model: Path, tmp_path: Path) -> None:
-    # Loading this engine's pipeline would fail (its LoRA file does not exist), so success
+    # Loading this engine's pipeline would fail (its LoRA file holds no weights), so success
     # shows the model was not touched.
-    engine = QwenEngine(str(tiny_model), lora_path=str(tmp_path / "missing.safetensors"))
+    empty = tmp_path / "empty.safetensors"
+    save_file({}, str(empty))
+    engine = QwenEngine(str(tiny_model), lora_path=str(empty))
+    with pytest.raises(BadInputError):
+        engine.pipeline()
     plan = EditPlan(instruction="旋转90度", operations=[Rotate(degrees=90)])
     image = photo(97, 61)
     out = engine.run(EditRequest(images=[image], instruction="旋转90度"), plan)
@@ -258,40 +265,24 @@ def test_geometry_alone_never_loads_the_model(tiny_model: Path, tmp_path: Path) 
 # -- LoRA ------------------------------------------------------------------------------------
 
 
-def test_lightning_lora_is_fused_and_sets_its_scheduler_and_steps(tiny_model: Path, tmp_path: Path) -> None:
+def test_a_lora_is_fused_into_the_transformer(tiny_model: Path, tmp_path: Path) -> None:
     from diffusers import QwenImageTransformer2DModel
 
-    lora = save_tiny_lora(
-        tiny_model, tmp_path / "Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors"
-    )
+    lora = save_tiny_lora(tiny_model, tmp_path / "style.safetensors")
     base = QwenImageTransformer2DModel.from_pretrained(tiny_model / "transformer")
-
-    engine = QwenEngine(str(tiny_model), target_area=TINY_AREA, lora_path=str(lora))
-    calls: list[tuple[int, int]] = []
-    request = EditRequest(images=[photo(97, 61)], instruction="add a moon", seed=0)
-    out = engine.run(request, generative("add a moon"), progress=lambda d, t: calls.append((d, t)))
+    engine = QwenEngine(str(tiny_model), target_area=TINY_AREA, lora_path=str(lora), default_steps=2)
+    out = edit(engine, [photo(97, 61)], seed=0)
     assert out.image.size == (97, 61)
-    assert calls[-1] == (4, 4)
-    assert out.parameters["steps"] == 4
-    assert out.parameters["true_cfg_scale"] == 1.0
-    assert out.parameters["lora"] == lora.name
+    assert out.parameters["lora"] == "style.safetensors"
     pipe = engine.pipeline().pipe
-    assert pipe.scheduler.config.time_shift_type == "exponential"
-    assert pipe.scheduler.config.use_dynamic_shifting
+    assert not pipe.get_list_adapters()  # fused, then the adapter itself unloaded
     fused = pipe.transformer.transformer_blocks[0].attn.to_q.weight
     assert not torch.allclose(fused, base.transformer_blocks[0].attn.to_q.weight)
 
 
-def test_lightning_step_count_comes_from_the_file_name() -> None:
-    assert lightning_steps("Qwen-Image-Edit-2509-Lightning-8steps-V1.0-fp32.safetensors") == 8
-    assert lightning_steps("Qwen-Image-Lightning-4steps-V2.0.safetensors") == 4
-    assert lightning_steps("lightning.safetensors") == 8
-
-
 def test_missing_lora_file_is_a_clear_error(tiny_model: Path, tmp_path: Path) -> None:
-    engine = QwenEngine(str(tiny_model), target_area=TINY_AREA, lora_path=str(tmp_path / "nope.safetensors"))
     with pytest.raises(BadInputError, match=r"nope\.safetensors"):
-        edit(engine, [photo(64, 64)])
+        QwenEngine(str(tiny_model), target_area=TINY_AREA, lora_path=str(tmp_path / "nope.safetensors"))
 
 
 # -- model folder errors ---------------------------------------------------------------------

@@ -9,6 +9,7 @@ guard are the editor's, applied after ``run`` as for every backend.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, get_args
 
 from PIL import Image
@@ -24,27 +26,42 @@ from engine.base import Engine
 from engine.plan import GEOMETRY_KINDS, EditPlan, OperationKind
 from engine.qwen.loader import (
     LoadedPipeline,
+    LoadProgress,
     PipelineOptions,
+    attention_backends,
     default_device,
     default_dtype,
     get_pipeline,
     resolve_source,
 )
-from engine.qwen.loader import describe as describe_options
+from engine.qwen.loader import describe as describe_pipeline
+from engine.qwen.presets import Preset, check_lora, get_preset, override_warning
 from engine.qwen.prompt import build_prompt
 from engine.qwen.sizing import generation_size, megapixels
 from engine.types import CancelToken, EditRequest, EngineOutput, ProgressCallback
 from imgedit.config import Settings, get_settings
 from imgedit.errors import BadInputError, EditCancelledError
 
-DEFAULT_STEPS = 40
-DEFAULT_TRUE_CFG = 4.0
+#: The pipeline module's own input areas (diffusers' ``VAE_IMAGE_SIZE``, ``CONDITION_IMAGE_SIZE``).
+PIPELINE_VAE_AREA = 1024 * 1024
+PIPELINE_CONDITION_AREA = 384 * 384
 #: Inputs above this multiple of the generation area get a warning: their detail is regenerated.
 LARGE_INPUT_FACTOR = 2.0
 
-# The pipeline module's input sizes are module constants; while a call runs with other values
-# (IMGEDIT_QWEN_VAE_IMAGE_AREA / _CONDITION_IMAGE_AREA) no other call may see them.
+# The pipeline reads its input areas from module constants inside ``__call__`` and takes no
+# argument for them, so every call sets them to its engine's areas and runs under this lock: no
+# call ever reads another configuration's values.
 _MODULE_SIZES_LOCK = threading.RLock()
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WarmUp:
+    """What ``QwenEngine.warm_up`` did: which model, and the seconds loading and the first call took."""
+
+    model: str
+    load_seconds: float
+    generate_seconds: float
 
 
 @dataclass(frozen=True)
@@ -83,39 +100,115 @@ class QwenEngine(Engine):
         self,
         model_path: str,
         *,
-        cpu_offload: bool = False,
-        compile_transformer: bool = False,
+        preset: str | None = None,
+        cpu_offload: bool | None = None,
+        compile_transformer: bool | None = None,
         lora_path: str | None = None,
+        lora_steps: int | None = None,
         device: str | None = None,
         dtype: str | None = None,
         default_steps: int | None = None,
         default_true_cfg: float | None = None,
         target_area: int | None = None,
+        fp8: bool | None = None,
+        attention_backend: str | None = None,
+        first_block_cache: float | None = None,
         settings: Settings | None = None,
     ) -> None:
-        """Check the model folder now (a clear error before any work); load it on the first edit."""
-        self.settings = settings or get_settings()
+        """Check the model folder, the preset and its LoRA now (a clear error at start, before
+        any work); load the pipeline in ``warm_up`` or on the first edit. Options not given come
+        from ``settings`` (the ``IMGEDIT_QWEN_*`` variables)."""
+        self.settings = settings = settings or get_settings()
         source = resolve_source(model_path)
-        device = device or default_device()
+        device = device or settings.qwen_device or default_device()
+        self.preset: Preset = get_preset(preset or settings.qwen_preset)
+        lora = lora_path or settings.qwen_lora
+        check_lora(
+            self.preset,
+            Path(lora).expanduser() if lora else None,
+            lora_steps if lora_steps is not None else settings.qwen_lora_steps,
+        )
+        backend = attention_backend or settings.qwen_attention_backend
+        if backend and backend not in attention_backends():
+            raise BadInputError(
+                f"Unknown attention backend '{backend}'.",
+                hint=f"IMGEDIT_QWEN_ATTENTION_BACKEND is one of {', '.join(attention_backends())}.",
+            )
+        cache = first_block_cache if first_block_cache is not None else settings.qwen_first_block_cache
+        self.warnings: list[str] = []
+        if cache is not None and self.preset.distilled:
+            # 4 or 8 steps leave nothing to skip; the cache would only cost quality.
+            self.warnings.append(
+                f"The first-block cache is for the 'quality' preset; with '{self.preset.name}' it is off."
+            )
+            cache = None
         self.options = PipelineOptions(
             source=source,
             device=device,
             dtype=dtype or default_dtype(device),
-            cpu_offload=cpu_offload,
-            compile_transformer=compile_transformer,
-            lora_path=lora_path,
+            cpu_offload=settings.qwen_cpu_offload if cpu_offload is None else cpu_offload,
+            compile_transformer=settings.qwen_compile if compile_transformer is None else compile_transformer,
+            lora_path=lora,
+            scheduler_overrides=tuple(self.preset.scheduler_overrides.items()),
+            fp8=settings.qwen_fp8 if fp8 is None else fp8,
+            attention_backend=backend,
+            first_block_cache=cache,
         )
-        self.default_steps = default_steps
-        self.default_true_cfg = default_true_cfg
-        self.target_area = target_area or self.settings.qwen_target_area
+        self.default_steps = default_steps if default_steps is not None else settings.qwen_steps
+        self.default_true_cfg = default_true_cfg if default_true_cfg is not None else settings.qwen_true_cfg
+        self.vae_image_area = settings.qwen_vae_image_area or PIPELINE_VAE_AREA
+        self.condition_image_area = settings.qwen_condition_image_area or PIPELINE_CONDITION_AREA
+        # The output is generated on the reference image's grid unless told otherwise: the
+        # pipeline encodes the input at ``vae_image_area``, and an output of another size is a
+        # zoomed, shifted copy of it (QwenLM/Qwen-Image issues 160 and 229).
+        self.target_area = target_area or settings.qwen_target_area or self.vae_image_area
         if self.target_area < 32 * 32:
             raise BadInputError(
                 f"The qwen target area must be at least 32x32 pixels, not {self.target_area}."
             )
+        if self.target_area != self.vae_image_area:
+            self.warnings.append(
+                f"The qwen target area ({self.target_area} pixels) differs from the area the input is "
+                f"encoded at ({self.vae_image_area}), so the output grid is not the input's: expect the "
+                "picture to come back slightly zoomed or shifted. Leave IMGEDIT_QWEN_TARGET_AREA unset."
+            )
+        for warning in self.warnings:
+            logger.warning("qwen: %s", warning)
 
-    def pipeline(self) -> LoadedPipeline:
+    def pipeline(self, progress: LoadProgress | None = None) -> LoadedPipeline:
         """The shared pipeline for this engine's options (loaded on first use)."""
-        return get_pipeline(self.options)
+        return get_pipeline(self.options, progress)
+
+    def warm_up(self, progress: LoadProgress | None = None) -> WarmUp:
+        """Load the pipeline and run one small generation, so that no user's edit pays for it.
+
+        The server and the GPU worker call this (through ``Editor.warm_up``) when they start:
+        loading takes minutes for 58 GB, and with ``IMGEDIT_QWEN_COMPILE`` the first call also
+        compiles the transformer's blocks at the size every square edit uses. ``progress`` gets
+        ``(stage, message)`` pairs; by default they go to the log.
+        """
+        say = progress or (lambda stage, message: logger.info("qwen %s: %s", stage, message))
+        started = time.perf_counter()
+        loaded = self.pipeline(say)
+        load_seconds = time.perf_counter() - started
+        width, height = generation_size((1024, 1024), self.target_area)
+        steps = min(2, self.preset.steps)
+        say("generate", f"one {width}x{height} generation of {steps} steps (compiles, if asked)")
+        call = PipelineCall(
+            images=[Image.new("RGB", (width, height), (128, 128, 128))],
+            prompt="warm-up",
+            negative_prompt=self.preset.negative_prompt if self.preset.true_cfg > 1 else None,
+            width=width,
+            height=height,
+            steps=steps,
+            true_cfg_scale=self.preset.true_cfg,
+            seed=0,
+        )
+        t0 = time.perf_counter()
+        self._generate(loaded, call, None, None)
+        generate_seconds = time.perf_counter() - t0
+        say("ready", f"{loaded.info.name} ready in {time.perf_counter() - started:.1f}s")
+        return WarmUp(model=loaded.info.name, load_seconds=load_seconds, generate_seconds=generate_seconds)
 
     def run(
         self,
@@ -175,15 +268,19 @@ class QwenEngine(Engine):
         prompt = build_prompt(request, plan)
         source = request.image
         width, height = generation_size(source.size, self.target_area)
-        steps = int(_first_set(request.steps, self.default_steps, loaded.lora_steps, DEFAULT_STEPS))
-        true_cfg = _first_set(request.guidance, self.default_true_cfg, loaded.lora_true_cfg, DEFAULT_TRUE_CFG)
+        preset = self.preset
+        steps = int(_first_set(request.steps, self.default_steps, preset.steps))
+        true_cfg = _first_set(request.guidance, self.default_true_cfg, preset.true_cfg)
         if steps < 1:
             raise BadInputError(f"The number of steps must be at least 1, not {steps}.")
         # True CFG needs a negative prompt; without true CFG one would only be encoded for nothing.
         negative_prompt = prompt.negative if true_cfg > 1 else None
         seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**32)
 
-        warnings = list(loaded.warnings)
+        warnings = [*self.warnings, *loaded.warnings]
+        overridden = override_warning(preset, steps, true_cfg)
+        if overridden:
+            warnings.append(overridden)
         if source.width * source.height > LARGE_INPUT_FACTOR * self.target_area:
             warnings.append(
                 f"The input is {megapixels(source.size):.1f} MP but the qwen model works at about "
@@ -216,7 +313,7 @@ class QwenEngine(Engine):
         t0 = time.perf_counter()
         grounding = grounding_job.result()
         timings["grounding"] = time.perf_counter() - t0  # what it added after the generation
-        parameters = {**call.parameters(), **describe_options(self.options)}
+        parameters = {**call.parameters(), "preset": preset.name, **describe_pipeline(loaded)}
         return EngineOutput(
             image=generated, parameters=parameters, warnings=warnings, timings=timings, grounding=grounding
         )
@@ -267,18 +364,13 @@ class QwenEngine(Engine):
 
     @contextmanager
     def _pipeline_input_sizes(self) -> Iterator[None]:
-        """Apply the configured input areas to the pipeline module for one call, then restore them."""
-        vae_area = self.settings.qwen_vae_image_area
-        condition_area = self.settings.qwen_condition_image_area
-        if vae_area is None and condition_area is None:
-            yield
-            return
+        """Set the pipeline module's input areas to this engine's for one call, under the lock."""
         from diffusers.pipelines.qwenimage import pipeline_qwenimage_edit_plus as module
 
         with _MODULE_SIZES_LOCK:
             saved = (module.VAE_IMAGE_SIZE, module.CONDITION_IMAGE_SIZE)
-            module.VAE_IMAGE_SIZE = vae_area or saved[0]
-            module.CONDITION_IMAGE_SIZE = condition_area or saved[1]
+            module.VAE_IMAGE_SIZE = self.vae_image_area
+            module.CONDITION_IMAGE_SIZE = self.condition_image_area
             try:
                 yield
             finally:

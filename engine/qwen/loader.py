@@ -10,14 +10,16 @@ carries a lock that callers hold for the duration of a call.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from engine.qwen.model_info import ModelInfo, model_info
 from imgedit.errors import BadInputError, ModelNotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover - import for type checkers only
@@ -33,7 +35,6 @@ EXPECTED_PARTS = (*REQUIRED_FILES, *(f"{name}/" for name in REQUIRED_FOLDERS))
 
 #: "org/name" as the Hugging Face hub spells a repository id.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-_LIGHTNING_STEPS = re.compile(r"(\d+)[-_ ]?steps?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,14 @@ class PipelineOptions:
     cpu_offload: bool = False
     compile_transformer: bool = False
     lora_path: str | None = None
+    #: ``FlowMatchEulerDiscreteScheduler`` config values set over the model's (a preset's).
+    scheduler_overrides: tuple[tuple[str, Any], ...] = ()
+    #: torchao float8 dynamic quantisation of the transformer's linear layers.
+    fp8: bool = False
+    #: diffusers attention backend of the transformer (``native``, ``flash``, ``_flash_3``…).
+    attention_backend: str | None = None
+    #: First-block cache threshold (diffusers' ``FirstBlockCacheConfig``); ``None``: off.
+    first_block_cache: float | None = None
 
 
 @dataclass
@@ -54,9 +63,7 @@ class LoadedPipeline:
 
     pipe: QwenImageEditPlusPipeline
     options: PipelineOptions
-    #: Steps and true CFG the LoRA was distilled for (Lightning), else ``None``.
-    lora_steps: int | None = None
-    lora_true_cfg: float | None = None
+    info: ModelInfo
     warnings: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -67,8 +74,13 @@ class LoadedPipeline:
         return device
 
 
+#: Say what a load is doing (``"stage", "message"``); the warm-up's progress log.
+LoadProgress = Callable[[str, str], None]
+
 _CACHE: dict[PipelineOptions, LoadedPipeline] = {}
-_CACHE_LOCK = threading.Lock()
+#: One lock per configuration, taken only to load it: a loaded pipeline is read without a lock.
+_LOAD_LOCKS: dict[PipelineOptions, threading.Lock] = {}
+_LOAD_LOCKS_GUARD = threading.Lock()
 
 
 def default_device() -> str:
@@ -124,30 +136,56 @@ def _layout_hint() -> str:
     )
 
 
-def get_pipeline(options: PipelineOptions) -> LoadedPipeline:
-    """The pipeline for ``options``, loaded on first use and shared afterwards."""
-    with _CACHE_LOCK:
+def get_pipeline(options: PipelineOptions, progress: LoadProgress | None = None) -> LoadedPipeline:
+    """The pipeline for ``options``, loaded on first use and shared afterwards.
+
+    A loaded pipeline is returned without taking any lock, so requests never wait on another
+    configuration's load; only the first callers of one configuration wait for its load.
+    """
+    loaded = _CACHE.get(options)
+    if loaded is not None:
+        return loaded
+    with _LOAD_LOCKS_GUARD:
+        lock = _LOAD_LOCKS.setdefault(options, threading.Lock())
+    with lock:
         loaded = _CACHE.get(options)
         if loaded is None:
-            loaded = _load(options)
+            loaded = _load(options, progress or _log_progress)
             _CACHE[options] = loaded
         return loaded
 
 
-def _load(options: PipelineOptions) -> LoadedPipeline:
+def _log_progress(stage: str, message: str) -> None:
+    logger.info("qwen %s: %s", stage, message)
+
+
+def _load(options: PipelineOptions, progress: LoadProgress) -> LoadedPipeline:
     import torch
     from diffusers import QwenImageEditPlusPipeline
 
     from engine.qwen.processor import ImageOnlyQwen2VLProcessor
 
+    started = time.perf_counter()
     dtype = getattr(torch, options.dtype)
     local = Path(options.source).is_dir()
+    device_map = _device_map(options)
+    progress(
+        "load",
+        f"loading {options.source} in {options.dtype} "
+        + (f"straight to {device_map}" if device_map else "to host memory"),
+    )
     try:
         processor = ImageOnlyQwen2VLProcessor.from_pretrained(
             str(Path(options.source) / "processor") if local else options.source,
             **({} if local else {"subfolder": "processor"}),
         )
-        pipe = QwenImageEditPlusPipeline.from_pretrained(options.source, processor=processor, dtype=dtype)
+        pipe = QwenImageEditPlusPipeline.from_pretrained(
+            options.source,
+            processor=processor,
+            dtype=dtype,
+            # Straight to the GPU, tensor by tensor: no 41 GB host copy, no second move.
+            **({"device_map": device_map} if device_map else {}),
+        )
     except (OSError, ValueError) as exc:
         if local:
             raise ModelNotFoundError(
@@ -159,71 +197,143 @@ def _load(options: PipelineOptions) -> LoadedPipeline:
             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
             hint=_layout_hint(),
         ) from exc
+    check_dtype(pipe, dtype)
     pipe.set_progress_bar_config(disable=True)
+    progress("load", f"loaded in {time.perf_counter() - started:.1f}s")
 
-    loaded = LoadedPipeline(pipe=pipe, options=options)
-    if options.lora_path:
-        _load_lora(loaded, Path(options.lora_path).expanduser())
-
-    if options.cpu_offload and options.device != "cpu":
-        pipe.enable_model_cpu_offload(device=options.device)
-    else:
-        if options.cpu_offload:
-            loaded.warnings.append("CPU offload was asked for but the device is the CPU; it was ignored.")
+    loaded = LoadedPipeline(pipe=pipe, options=options, info=model_info(options.source))
+    offload = options.cpu_offload and options.device != "cpu"
+    if options.cpu_offload and not offload:
+        loaded.warnings.append("CPU offload was asked for but the device is the CPU; it was ignored.")
+    if not device_map and not offload:
         pipe.to(options.device)
+    if options.lora_path:
+        # Fused where the weights are: on the GPU when they were loaded there.
+        _fuse_lora(pipe, Path(options.lora_path).expanduser())
+        progress("lora", f"fused {Path(options.lora_path).name} on {pipe.transformer.device}")
+    if options.scheduler_overrides:
+        from diffusers import FlowMatchEulerDiscreteScheduler
 
+        pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(
+            pipe.scheduler.config, **dict(options.scheduler_overrides)
+        )
+    if options.fp8:
+        quantize_fp8(pipe.transformer, options.device)
+        progress("fp8", "transformer quantised to float8 (torchao, dynamic activations)")
+    if options.attention_backend:
+        set_attention_backend(pipe.transformer, options.attention_backend)
+    if options.first_block_cache is not None:
+        from diffusers import FirstBlockCacheConfig
+
+        pipe.transformer.enable_cache(FirstBlockCacheConfig(threshold=options.first_block_cache))
+    if offload:
+        pipe.enable_model_cpu_offload(device=options.device)
     if options.compile_transformer:
         # Regional compilation: the 60 identical blocks compile once, in seconds rather than
-        # minutes, for about the speed of compiling the whole transformer.
+        # minutes, for about the speed of compiling the whole transformer. It happens on the
+        # first call (the warm-up's generation).
         pipe.transformer.compile_repeated_blocks(fullgraph=True)
     return loaded
 
 
-def _load_lora(loaded: LoadedPipeline, lora: Path) -> None:
-    """Load (and fuse) a LoRA file; a Lightning LoRA also gets its scheduler and step count."""
-    from diffusers import FlowMatchEulerDiscreteScheduler
+def _device_map(options: PipelineOptions) -> str | None:
+    """The ``device_map`` that loads straight to the device, where diffusers takes one.
 
+    diffusers accepts a device type (``cuda``, ``cpu``) as a pipeline's device map; with model
+    CPU offload the weights must rest in host memory, and ``cuda:1`` is not a device map.
+    """
+    if options.cpu_offload and options.device != "cpu":
+        return None
+    from diffusers.pipelines.pipeline_utils import SUPPORTED_DEVICE_MAP
+
+    return options.device if options.device in SUPPORTED_DEVICE_MAP and options.device != "balanced" else None
+
+
+def check_dtype(pipe: QwenImageEditPlusPipeline, dtype: torch.dtype) -> None:
+    """Refuse a transformer that did not load in ``dtype``: diffusers before 0.40 ignored
+    ``dtype=`` and loaded the 20 B transformer in float32 (82 GB, out of memory on any GPU)."""
+    loaded = pipe.transformer.dtype
+    if loaded != dtype:
+        import diffusers
+
+        raise ModelNotFoundError(
+            f"The Qwen transformer loaded in {loaded} instead of {dtype} (diffusers {diffusers.__version__}).",
+            hint="Install diffusers>=0.40 (pip install -U 'diffusers>=0.40'), which honours dtype=.",
+        )
+
+
+def _fuse_lora(pipe: QwenImageEditPlusPipeline, lora: Path) -> None:
+    """Load and fuse a LoRA (diffusers' or lightx2v's own key format), refusing one that fits nothing."""
     if not lora.is_file():
         raise BadInputError(
             f"The LoRA file {lora} does not exist.",
             hint="Set IMGEDIT_QWEN_LORA to a local .safetensors file, or unset it.",
         )
-    pipe = loaded.pipe
     pipe.load_lora_weights(str(lora.parent), weight_name=lora.name, adapter_name="imgedit")
-    # Fused weights cost nothing per step; the LoRA is fixed for the life of this pipeline.
-    pipe.fuse_lora()
-    pipe.unload_lora_weights()
-    if "lightning" in lora.name.lower():
-        # The scheduler the Lightning LoRAs were distilled with (lightx2v/Qwen-Image-Lightning).
-        pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(
-            pipe.scheduler.config,
-            base_shift=math.log(3),
-            max_shift=math.log(3),
-            use_dynamic_shifting=True,
-            time_shift_type="exponential",
-            shift=1.0,
-            shift_terminal=None,
-            base_image_seq_len=256,
-            max_image_seq_len=8192,
+    if "imgedit" not in pipe.get_list_adapters().get("transformer", []):
+        raise BadInputError(
+            f"The LoRA file {lora} has no weights for this model's transformer.",
+            hint="Use a LoRA made for Qwen-Image-Edit (e.g. lightx2v's Lightning LoRAs), or unset IMGEDIT_QWEN_LORA.",
         )
-        loaded.lora_steps = lightning_steps(lora.name)
-        loaded.lora_true_cfg = 1.0
+    # Fused weights cost nothing per step; the LoRA is fixed for the life of this pipeline.
+    pipe.fuse_lora(adapter_names=["imgedit"])
+    pipe.unload_lora_weights()
 
 
-def lightning_steps(file_name: str) -> int:
-    """The steps a Lightning LoRA was distilled for, from its name ("-4steps-" → 4); 8 if unnamed."""
-    match = _LIGHTNING_STEPS.search(file_name)
-    return int(match.group(1)) if match else 8
+def quantize_fp8(transformer: Any, device: str) -> None:
+    """torchao float8 dynamic quantisation (float8 weights, per-row scaled float8 activations) of
+    the transformer's linear layers: Hopper's FP8 tensor cores, half the weight memory."""
+    try:
+        from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, PerRow, quantize_
+    except ImportError:
+        raise BadInputError(
+            "IMGEDIT_QWEN_FP8 needs torchao, which is not installed.",
+            hint="pip install torchao (a build matching this torch), or unset IMGEDIT_QWEN_FP8.",
+        ) from None
+    if not device.startswith("cuda"):
+        raise BadInputError(
+            f"IMGEDIT_QWEN_FP8 needs a CUDA GPU with FP8 (H100, L40S, RTX 40xx); the device is {device}.",
+            hint="Unset IMGEDIT_QWEN_FP8.",
+        )
+    quantize_(transformer, Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()))
+
+
+def attention_backends() -> list[str]:
+    """The attention backend names this diffusers knows (installed or not)."""
+    from diffusers.models.attention_dispatch import AttentionBackendName
+
+    return [backend.value for backend in AttentionBackendName]
+
+
+def set_attention_backend(transformer: Any, name: str) -> None:
+    """Switch the transformer's attention backend, as a clear error when it cannot run here."""
+    known = attention_backends()
+    if name not in known:
+        raise BadInputError(
+            f"Unknown attention backend '{name}'.",
+            hint=f"IMGEDIT_QWEN_ATTENTION_BACKEND is one of {', '.join(known)}; 'native' is PyTorch's SDPA.",
+        )
+    try:
+        transformer.set_attention_backend(name)
+    except (ImportError, RuntimeError, ValueError) as exc:
+        raise BadInputError(
+            f"The attention backend '{name}' cannot run here: {str(exc).splitlines()[0]}",
+            hint="Install its package (flash-attn for 'flash', FlashAttention 3 for '_flash_3') or unset "
+            "IMGEDIT_QWEN_ATTENTION_BACKEND.",
+        ) from exc
 
 
 def _hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
 
 
-def describe(options: PipelineOptions) -> dict[str, Any]:
-    """The options as report parameters."""
+def describe(loaded: LoadedPipeline) -> dict[str, Any]:
+    """How the pipeline was set up, as report parameters: which model ran, where, how."""
+    options = loaded.options
     return {
         "model": options.source,
+        "model_name": loaded.info.name,
+        "model_revision": loaded.info.revision,
         "device": options.device,
         "dtype": options.dtype,
         "lora": Path(options.lora_path).name if options.lora_path else None,
