@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
@@ -29,6 +30,9 @@ from imgedit.errors import (
     NothingChangedError,
     UnsupportedOperationError,
 )
+
+if TYPE_CHECKING:  # pragma: no cover - the qwen backend is imported only when used
+    from engine.qwen.backend import WarmUp
 
 ENGINE_NAMES = ("auto", "classic", "qwen")
 
@@ -101,6 +105,25 @@ class Editor:
             # Every other option comes from ``self.settings`` (IMGEDIT_QWEN_*), inside the engine.
             return QwenEngine(self.model_path, settings=self.settings, **self.qwen_options)
         raise BadInputError(f"Unknown engine '{name}'.")
+
+    def warm_up(self, progress: Callable[[str, str], None] | None = None) -> WarmUp | None:
+        """Make this editor's first edit as fast as its others; ``None`` when there is nothing to warm.
+
+        The one start-up entry point for servers and GPU workers: when this editor runs the qwen
+        engine it loads the pipeline to the device, fuses its LoRA there, and runs one small
+        generation (compiling the transformer when ``IMGEDIT_QWEN_COMPILE`` is set). It blocks for
+        as long as that takes (minutes for the real model): call it in a thread where the caller
+        must keep answering. ``progress`` receives ``(stage, message)`` pairs (``load``, ``lora``,
+        ``fp8``, ``generate``, ``ready``); by default they are logged. The classic engine loads its
+        models on first use, in seconds, and is not warmed here.
+        """
+        if self.engine_name == "classic" or not self.qwen_available():
+            return None
+        from engine.qwen import QwenEngine
+
+        backend = self.backend("qwen")
+        assert isinstance(backend, QwenEngine)
+        return backend.warm_up(progress)
 
     def choose_backend(self, plan: EditPlan) -> Engine:
         """The backend for ``plan``, or an error that names what cannot be done and why."""

@@ -29,6 +29,7 @@ from engine.qwen.loader import (
     LoadProgress,
     PipelineOptions,
     attention_backends,
+    check_fp8,
     default_device,
     default_dtype,
     get_pipeline,
@@ -154,6 +155,8 @@ class QwenEngine(Engine):
             attention_backend=backend,
             first_block_cache=cache,
         )
+        if self.options.fp8:
+            check_fp8(device)
         self.default_steps = default_steps if default_steps is not None else settings.qwen_steps
         self.default_true_cfg = default_true_cfg if default_true_cfg is not None else settings.qwen_true_cfg
         self.vae_image_area = settings.qwen_vae_image_area or PIPELINE_VAE_AREA

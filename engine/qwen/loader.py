@@ -14,9 +14,9 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine.qwen.model_info import ModelInfo, model_info
@@ -257,7 +257,8 @@ def check_dtype(pipe: QwenImageEditPlusPipeline, dtype: torch.dtype) -> None:
         import diffusers
 
         raise ModelNotFoundError(
-            f"The Qwen transformer loaded in {loaded} instead of {dtype} (diffusers {diffusers.__version__}).",
+            f"The Qwen transformer loaded in {loaded} instead of {dtype} "
+            f"(diffusers {diffusers.__version__}).",
             hint="Install diffusers>=0.40 (pip install -U 'diffusers>=0.40'), which honours dtype=.",
         )
 
@@ -273,18 +274,19 @@ def _fuse_lora(pipe: QwenImageEditPlusPipeline, lora: Path) -> None:
     if "imgedit" not in pipe.get_list_adapters().get("transformer", []):
         raise BadInputError(
             f"The LoRA file {lora} has no weights for this model's transformer.",
-            hint="Use a LoRA made for Qwen-Image-Edit (e.g. lightx2v's Lightning LoRAs), or unset IMGEDIT_QWEN_LORA.",
+            hint="Use a LoRA made for Qwen-Image-Edit (e.g. lightx2v's Lightning LoRAs), "
+            "or unset IMGEDIT_QWEN_LORA.",
         )
     # Fused weights cost nothing per step; the LoRA is fixed for the life of this pipeline.
     pipe.fuse_lora(adapter_names=["imgedit"])
     pipe.unload_lora_weights()
 
 
-def quantize_fp8(transformer: Any, device: str) -> None:
-    """torchao float8 dynamic quantisation (float8 weights, per-row scaled float8 activations) of
-    the transformer's linear layers: Hopper's FP8 tensor cores, half the weight memory."""
+def check_fp8(device: str) -> None:
+    """Refuse FP8 where it cannot run: without torchao (not a dependency: its builds follow
+    torch's) or off a CUDA GPU."""
     try:
-        from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, PerRow, quantize_
+        import torchao.quantization  # noqa: F401
     except ImportError:
         raise BadInputError(
             "IMGEDIT_QWEN_FP8 needs torchao, which is not installed.",
@@ -292,9 +294,17 @@ def quantize_fp8(transformer: Any, device: str) -> None:
         ) from None
     if not device.startswith("cuda"):
         raise BadInputError(
-            f"IMGEDIT_QWEN_FP8 needs a CUDA GPU with FP8 (H100, L40S, RTX 40xx); the device is {device}.",
+            f"IMGEDIT_QWEN_FP8 needs a CUDA GPU with FP8 (H100, H200, L40S); the device is {device}.",
             hint="Unset IMGEDIT_QWEN_FP8.",
         )
+
+
+def quantize_fp8(transformer: Any, device: str) -> None:
+    """torchao float8 dynamic quantisation (float8 weights, per-row scaled float8 activations) of
+    the transformer's linear layers: Hopper's FP8 tensor cores, half the weight memory."""
+    check_fp8(device)
+    from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, PerRow, quantize_
+
     quantize_(transformer, Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()))
 
 
