@@ -106,6 +106,10 @@ class Editor:
             return QwenEngine(self.model_path, settings=self.settings, **self.qwen_options)
         raise BadInputError(f"Unknown engine '{name}'.")
 
+    def warms_up(self) -> bool:
+        """Whether ``warm_up`` has work to do: this editor runs the qwen engine."""
+        return self.engine_name != "classic" and self.qwen_available()
+
     def warm_up(self, progress: Callable[[str, str], None] | None = None) -> WarmUp | None:
         """Make this editor's first edit as fast as its others; ``None`` when there is nothing to warm.
 
@@ -117,7 +121,7 @@ class Editor:
         ``fp8``, ``generate``, ``ready``); by default they are logged. The classic engine loads its
         models on first use, in seconds, and is not warmed here.
         """
-        if self.engine_name == "classic" or not self.qwen_available():
+        if not self.warms_up():
             return None
         from engine.qwen import QwenEngine
 

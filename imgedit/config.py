@@ -124,8 +124,8 @@ class Settings(BaseSettings):
     )
     qwen_warm_up: bool = Field(
         default=True,
-        description="Load the qwen pipeline and run one small edit when the server or a GPU worker "
-        "starts (/healthz says loading until then).",
+        description="Load the qwen pipeline and run one small edit when the server starts, with the "
+        "local queue (/healthz says loading until then); gpu workers always warm up.",
     )
     llm: Literal["rules", "openai"] = Field(
         default="rules",

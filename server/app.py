@@ -75,6 +75,12 @@ def create_app(
     settings = settings or get_settings()
     services = build_services(settings, agent_factory=agent_factory)
     db_engine, db, store, editors = services.db_engine, services.db, services.store, services.editors
+    # With the local queue this process runs the qwen jobs (with Celery, the gpu workers do, and
+    # warm up themselves): its settings are checked now, so a wrong model folder, preset or LoRA
+    # stops the start, and the model is warmed up once the app starts.
+    warms_up = settings.queue == "local" and editors.get(settings.engine).warms_up()
+    if warms_up:
+        editors.get(settings.engine).backend("qwen")
     queue = make_queue(settings, services)
     ctx = ServerContext(
         settings=settings,
@@ -100,6 +106,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         install_secret_filter()  # now: uvicorn has configured its loggers by the time it starts us
+        if warms_up and settings.qwen_warm_up:
+            ctx.warm_up.start(editors.get(settings.engine))
         queue.start()
         if settings.queue == "local":
             deck.remove_leftover_folders(settings, queue.unfinished())

@@ -6,7 +6,7 @@ server in one process) never share state by accident.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request, WebSocket
 from sqlalchemy import Engine
@@ -21,6 +21,7 @@ from server.metrics import Metrics
 from server.ratelimit import RateLimiter
 from server.scheduler import JobQueue
 from server.uploads import Decoder
+from server.warm_up import WarmUpState
 from sessions import SessionStore
 
 
@@ -40,6 +41,8 @@ class ServerContext:
     login_limiter: RateLimiter
     #: The thread the server process decodes images on for requests (server/uploads.py).
     decoder: Decoder
+    #: Whether the editor is warm (server/warm_up.py); /healthz says "loading" until it is.
+    warm_up: WarmUpState = field(default_factory=WarmUpState)
 
 
 def get_ctx(request: Request) -> ServerContext:

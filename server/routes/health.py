@@ -31,6 +31,12 @@ def healthz(ctx: Ctx, response: Response) -> dict[str, Any]:
         pools = ctx.queue.pools()
         body["jobs"] = ctx.queue.stats()
         body["workers"] = {pool: state.workers for pool, state in pools.items()}
+    if ready and ctx.warm_up.status != "ok":
+        # While the qwen model loads at start (or after it failed to): not ready for traffic yet.
+        ready = False
+        body["status"] = ctx.warm_up.status
+        if ctx.warm_up.error:
+            body["error"] = ctx.warm_up.error
     if not ready:
         response.status_code = 503
     return body

@@ -197,7 +197,9 @@ class LocalJobQueue(JobQueue):
             return info
         with self._cond:
             self._ready[spec.pool].push(spec.tenant, spec.priority, seq, info.id)
-            self._cond.notify()
+            # Every pool's workers wait on this one condition: notify() could wake a CPU worker
+            # for a GPU job, which goes back to sleep, and the job would wait for the next submit.
+            self._cond.notify_all()
         self._emit(JobEvent("job", info))
         return info
 

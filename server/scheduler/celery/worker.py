@@ -185,8 +185,9 @@ def warm_up(services: LocalServices, pool: str) -> None:
             hint="Set IMGEDIT_QWEN_MODEL to a local Qwen-Image-Edit-2509 folder (and IMGEDIT_ENGINE=qwen "
             "to run it without CUDA), or start a cpu worker.",
         )
-    backend: Any = editor.backend("qwen")
-    backend.pipeline()
+    # The editor's one warm-up entry point: load to the GPU, fuse the LoRA, one small generation
+    # (compiling when IMGEDIT_QWEN_COMPILE is set), each stage logged.
+    editor.warm_up(progress=lambda stage, message: log.info("qwen %s: %s", stage, message))
 
 
 def run_worker(settings: Settings, pool: str, concurrency: int | None = None) -> int:
