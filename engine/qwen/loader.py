@@ -155,6 +155,14 @@ def get_pipeline(options: PipelineOptions, progress: LoadProgress | None = None)
         return loaded
 
 
+def release_pipelines() -> None:
+    """Forget every loaded pipeline (so its memory can be freed): for benchmarks that switch
+    configurations; a server keeps its one pipeline for life."""
+    with _LOAD_LOCKS_GUARD:
+        _CACHE.clear()
+        _LOAD_LOCKS.clear()
+
+
 def _log_progress(stage: str, message: str) -> None:
     logger.info("qwen %s: %s", stage, message)
 
