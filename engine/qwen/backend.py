@@ -1,10 +1,12 @@
-"""``QwenEngine``: edits with Qwen-Image-Edit-2509 through diffusers' ``QwenImageEditPlusPipeline``.
+"""``QwenEngine``: edits with Qwen-Image-Edit (2509, 2511) through diffusers' QwenImageEditPlusPipeline.
 
 The engine turns a request into one pipeline call: the prompt (engine/qwen/prompt.py), a size
-of about 1 MP at the edited image's aspect (engine/qwen/sizing.py), the step count, true CFG
-scale and seed; it reports each denoising step, stops at the next step when cancelled, and maps
-the result back to the input's exact size. Preservation of unedited pixels and the edit-area
-guard are the editor's, applied after ``run`` as for every backend.
+on the reference image's grid (engine/qwen/sizing.py), the preset's step count and true CFG scale
+(engine/qwen/presets.py) unless the request overrides them, and a seed; it reports each denoising
+step, stops at the next step when cancelled, and maps the result back to the input's exact size.
+``warm_up`` loads the pipeline and runs it once before any user waits on it. Preservation of
+unedited pixels and the edit-area guard are the editor's, applied after ``run`` as for every
+backend.
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
-"""Loading the Qwen-Image-Edit-2509 pipeline once per process, and sharing it.
+"""Loading the Qwen-Image-Edit pipeline (2509 or 2511) once per process, and sharing it.
 
-The pipeline is about 57 GB in bfloat16 and takes minutes to load, so it is loaded lazily on the
-first edit, cached per (folder, options) for the life of the process, and shared by every engine
-and request that asks for the same thing. One pipeline cannot run two calls at once (it keeps
-per-call state such as ``_interrupt`` and the scheduler's timesteps), so each cached pipeline
-carries a lock that callers hold for the duration of a call.
+The pipeline is about 57 GB in bfloat16 and takes minutes to load, so it is loaded once (by the
+warm-up when the server or a GPU worker starts, else on the first edit), cached per (folder,
+options) for the life of the process, and shared by every engine and request that asks for the
+same thing. It is loaded straight to the GPU where diffusers allows, the LoRA fused there, then
+FP8, the attention backend, the first-block cache and compilation applied, in that order (FP8
+after fusing: a LoRA cannot be fused into float8 weights). One pipeline cannot run two calls at
+once (it keeps per-call state such as ``_interrupt`` and the scheduler's timesteps), so each
+cached pipeline carries a lock that callers hold for the duration of a call.
 """
 
 from __future__ import annotations
