@@ -50,8 +50,9 @@ class Editor:
 
     ``engine`` is ``"auto"`` (qwen when a model folder is configured and CUDA is present,
     otherwise classic; in auto mode, plans classic can do stay on classic), ``"classic"`` or
-    ``"qwen"``. Extra keyword arguments configure the qwen backend (``device``, ``cpu_offload``,
-    ``compile_transformer``, ``lora_path``, ``dtype``).
+    ``"qwen"``. Extra keyword arguments configure the qwen backend (any ``QwenEngine`` option:
+    ``device``, ``preset``, ``lora_path``, ``dtype``, ``target_area``…); the others come from
+    ``settings``. ``warm_up`` loads the qwen model before the first edit (servers, GPU workers).
     """
 
     def __init__(

@@ -275,12 +275,9 @@ def check_dtype(pipe: QwenImageEditPlusPipeline, dtype: torch.dtype) -> None:
 
 
 def _fuse_lora(pipe: QwenImageEditPlusPipeline, lora: Path) -> None:
-    """Load and fuse a LoRA (diffusers' or lightx2v's own key format), refusing one that fits nothing."""
-    if not lora.is_file():
-        raise BadInputError(
-            f"The LoRA file {lora} does not exist.",
-            hint="Set IMGEDIT_QWEN_LORA to a local .safetensors file, or unset it.",
-        )
+    """Load and fuse a LoRA (diffusers' or lightx2v's own key format), refusing one that fits nothing.
+
+    That the file exists and fits the preset was checked when the engine was built (presets.py)."""
     pipe.load_lora_weights(str(lora.parent), weight_name=lora.name, adapter_name="imgedit")
     if "imgedit" not in pipe.get_list_adapters().get("transformer", []):
         raise BadInputError(
