@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup setup-dev run test lint typecheck unit bench clean
+.PHONY: setup setup-dev run cluster cluster-down cluster-status test lint typecheck unit bench clean
 
 # torch first, pinned: the CPU build lies on disk here, and an unpinned torch pulls a CUDA build.
 $(VENV)/.installed: pyproject.toml
@@ -30,12 +30,27 @@ node_modules/.package-lock.json: package.json package-lock.json
 run: setup
 	$(VENV)/bin/imgedit serve --host $(HOST) --port $(PORT)
 
+# The distributed topology on one machine, no containers (cluster/, docs/deploy.md): Redis,
+# PostgreSQL, SeaweedFS, two API nodes, two CPU workers (and a GPU worker with a GPU and a qwen
+# model). Prints the URLs and an API key; its folder is CLUSTER_DIR (default /tmp/imgedit-cluster-UID).
+CLUSTER := $(PY) -m cluster $(if $(CLUSTER_DIR),--dir $(CLUSTER_DIR))
+
+cluster: $(VENV)/.installed
+	scripts/system-deps.sh cluster
+	$(CLUSTER) up
+
+cluster-down:
+	$(CLUSTER) down
+
+cluster-status:
+	$(CLUSTER) status
+
 lint: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup-dev
-	$(VENV)/bin/mypy imgedit engine sessions tools agent jobs plugins server cli batch
+	$(VENV)/bin/mypy imgedit engine sessions tools agent jobs plugins server cli batch cluster
 
 unit: setup-dev
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q

@@ -1,5 +1,5 @@
 """Shared test fixtures: an isolated IMGEDIT_HOME per test, real photographs from skimage, and the
-real PostgreSQL and S3 servers (tests/servers.py) the service tests also run against."""
+real PostgreSQL, Redis and S3 servers (cluster/servers.py) the service tests also run against."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import pytest
 from PIL import Image
 
+from cluster.servers import S3_ACCESS_KEY, S3_SECRET_KEY, PostgresServer, RedisServer, S3Server
 from engine import Editor
 from engine.samples import sample_photo
 from imgedit.config import Settings, get_settings
-from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, PostgresServer, RedisServer, S3Server
 
 if TYPE_CHECKING:
     from agent import ChatAgent

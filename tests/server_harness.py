@@ -2,7 +2,7 @@
 
 ``Storage`` says where the server keeps its state: ``embedded`` (SQLite and a blob folder in
 its home, the default) or ``postgres+s3`` (a PostgreSQL database and an S3 prefix on the real
-servers of tests/servers.py). The service tests take the ``storage`` fixture (tests/conftest.py),
+servers of cluster/servers.py). The service tests take the ``storage`` fixture (tests/conftest.py),
 which runs them once per kind.
 """
 
@@ -16,7 +16,6 @@ import resource
 import socket
 import struct
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,11 +26,13 @@ import httpx
 import uvicorn
 from PIL import Image
 
+from cluster.processes import imgedit_command
+from cluster.servers import free_port
 from imgedit.config import Settings
 from server.app import create_app
 
 if TYPE_CHECKING:
-    from tests.servers import PostgresServer, S3Server
+    from cluster.servers import PostgresServer, S3Server
 
 EMBEDDED = "embedded"
 POSTGRES_S3 = "postgres+s3"
@@ -71,12 +72,6 @@ class Storage:
     def environment(self, home: Path) -> dict[str, str]:
         """The same as ``IMGEDIT_*`` variables, for an ``imgedit`` subprocess."""
         return {f"IMGEDIT_{name.upper()}": str(value) for name, value in self.overrides(home).items()}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_settings(home: Path, **overrides: Any) -> Settings:
@@ -223,11 +218,6 @@ class RawWebSocket:
 
     def close(self) -> None:
         self.sock.close()
-
-
-def imgedit_command(*args: str) -> list[str]:
-    """``imgedit ARGS`` run by this interpreter (the checkout under test, not an installed copy)."""
-    return [sys.executable, "-c", "from cli.main import main; main()", *args]
 
 
 def serving_soon(url: str, proc: subprocess.Popen[Any], timeout: float = 60) -> bool:

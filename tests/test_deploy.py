@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 
+from cluster.servers import PostgresServer, S3Server
 from tests.conftest import skimage_photo
 from tests.deck_helpers import CORPUS
 from tests.server_harness import free_port, png_bytes, wait_for_job
-from tests.servers import PostgresServer, S3Server
 from tests.test_server_faults import ServerProcess, _env, _imgedit
 
 PPTX_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"

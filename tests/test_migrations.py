@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 
 import server.app  # noqa: F401  (the app's modules declare every table on Base)
 from cli.main import app
+from cluster.servers import PostgresServer
 from server.auth import KeyStore
 from sessions import SessionStore, create_db_engine, create_sessionmaker
 from sessions.db import Base
 from sessions.migrate import BASELINE, current_revision, downgrade, head_revision, revisions, upgrade
-from tests.servers import PostgresServer
 
 LEGACY_SQL = Path(__file__).parent / "data" / "legacy_home.sql"
 #: The API key stored (hashed) in tests/data/legacy_home.sql.

