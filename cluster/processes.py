@@ -42,6 +42,13 @@ def checkout_env(env: dict[str, str]) -> dict[str, str]:
     return {**env, "PYTHONPATH": os.pathsep.join(paths)}
 
 
+def stop_group(leader: int) -> None:
+    """SIGKILL what is left of the process group ``leader`` started (it runs in its own session,
+    so the group is its and its children's only)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(leader, signal.SIGKILL)
+
+
 def _launch(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
@@ -87,10 +94,12 @@ class ImgeditProcess:
             return ""
 
     def stop(self) -> None:
-        """SIGTERM, then SIGKILL after ``grace`` seconds."""
+        """SIGTERM, then SIGKILL after ``grace`` seconds; then whatever it left in its session
+        (the edit worker processes of a process that was killed)."""
         if self.alive():
             stop_pid(self.pid, grace=self.grace)
         self._reap()
+        stop_group(self.pid)
 
     def kill(self) -> None:
         """``kill -9``: what a crash (or the OOM killer) looks like to the rest of the cluster."""

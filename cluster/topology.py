@@ -22,12 +22,13 @@ import os
 import shutil
 import signal
 import subprocess
+from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from cluster.processes import ApiNode, ImgeditProcess, Worker, checkout_env, imgedit_command
+from cluster.processes import ApiNode, ImgeditProcess, Worker, checkout_env, imgedit_command, stop_group
 from cluster.servers import (
     WEED_GRACE,
     PostgresServer,
@@ -67,6 +68,8 @@ class Recorded:
     started: int | None
     grace: float = 10.0
     signal: str = "SIGTERM"
+    #: An imgedit process, leader of its own process group: its children go with it.
+    group: bool = False
 
     def alive(self) -> bool:
         return running(self.pid) and started_at(self.pid) == self.started
@@ -140,6 +143,7 @@ class Cluster:
         self.database_url = ""
         self.blob_url = ""
         self.tenants = tenants
+        self._started: Counter[str] = Counter()
         self.keys: dict[str, str] = {}
 
     # -- start and stop ---------------------------------------------------------------------
@@ -215,7 +219,8 @@ class Cluster:
             return list(pool.map(self.new_key, tenants))
 
     def _start_worker(self, pool: str) -> Worker:
-        name = f"worker-{pool}-{sum(w.pool == pool for w in self.workers) + 1}"
+        self._started[pool] += 1  # never reused: a replacement gets a new name (and log)
+        name = f"worker-{pool}-{self._started[pool]}"
         concurrency = self.topology.concurrency if pool == "cpu" else 1
         worker = Worker.start(
             name, self.process_env(name), pool, self.root / "logs" / f"{name}.log", concurrency
@@ -267,7 +272,7 @@ class Cluster:
     def state(self) -> ClusterState:
         assert self.redis is not None and self.postgres is not None and self.s3 is not None
         processes: list[ImgeditProcess] = [*self.workers, *self.api]
-        recorded = [Recorded(p.name, p.pid, started_at(p.pid), grace=p.grace) for p in processes]
+        recorded = [Recorded(p.name, p.pid, started_at(p.pid), grace=p.grace, group=True) for p in processes]
         recorded += [
             Recorded("redis", self.redis.pid, started_at(self.redis.pid)),
             Recorded("postgres", self.postgres.pid, started_at(self.postgres.pid), signal="SIGINT"),
@@ -293,4 +298,6 @@ def stop_recorded(state: ClusterState) -> list[str]:
         if process.alive():
             stop_pid(process.pid, first=signal.Signals[process.signal], grace=process.grace)
             stopped.append(process.name)
+            if process.group:
+                stop_group(process.pid)
     return stopped
