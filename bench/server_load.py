@@ -39,7 +39,6 @@ import json
 import multiprocessing
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -58,6 +57,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from cluster.servers import free_port  # noqa: E402
 
 INSTRUCTIONS = ["make it brighter", "increase contrast", "make it warmer", "降低饱和度"]
 REALISTIC_INSTRUCTIONS = [
@@ -140,12 +141,6 @@ def busy_cpu() -> float:
     """CPU seconds every process on the machine has used (to see other work sharing the cores)."""
     times = psutil.cpu_times()
     return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
