@@ -252,8 +252,10 @@ class Cluster:
 
     def stop(self) -> None:
         """Workers first (each finishes its job), then the API nodes, then the servers it owns."""
-        for process in [*self.workers, *self.api]:
-            process.stop()
+        for group in (self.workers, self.api):
+            if group:
+                with ThreadPoolExecutor(len(group)) as pool:  # each may take its grace period
+                    list(pool.map(lambda process: process.stop(), group))
         if self.redis is not None:
             self.redis.stop(remove=not self.durable)
         if self.postgres is not None and self._own_postgres:
