@@ -16,8 +16,15 @@ in its place before it ends.
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,8 +32,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from cluster.processes import ApiNode
-from cluster.servers import PostgresServer, S3Server
+from cluster.processes import ApiNode, checkout_env
+from cluster.servers import PostgresServer, S3Server, running
 from cluster.topology import Cluster, Topology
 from tests.conftest import skimage_photo
 from tests.server_harness import png_bytes, wait_for_job
@@ -257,3 +264,40 @@ def test_a_tenant_sees_nothing_of_another_tenant_on_any_node(cluster: Cluster, p
         send(globex_ws, type="jobs")
         listed = frames_until(globex_ws, lambda f: f["type"] == "jobs")[-1]["jobs"]
         assert job_id not in {j["job_id"] for j in listed}
+
+
+def test_make_cluster_starts_the_topology_prints_its_urls_and_key_and_stops_it_by_pid(photo: bytes) -> None:
+    """``make cluster`` / ``make cluster-down``: ``python -m cluster up`` leaves the processes
+    running and prints what a person needs; ``down`` stops every one of them."""
+    folder = Path(tempfile.mkdtemp(prefix="imgedit-make-cluster-"))
+    folder.chmod(0o755)  # PostgreSQL may run as another user: it must reach its data folder
+    root = folder / "cluster"
+    env = {**os.environ, **SETTINGS}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "cluster", "--dir", str(root), *args]
+        return subprocess.run(command, env=checkout_env(env), capture_output=True, text=True, timeout=300)
+
+    try:
+        up = run("up", "--api-nodes", "1", "--cpu-workers", "1", "--gpu-workers", "0")
+        assert up.returncode == 0, up.stderr
+        urls = re.findall(r"web page (http://127\.0\.0\.1:\d+)/", up.stdout)
+        key = re.search(r"API key \(tenant 'local'\): (\S+)", up.stdout)
+        assert len(urls) == 1 and key, up.stdout
+        assert f"{urls[0]}/healthz" in up.stdout and f"{urls[0]}/metrics" in up.stdout
+        headers = {"Authorization": f"Bearer {key[1]}"}
+        with httpx.Client(base_url=urls[0], headers=headers, timeout=30) as http:
+            job_id = post_edit(http, photo, "make it brighter")
+            assert wait_for_job(http, job_id, timeout=60)["status"] == "done"
+        assert run("status").returncode == 0
+        pids = [p["pid"] for p in json.loads((root / "cluster.json").read_text())["processes"]]
+        assert len(pids) == 5  # worker, API node, Redis, PostgreSQL, SeaweedFS
+
+        down = run("down")
+        assert down.returncode == 0, down.stderr
+        assert [pid for pid in pids if running(pid)] == []
+        assert run("status").returncode == 1
+    finally:
+        if (root / "cluster.json").exists():
+            run("down")
+        shutil.rmtree(folder, ignore_errors=True)
