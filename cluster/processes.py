@@ -20,7 +20,7 @@ from typing import ClassVar
 
 import httpx
 
-from cluster.servers import STOP_TIMEOUT, running, stop_pid
+from cluster.servers import DETACHED, STOP_TIMEOUT, running, stop_pid
 
 #: The checkout these modules belong to (holds cli/ when run from a source tree).
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +59,7 @@ def _launch(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=log.parent,
-            start_new_session=True,
+            **DETACHED,
         )
 
 

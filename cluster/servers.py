@@ -37,6 +37,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: The unprivileged account PostgreSQL runs as when the tests run as root.
 PG_USER = "imgedit-test"
@@ -47,6 +48,19 @@ START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 #: How long SeaweedFS gets to stop after SIGTERM before SIGKILL (it often outlives SIGTERM).
 WEED_GRACE = 2.0
+
+
+def default_signals() -> None:
+    """In a child before it runs its program: SIGINT and SIGTERM back to their defaults. A shell
+    running a command in the background (``nohup pytest ... &``) starts it with SIGINT ignored,
+    and the children would inherit that through ``exec``."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+#: ``Popen`` options of every server and process a cluster starts: its own session (a Ctrl-C at
+#: the terminal reaches none of them, ``make cluster`` may leave them running) and default signals.
+DETACHED: dict[str, Any] = {"start_new_session": True, "preexec_fn": default_signals}
 
 
 def free_port() -> int:
@@ -307,7 +321,7 @@ class RedisServer:
         log = self.root / "redis.log"
         with log.open("ab") as out:
             self.process = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT, cwd=self.root, start_new_session=True
+                command, stdout=out, stderr=subprocess.STDOUT, cwd=self.root, **DETACHED
             )
         try:
             wait_for_port(self.port, "redis-server", log)
@@ -399,9 +413,7 @@ class S3Server:
         (root / "data").mkdir(exist_ok=True)
         log = root / "weed.log"
         with log.open("wb") as out:
-            process = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT, cwd=root, start_new_session=True
-            )
+            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=root, **DETACHED)
         server = cls(root=root, endpoint_url=f"http://127.0.0.1:{ports[6]}", process=process)
         try:
             wait_for_port(ports[6], "SeaweedFS's S3 gateway", log)
