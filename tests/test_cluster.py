@@ -7,10 +7,11 @@ another; a worker killed mid-job costs a retry, never a lost or a doubled edit; 
 costs a reconnect to the other one; a restarted Redis loses no accepted job; a cancel works from
 any node; and no tenant sees another's jobs, sessions or events, whichever node it asks.
 
-Each worker runs one job at a time and waits ``IMGEDIT_JOB_STEP_DELAY`` per progress step, so a
-job is still running when a test acts on it; a lease of 3 s lets a dead worker's job be taken up
-again quickly. The cluster is shared by the module; a test that breaks a process puts a new one
-in its place before it ends.
+Each worker runs one job at a time and waits ``IMGEDIT_JOB_STEP_DELAY`` after each progress step
+(a classic edit reports one), so a job is still running when a test acts on it; a lease of 3 s
+lets a dead worker's job be taken up again quickly. Every edit has its own seed, so none is
+answered from the result cache. The cluster is shared by the module; a test that breaks a
+process puts a new one in its place before it ends.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +39,17 @@ from cluster.servers import PostgresServer, S3Server, running
 from cluster.topology import Cluster, Topology
 from tests.conftest import skimage_photo
 from tests.server_harness import png_bytes, wait_for_job
-from tests.test_server_ws_routing import Frame, frames_so_far, frames_until, is_final, new_session, post_edit
+from tests.test_server_ws_routing import Frame, frames_so_far, frames_until, is_final, new_session
 
 pytestmark = pytest.mark.slow
 FINISHED = ("done", "failed", "cancelled")
+SEEDS = count(1)
 
 SETTINGS = {
     "IMGEDIT_ENGINE": "classic",
     "IMGEDIT_NSFW_CHECK": "0",
     "IMGEDIT_RATE_LIMIT_PER_MINUTE": "0",
-    "IMGEDIT_JOB_STEP_DELAY": "0.4",
+    "IMGEDIT_JOB_STEP_DELAY": "2",
     "IMGEDIT_JOB_LEASE_SECONDS": "3",
 }
 
@@ -76,36 +79,98 @@ def socket(node: ApiNode, key: str) -> ClientConnection:
     return ws
 
 
+def edit(http: httpx.Client, photo: bytes, instruction: str) -> str:
+    """A one-shot edit's job id (``POST /v1/edits``)."""
+    form = {"instruction": instruction, "seed": str(next(SEEDS))}
+    created = http.post("/v1/edits", files={"file": ("p.png", photo, "image/png")}, data=form)
+    assert created.status_code == 202, created.text
+    return str(created.json()["job_id"])
+
+
+def session_edit(http: httpx.Client, session_id: str, instruction: str) -> str:
+    """A session edit's job id (``POST /v1/sessions/{id}/edits``)."""
+    body = {"instruction": instruction, "seed": next(SEEDS)}
+    created = http.post(f"/v1/sessions/{session_id}/edits", json=body)
+    assert created.status_code == 202, created.text
+    return str(created.json()["job_id"])
+
+
 def send(ws: ClientConnection, **frame: Any) -> None:
     ws.send(json.dumps(frame))
 
 
 def wait_running(http: httpx.Client, job_id: str, timeout: float = 30) -> dict[str, Any]:
-    """Until a worker runs the job and has reported a step."""
+    """Until a worker has taken the job (it then runs for the step delay at least)."""
     deadline = time.monotonic() + timeout
     while True:
         job = http.get(f"/v1/jobs/{job_id}").json()
-        if job["status"] == "running" and job["progress"]["done"] >= 1:
+        if job["status"] == "running":
             return dict(job)
-        assert job["status"] in ("queued", "running"), job
+        assert job["status"] == "queued", job
         assert time.monotonic() < deadline, f"job {job_id} never ran: {job}"
         time.sleep(0.05)
 
 
-def ended(job_id: str) -> Callable[[Frame], bool]:
-    """The job's last frame, whatever its end (``is_final`` leaves out ``cancelled``)."""
-    return lambda f: f["type"] == "job" and f["job_id"] == job_id and f["status"] in FINISHED
+def final_states(ws: ClientConnection, job_ids: set[str], timeout: float = 30) -> dict[str, str]:
+    """How each of ``job_ids`` ended, as ``ws`` hears it (their frames come in any order)."""
+    states: dict[str, str] = {}
+
+    def heard(frame: Frame) -> bool:
+        if frame["type"] == "job" and frame["job_id"] in job_ids and frame["status"] in FINISHED:
+            states[frame["job_id"]] = frame["status"]
+        return len(states) == len(job_ids)
+
+    frames_until(ws, heard, timeout)
+    return states
 
 
 def versions(http: httpx.Client, session_id: str) -> list[int]:
     return [v["number"] for v in http.get(f"/v1/sessions/{session_id}").json()["images"][0]["versions"]]
 
 
+def test_make_cluster_starts_the_topology_prints_its_urls_and_key_and_stops_it_by_pid() -> None:
+    """``make cluster`` / ``make cluster-down``: ``python -m cluster up`` leaves the processes
+    running and prints what a person needs; ``down`` stops every one of them. (First in the
+    module, before the scenarios' cluster starts: one cluster at a time on the test machine.)"""
+    folder = Path(tempfile.mkdtemp(prefix="imgedit-make-cluster-"))
+    folder.chmod(0o755)  # PostgreSQL may run as another user: it must reach its data folder
+    root = folder / "cluster"
+    env = {**os.environ, **SETTINGS}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "cluster", "--dir", str(root), *args]
+        return subprocess.run(command, env=checkout_env(env), capture_output=True, text=True, timeout=300)
+
+    try:
+        up = run("up", "--api-nodes", "1", "--cpu-workers", "1", "--gpu-workers", "0")
+        assert up.returncode == 0, up.stderr
+        urls = re.findall(r"web page (http://127\.0\.0\.1:\d+)/", up.stdout)
+        key = re.search(r"API key \(tenant 'local'\): (\S+)", up.stdout)
+        assert len(urls) == 1 and key, up.stdout
+        assert f"{urls[0]}/healthz" in up.stdout and f"{urls[0]}/metrics" in up.stdout
+        health = httpx.get(f"{urls[0]}/healthz", timeout=10).json()
+        assert health["status"] == "ok" and health["workers"]["cpu"] == 1, health
+        listed = httpx.get(f"{urls[0]}/v1/jobs", headers={"Authorization": f"Bearer {key[1]}"}, timeout=10)
+        assert listed.status_code == 200  # the printed key works
+        assert run("status").returncode == 0
+        pids = [p["pid"] for p in json.loads((root / "cluster.json").read_text())["processes"]]
+        assert len(pids) == 5  # worker, API node, Redis, PostgreSQL, SeaweedFS
+
+        down = run("down")
+        assert down.returncode == 0, down.stderr
+        assert [pid for pid in pids if running(pid)] == []
+        assert run("status").returncode == 1
+    finally:
+        if (root / "cluster.json").exists():
+            run("down")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def test_a_job_submitted_on_one_node_is_followed_from_the_other(cluster: Cluster, photo: bytes) -> None:
     key = cluster.keys["acme"]
     a, b = cluster.api
     with client(a, key) as on_a, client(b, key) as on_b, socket(b, key) as ws_b:
-        job_id = post_edit(on_a, photo, "make it brighter")
+        job_id = edit(on_a, photo, "make it brighter")
         send(ws_b, type="subscribe", job_id=job_id)
         frames = frames_until(ws_b, is_final(job_id))
         assert frames[-1]["status"] == "done", frames[-1]
@@ -119,9 +184,7 @@ def test_a_job_submitted_on_one_node_is_followed_from_the_other(cluster: Cluster
         session_id = new_session(on_a, photo)
         send(ws_b, type="join", session_id=session_id)
         assert frames_until(ws_b, lambda f: f["type"] == "joined")[-1]["session_id"] == session_id
-        edit = on_a.post(f"/v1/sessions/{session_id}/edits", json={"instruction": "降低饱和度"})
-        assert edit.status_code == 202, edit.text
-        done = frames_until(ws_b, is_final(edit.json()["job_id"]))[-1]
+        done = frames_until(ws_b, is_final(session_edit(on_a, session_id, "降低饱和度")))[-1]
         assert done["status"] == "done" and done["version_id"]
         assert versions(on_b, session_id) == [0, 1]
 
@@ -132,11 +195,7 @@ def test_a_worker_killed_mid_job_costs_a_retry_never_a_second_version(cluster: C
     key = cluster.keys["acme"]
     with client(cluster.api[0], key) as http:
         sessions = [new_session(http, photo) for _ in range(2)]
-        jobs = []
-        for session_id in sessions:
-            edit = http.post(f"/v1/sessions/{session_id}/edits", json={"instruction": "make it warmer"})
-            assert edit.status_code == 202, edit.text
-            jobs.append(edit.json()["job_id"])
+        jobs = [session_edit(http, session_id, "make it warmer") for session_id in sessions]
         for job_id in jobs:
             wait_running(http, job_id)
         victim = cluster.workers[0]
@@ -150,6 +209,7 @@ def test_a_worker_killed_mid_job_costs_a_retry_never_a_second_version(cluster: C
                 head = http.get(f"/v1/sessions/{session_id}").json()["images"][0]["head_version_id"]
                 assert head == job["result"]["version_id"]
         finally:
+            victim.stop()  # what the kill left: its edit process, if still there
             cluster.workers.remove(victim)
             cluster.add_worker("cpu")
 
@@ -161,7 +221,7 @@ def test_a_client_of_a_killed_api_node_reconnects_to_the_other_and_finds_its_job
     a, b = cluster.api
     try:
         with client(a, key) as on_a, socket(a, key) as ws_a:
-            job_ids = [post_edit(on_a, photo, "increase contrast"), post_edit(on_a, photo, "make it warmer")]
+            job_ids = [edit(on_a, photo, "increase contrast"), edit(on_a, photo, "make it warmer")]
             for job_id in job_ids:
                 send(ws_a, type="subscribe", job_id=job_id)
             wait_running(on_a, job_ids[0])
@@ -190,16 +250,13 @@ def test_a_restarted_redis_loses_no_accepted_job(cluster: Cluster, photo: bytes)
     key = cluster.keys["acme"]
     with client(cluster.api[0], key) as http:
         sessions = [new_session(http, photo) for _ in range(4)]
-        jobs = [
-            http.post(f"/v1/sessions/{s}/edits", json={"instruction": "make it brighter"}).json()["job_id"]
-            for s in sessions
-        ]
+        jobs = [session_edit(http, session_id, "make it brighter") for session_id in sessions]
         wait_running(http, jobs[0])
         cluster.redis.restart()
         finished = [wait_for_job(http, job_id, timeout=90) for job_id in jobs]
         assert [job["status"] for job in finished] == ["done"] * 4, finished
         assert all(versions(http, s) == [0, 1] for s in sessions)
-        after = post_edit(http, photo, "more contrast")
+        after = edit(http, photo, "more contrast")
         assert wait_for_job(http, after, timeout=60)["status"] == "done"
 
 
@@ -209,7 +266,7 @@ def test_a_job_is_cancelled_from_the_other_node(cluster: Cluster, photo: bytes) 
     key = cluster.keys["acme"]
     a, b = cluster.api
     with client(a, key) as on_a, client(b, key) as on_b, socket(a, key) as ws_a:
-        running, also_running, queued = (post_edit(on_a, photo, "make it warmer") for _ in range(3))
+        running, also_running, queued = (edit(on_a, photo, "make it warmer") for _ in range(3))
         send(ws_a, type="subscribe", job_id=running)
         send(ws_a, type="subscribe", job_id=queued)
         wait_running(on_a, running)
@@ -218,8 +275,7 @@ def test_a_job_is_cancelled_from_the_other_node(cluster: Cluster, photo: bytes) 
         for job_id in (queued, running):
             cancelled = on_b.delete(f"/v1/jobs/{job_id}")
             assert cancelled.status_code in (200, 202), cancelled.text
-        for job_id in (running, queued):
-            assert frames_until(ws_a, ended(job_id))[-1]["status"] == "cancelled"
+        assert final_states(ws_a, {running, queued}) == {running: "cancelled", queued: "cancelled"}
         assert wait_for_job(on_a, also_running)["status"] == "done"  # the other job ran on
         never = on_b.get(f"/v1/jobs/{queued}").json()
         assert never["status"] == "cancelled" and never["attempts"] == 0  # it never started
@@ -238,9 +294,7 @@ def test_a_tenant_sees_nothing_of_another_tenant_on_any_node(cluster: Cluster, p
         session_id = new_session(acme_http, photo)
         send(acme_ws, type="join", session_id=session_id)
         frames_until(acme_ws, lambda f: f["type"] == "joined")
-        job_id = acme_http.post(
-            f"/v1/sessions/{session_id}/edits", json={"instruction": "make it brighter"}
-        ).json()["job_id"]
+        job_id = session_edit(acme_http, session_id, "make it brighter")
 
         # Over HTTP, on the other node: another tenant's objects do not exist.
         for path in (
@@ -264,40 +318,3 @@ def test_a_tenant_sees_nothing_of_another_tenant_on_any_node(cluster: Cluster, p
         send(globex_ws, type="jobs")
         listed = frames_until(globex_ws, lambda f: f["type"] == "jobs")[-1]["jobs"]
         assert job_id not in {j["job_id"] for j in listed}
-
-
-def test_make_cluster_starts_the_topology_prints_its_urls_and_key_and_stops_it_by_pid(photo: bytes) -> None:
-    """``make cluster`` / ``make cluster-down``: ``python -m cluster up`` leaves the processes
-    running and prints what a person needs; ``down`` stops every one of them."""
-    folder = Path(tempfile.mkdtemp(prefix="imgedit-make-cluster-"))
-    folder.chmod(0o755)  # PostgreSQL may run as another user: it must reach its data folder
-    root = folder / "cluster"
-    env = {**os.environ, **SETTINGS}
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "cluster", "--dir", str(root), *args]
-        return subprocess.run(command, env=checkout_env(env), capture_output=True, text=True, timeout=300)
-
-    try:
-        up = run("up", "--api-nodes", "1", "--cpu-workers", "1", "--gpu-workers", "0")
-        assert up.returncode == 0, up.stderr
-        urls = re.findall(r"web page (http://127\.0\.0\.1:\d+)/", up.stdout)
-        key = re.search(r"API key \(tenant 'local'\): (\S+)", up.stdout)
-        assert len(urls) == 1 and key, up.stdout
-        assert f"{urls[0]}/healthz" in up.stdout and f"{urls[0]}/metrics" in up.stdout
-        headers = {"Authorization": f"Bearer {key[1]}"}
-        with httpx.Client(base_url=urls[0], headers=headers, timeout=30) as http:
-            job_id = post_edit(http, photo, "make it brighter")
-            assert wait_for_job(http, job_id, timeout=60)["status"] == "done"
-        assert run("status").returncode == 0
-        pids = [p["pid"] for p in json.loads((root / "cluster.json").read_text())["processes"]]
-        assert len(pids) == 5  # worker, API node, Redis, PostgreSQL, SeaweedFS
-
-        down = run("down")
-        assert down.returncode == 0, down.stderr
-        assert [pid for pid in pids if running(pid)] == []
-        assert run("status").returncode == 1
-    finally:
-        if (root / "cluster.json").exists():
-            run("down")
-        shutil.rmtree(folder, ignore_errors=True)
