@@ -168,15 +168,25 @@ class Cluster:
         return self
 
     def _start_servers(self) -> None:
-        self.redis = RedisServer.start(
-            self.root / "redis", appendfsync="everysec" if self.durable else "always"
-        )
-        if self.postgres is None:
-            self.postgres = PostgresServer.start(
-                self.root / "postgres" if self.durable else None, durable=self.durable
-            )
-        if self.s3 is None:
-            self.s3 = S3Server.start(self.root / "seaweedfs")
+        """Redis, and PostgreSQL and SeaweedFS unless given, started side by side (seconds each);
+        each one that started is kept, for ``stop``, even when another failed."""
+        fsync = "everysec" if self.durable else "always"
+        with ThreadPoolExecutor(3) as pool:
+            redis = pool.submit(RedisServer.start, self.root / "redis", appendfsync=fsync)
+            postgres = None
+            if self.postgres is None:
+                pg_root = self.root / "postgres" if self.durable else None
+                postgres = pool.submit(PostgresServer.start, pg_root, durable=self.durable)
+            s3 = pool.submit(S3Server.start, self.root / "seaweedfs") if self.s3 is None else None
+        failures = [f.exception() for f in (redis, postgres, s3) if f is not None and f.exception()]
+        self.redis = None if redis.exception() else redis.result()
+        if postgres is not None and not postgres.exception():
+            self.postgres = postgres.result()
+        if s3 is not None and not s3.exception():
+            self.s3 = s3.result()
+        if failures:
+            raise failures[0]  # type: ignore[misc]
+        assert self.redis is not None and self.postgres is not None and self.s3 is not None
         self.database_url = self.postgres.new_database(migrated=False)
         self.blob_url = self.s3.new_url()
         self.env = {
