@@ -7,16 +7,19 @@ One run, four configurations, each one API node (``imgedit serve``) on the same 
 - ``celery``: the node enqueues over Redis (``IMGEDIT_QUEUE=celery``) and 1, then 2
   ``imgedit worker --pool cpu --concurrency 1`` processes run the jobs.
 
-Each configuration is started through cluster/ (as ``make cluster`` starts it), warmed up, then
-measured twice with the clients of bench/server_load.py: one client alone (``--solo-edits`` edits
-one after another: the latency of an edit without queueing, where the broker's cost shows) and
-``--clients`` clients at once (throughput, median and p99 latency under load). Reported: failed
+Each configuration is started through cluster/ (as ``make cluster`` starts it) and warmed up.
+The embedded and the Celery configuration with the same number of workers run side by side and
+are measured in alternation, ``--rounds`` times each, so that the noise of a shared machine falls
+on both alike: one client alone (``--solo-edits`` edits one after another: the latency of an edit
+without queueing, where the broker's cost shows), then ``--clients`` clients at once with the
+clients of bench/server_load.py (throughput, median and p99 latency under load). Latencies are
+pooled over the rounds. Reported: failed
 requests, throughput, latency, the API node's CPU seconds per edit (its process alone) and the
 workers' (the node's edit worker processes when embedded, the Celery workers and theirs
 otherwise), and the broker path's added latency: Celery's median minus the embedded median at
 the same number of workers (target: at most 15 ms).
 
-    .venv/bin/python bench/scaleout.py [--clients 32] [--edits-per-client 4] [--solo-edits 24]
+    .venv/bin/python bench/scaleout.py [--clients 32] [--edits-per-client 4] [--solo-edits 12] [--rounds 3]
         [--workers 1 2] [--workload trivial realistic] [--queue embedded celery]
 """
 
@@ -80,6 +83,22 @@ class Phase:
     def per_edit_ms(self, seconds: float) -> float:
         return seconds / max(1, self.ok) * 1000
 
+    def __add__(self, other: Phase) -> Phase:
+        """Two rounds pooled: their latencies and failures together, their times summed."""
+        load = Load(
+            self.load.latencies + other.load.latencies,
+            self.load.failures + other.load.failures,
+            self.load.job_ids + other.load.job_ids,
+        )
+        return Phase(
+            load,
+            self.wall + other.wall,
+            self.api_cpu + other.api_cpu,
+            self.workers_cpu + other.workers_cpu,
+            self.client_cpu + other.client_cpu,
+            self.machine_cpu + other.machine_cpu,
+        )
+
 
 @dataclass
 class Measured:
@@ -130,8 +149,38 @@ def measure(
     )
 
 
-def run_configuration(
-    queue: str,
+@dataclass
+class Target:
+    """One configuration, started: its API node and, with Celery, its worker processes."""
+
+    queue: str
+    workers: int
+    url: str
+    key: str
+    api: psutil.Process
+    worker_processes: list[psutil.Process]
+
+    def measure(self, workload: Workload, clients: int, edits: int) -> Phase:
+        return measure(self.url, self.key, workload, clients, edits, self.api, self.worker_processes)
+
+
+def start(
+    queue: str, workers: int, postgres: PostgresServer, s3: S3Server, root: Path
+) -> tuple[Cluster, Target]:
+    settings = dict(SETTINGS)
+    if queue == "embedded":
+        settings |= {"IMGEDIT_QUEUE": "local", "IMGEDIT_CLASSIC_WORKERS": str(workers)}
+        topology = Topology(api_nodes=1, cpu_workers=0, settings=settings)
+    else:
+        topology = Topology(api_nodes=1, cpu_workers=workers, concurrency=1, settings=settings)
+    cluster = Cluster(root / f"{queue}-{workers}", topology, postgres=postgres, s3=s3, tenants=("bench",))
+    cluster.start()
+    node, key = cluster.api[0], cluster.keys["bench"]
+    processes = [psutil.Process(w.pid) for w in cluster.workers]
+    return cluster, Target(queue, workers, node.url, key, psutil.Process(node.pid), processes)
+
+
+def compare(
     workers: int,
     workloads: list[Workload],
     args: argparse.Namespace,
@@ -139,37 +188,48 @@ def run_configuration(
     s3: S3Server,
     root: Path,
 ) -> list[Measured]:
-    settings = dict(SETTINGS)
-    if queue == "embedded":
-        settings |= {"IMGEDIT_QUEUE": "local", "IMGEDIT_CLASSIC_WORKERS": str(workers)}
-        topology = Topology(api_nodes=1, cpu_workers=0, settings=settings)
-    else:
-        topology = Topology(api_nodes=1, cpu_workers=workers, concurrency=1, settings=settings)
-    folder = root / f"{queue}-{workers}"
-    results = []
-    with Cluster(folder, topology, postgres=postgres, s3=s3, tenants=("bench",)) as cluster:
-        node, key = cluster.api[0], cluster.keys["bench"]
-        api = psutil.Process(node.pid)
-        worker_processes = [psutil.Process(w.pid) for w in cluster.workers]
+    """Embedded and Celery with ``workers`` workers, side by side, measured in alternation."""
+    clusters: list[Cluster] = []
+    try:
+        targets = []
+        for queue in args.queue:
+            cluster, target = start(queue, workers, postgres, s3, root)
+            clusters.append(cluster)
+            targets.append(target)
+        results = []
         for workload in workloads:
-            # Warm-up, not measured: worker processes start, each instruction is parsed once.
-            asyncio.run(run_load(node.url, key, workload, 2, len(workload.instructions)))
-            solo = measure(node.url, key, workload, 1, args.solo_edits, api, worker_processes)
-            loaded = measure(
-                node.url, key, workload, args.clients, args.edits_per_client, api, worker_processes
-            )
-            results.append(Measured(queue, workers, workload.name, solo, loaded))
-            print(
-                f"  {queue} x{workers} {workload.name}: {loaded.ok} ok, {len(loaded.load.failures)} failed, "
-                f"{loaded.ok / loaded.wall:.1f} edits/s",
-                file=sys.stderr,
-            )
-    return results
+            for target in targets:
+                # Warm-up, not measured: edit processes start, each instruction is parsed once.
+                asyncio.run(run_load(target.url, target.key, workload, 2, len(workload.instructions)))
+            solo: dict[str, Phase] = {}
+            loaded: dict[str, Phase] = {}
+            for _ in range(args.rounds):
+                for target in targets:
+                    phase = target.measure(workload, 1, args.solo_edits)
+                    solo[target.queue] = solo[target.queue] + phase if target.queue in solo else phase
+                for target in targets:
+                    phase = target.measure(workload, args.clients, args.edits_per_client)
+                    loaded[target.queue] = loaded[target.queue] + phase if target.queue in loaded else phase
+            for target in targets:
+                pooled = loaded[target.queue]
+                results.append(Measured(target.queue, workers, workload.name, solo[target.queue], pooled))
+                print(
+                    f"  {target.queue} x{workers} {workload.name}: {pooled.ok} ok, "
+                    f"{len(pooled.load.failures)} failed, {pooled.ok / pooled.wall:.1f} edits/s",
+                    file=sys.stderr,
+                )
+        return results
+    finally:
+        for cluster in clusters:
+            cluster.stop()
 
 
 def report(results: list[Measured], args: argparse.Namespace) -> None:
     print(f"machine: {os.cpu_count()} CPU cores; one API node, PostgreSQL + SeaweedFS, in each")
-    print(f"load: {args.clients} clients x {args.edits_per_client} edits; solo: {args.solo_edits} in a row")
+    print(
+        f"{args.rounds} rounds, alternating, pooled; each round: {args.solo_edits} edits by one client, "
+        f"then {args.clients} clients x {args.edits_per_client} edits"
+    )
     for workload in dict.fromkeys(r.workload for r in results):
         rows = [r for r in results if r.workload == workload]
         print(f"\n## workload '{workload}'")
@@ -211,7 +271,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--edits-per-client", type=int, default=4)
-    parser.add_argument("--solo-edits", type=int, default=24)
+    parser.add_argument("--solo-edits", type=int, default=12, help="per round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations of the two configurations")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--workload", nargs="+", choices=sorted(WORKLOADS), default=["trivial"])
     parser.add_argument("--queue", nargs="+", choices=("embedded", "celery"), default=["embedded", "celery"])
@@ -223,9 +284,8 @@ def main() -> None:
     results: list[Measured] = []
     try:
         for workers in args.workers:
-            for queue in args.queue:
-                print(f"{queue} with {workers} worker(s) ...", file=sys.stderr)
-                results += run_configuration(queue, workers, workloads, args, postgres, s3, root)
+            print(f"{' and '.join(args.queue)} with {workers} worker(s) ...", file=sys.stderr)
+            results += compare(workers, workloads, args, postgres, s3, root)
     finally:
         postgres.stop()
         s3.stop()
