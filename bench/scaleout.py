@@ -80,6 +80,11 @@ class Phase:
     def median(self) -> float:
         return statistics.median(self.load.latencies)
 
+    def mean(self) -> float:
+        """With every client waiting for its edit before the next, the mean latency is set by the
+        throughput (clients / throughput, Little's law); the median also by the order of service."""
+        return statistics.mean(self.load.latencies)
+
     def per_edit_ms(self, seconds: float) -> float:
         return seconds / max(1, self.ok) * 1000
 
@@ -234,16 +239,17 @@ def report(results: list[Measured], args: argparse.Namespace) -> None:
         rows = [r for r in results if r.workload == workload]
         print(f"\n## workload '{workload}'")
         print(
-            "| queue | workers | ok / failed | throughput | median | p99 | solo median | "
+            "| queue | workers | ok / failed | throughput | median | mean | p99 | solo median | "
             "API node CPU / edit | workers CPU / edit |"
         )
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for r in rows:
             p = r.loaded
             failed = len(p.load.failures) + len(r.solo.load.failures)
             print(
                 f"| {r.queue} | {r.workers} | {p.ok} / {failed} | {p.ok / p.wall:.1f} edits/s "
-                f"| {p.median() * 1000:.0f} ms | {percentile(p.load.latencies, 0.99) * 1000:.0f} ms "
+                f"| {p.median() * 1000:.0f} ms | {p.mean() * 1000:.0f} ms "
+                f"| {percentile(p.load.latencies, 0.99) * 1000:.0f} ms "
                 f"| {r.solo.median() * 1000:.1f} ms | {p.per_edit_ms(p.api_cpu):.1f} ms "
                 f"| {p.per_edit_ms(p.workers_cpu):.1f} ms |"
             )
@@ -257,12 +263,14 @@ def report(results: list[Measured], args: argparse.Namespace) -> None:
             embedded, celery = pair["embedded"], pair["celery"]
             solo = (celery.solo.median() - embedded.solo.median()) * 1000
             loaded = (celery.loaded.median() - embedded.loaded.median()) * 1000
+            mean = (celery.loaded.mean() - embedded.loaded.mean()) * 1000
             ratio = (celery.loaded.ok / celery.loaded.wall) / (embedded.loaded.ok / embedded.loaded.wall)
             cpu = celery.loaded.per_edit_ms(celery.loaded.api_cpu) / max(
                 1e-9, embedded.loaded.per_edit_ms(embedded.loaded.api_cpu)
             )
             print(
-                f"  {workers} worker(s): solo median {solo:+.1f} ms, loaded median {loaded:+.0f} ms; "
+                f"  {workers} worker(s): solo median {solo:+.1f} ms; loaded median {loaded:+.0f} ms, "
+                f"mean {mean:+.0f} ms; "
                 f"throughput x{ratio:.2f}; API node CPU per edit x{cpu:.2f}"
             )
 
