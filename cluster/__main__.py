@@ -101,10 +101,12 @@ def status(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cluster", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--dir", type=Path, default=default_dir(), help="the cluster's folder (state, data, logs)"
+    parser = argparse.ArgumentParser(
+        prog="python -m cluster",
+        description="imgedit's distributed topology on one machine: make cluster, make cluster-down.",
     )
+    where = "the cluster's folder: state, data, logs (default: $CLUSTER_DIR or %(default)s)"
+    parser.add_argument("--dir", type=Path, default=default_dir(), help=where)
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("up", help="start the cluster and print its URLs and API key")
     start.add_argument("--api-nodes", type=int, default=2)
