@@ -21,6 +21,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from cli.main import app
+from cluster.servers import PostgresServer, RedisServer, S3Server
 from imgedit.config import get_settings
 from tests.celery_harness import LEASE_SECONDS, CeleryDeployment
 from tests.conftest import skimage_photo
@@ -34,7 +35,6 @@ from tests.server_harness import (
     removed_soon,
     wait_for_job,
 )
-from tests.servers import PostgresServer, RedisServer, S3Server
 
 ECE = CORPUS / "ececapstonespring2012.pptx"
 PPTX_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"

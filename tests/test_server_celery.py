@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from cluster.servers import PostgresServer, RedisServer, S3Server
 from tests.celery_harness import CeleryDeployment
 from tests.server_harness import POSTGRES_S3, LiveServer, Storage
-from tests.servers import PostgresServer, RedisServer, S3Server
 from tests.test_server import (  # noqa: F401  (fixtures and tests collected again here)
     key,
     photo,
