@@ -46,10 +46,14 @@ def up(args: argparse.Namespace) -> int:
         print(f"{root} exists and holds no cluster: choose another --dir.", file=sys.stderr)
         return 2
     gpu = args.gpu_workers if args.gpu_workers >= 0 else int(gpu_present() and qwen_model_present())
+    # API nodes send generative edits to the gpu pool when a qwen model is set: with no GPU
+    # worker to take them, they must refuse them instead (as a classic-only service does).
+    settings = {} if gpu else {"IMGEDIT_QWEN_MODEL": ""}
     topology = Topology(
         api_nodes=args.api_nodes,
         cpu_workers=args.cpu_workers,
         gpu_workers=gpu,
+        settings=settings,
         ports=tuple(range(args.port, args.port + args.api_nodes)) if args.port else (),
     )
     print(f"Starting the cluster in {root} ...", file=sys.stderr)
