@@ -20,7 +20,7 @@ from tests.server_harness import LiveServer, Storage, imgedit_command, served_en
 LEASE_SECONDS = 1.5
 #: Seconds each job step waits in the workers (IMGEDIT_JOB_STEP_DELAY): long enough to act
 #: while a job runs, short enough for a lean test run.
-STEP_DELAY = 1.0
+STEP_DELAY = 0.6
 
 
 @dataclass
@@ -64,17 +64,18 @@ class CeleryDeployment:
         env.update({f"IMGEDIT_{name.upper()}": str(value) for name, value in self.extra.items()})
         return env
 
-    def start_worker(self, pool: str = "cpu", concurrency: int = 1) -> WorkerProcess:
-        worker = WorkerProcess(
-            self.environment(), self.home / f"worker-{len(self.workers)}.log", pool, concurrency
-        )
+    def start_worker(self, pool: str = "cpu", concurrency: int = 1, **env: str) -> WorkerProcess:
+        """An ``imgedit worker`` of ``pool``, with ``env`` added to the deployment's environment."""
+        log = self.home / f"worker-{len(self.workers)}.log"
+        worker = WorkerProcess({**self.environment(), **env}, log, pool, concurrency)
         self.workers.append(worker)
         return worker
 
-    def stop_workers(self) -> None:
-        for worker in self.workers:
+    def stop_workers(self, pool: str | None = None) -> None:
+        """Stop the workers (of ``pool`` only, if given)."""
+        for worker in [w for w in self.workers if pool in (None, w.pool)]:
             worker.stop()
-        self.workers.clear()
+            self.workers.remove(worker)
 
 
 class WorkerProcess:
@@ -84,6 +85,7 @@ class WorkerProcess:
         self, env: dict[str, str], log: Path, pool: str, concurrency: int, timeout: float = 90
     ) -> None:
         self.log = log
+        self.pool = pool
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
                 imgedit_command("worker", "--pool", pool, "--concurrency", str(concurrency)),

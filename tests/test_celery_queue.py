@@ -24,7 +24,7 @@ from cli.main import app
 from cluster.servers import PostgresServer, RedisServer, S3Server
 from imgedit.config import get_settings
 from tests.celery_harness import LEASE_SECONDS, CeleryDeployment
-from tests.conftest import skimage_photo
+from tests.conftest import TINY_AREA, TINY_CONDITION_AREA, skimage_photo
 from tests.deck_helpers import CORPUS
 from tests.server_harness import (
     POSTGRES_S3,
@@ -70,9 +70,9 @@ def nodes(deployment: CeleryDeployment) -> Iterator[tuple[LiveServer, LiveServer
 @pytest.fixture
 def worker(deployment: CeleryDeployment) -> CeleryDeployment:
     """One cpu worker running (started if the previous test left none)."""
-    alive = [w for w in deployment.workers if w.proc.poll() is None]
+    alive = [w for w in deployment.workers if w.pool == "cpu" and w.proc.poll() is None]
     if not alive:
-        deployment.stop_workers()
+        deployment.stop_workers("cpu")
         deployment.start_worker()
     return deployment
 
@@ -291,6 +291,40 @@ def test_a_stopped_worker_and_a_restarted_redis_lose_no_job(
         finished = [wait_for_job(on_a, job) for job in (interrupted, before, lost, after)]
         assert [job["status"] for job in finished] == ["done"] * 4
         assert finished[0]["attempts"] == 2 and {job["attempts"] for job in finished[1:]} == {1}
+
+
+def test_a_generative_edit_goes_to_the_gpu_pool_and_its_worker(
+    worker: CeleryDeployment, photo: bytes, tiny_model: Path
+) -> None:
+    """An API node with the qwen model set (and no GPU of its own) sends a generative edit to the
+    gpu queue; a gpu worker (here the tiny pipeline on the CPU) loads the model before it says
+    it is ready, and runs it."""
+    qwen = {
+        "IMGEDIT_ENGINE": "qwen",
+        "IMGEDIT_QWEN_MODEL": str(tiny_model),
+        "IMGEDIT_QWEN_DEVICE": "cpu",
+        "IMGEDIT_QWEN_STEPS": "2",
+        "IMGEDIT_QWEN_TARGET_AREA": str(TINY_AREA),
+        "IMGEDIT_QWEN_VAE_IMAGE_AREA": str(TINY_AREA),
+        "IMGEDIT_QWEN_CONDITION_IMAGE_AREA": str(TINY_CONDITION_AREA),
+        "IMGEDIT_MAX_EDIT_AREA": "1.0",
+        "IMGEDIT_JOB_STEP_DELAY": "0",
+    }
+    gpu = worker.start_worker("gpu", **qwen)
+    try:
+        with (
+            worker.node(engine="auto", qwen_model=str(tiny_model)) as node,
+            node.client(node.key("painter")) as client,
+        ):
+            job = post_edit(client, photo, "把背景换成海边")
+            assert job["status"] == "queued"
+            done = wait_for_job(client, job["job_id"], timeout=120)
+            assert done["status"] == "done", done
+            assert done["result"]["report"]["engine"] == "qwen"
+            assert httpx.get(f"{node.url}/healthz").json()["workers"] == {"cpu": 1, "gpu": 1}
+    finally:
+        worker.stop_workers("gpu")
+    assert gpu.proc.returncode == 0
 
 
 def test_healthz_reports_database_storage_broker_and_workers(
