@@ -311,6 +311,7 @@ def test_a_generative_edit_goes_to_the_gpu_pool_and_its_worker(
         "IMGEDIT_JOB_STEP_DELAY": "0",
     }
     gpu = worker.start_worker("gpu", **qwen)
+    assert "warmed up" in gpu.output().split("ready")[0]  # the model ran once before any job
     try:
         with (
             worker.node(engine="auto", qwen_model=str(tiny_model)) as node,

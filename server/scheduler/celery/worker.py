@@ -174,8 +174,10 @@ class WorkerRuntime:
 
 
 def warm_up(services: LocalServices, pool: str) -> None:
-    """A GPU worker loads the qwen pipeline before it takes a job (the first job would wait for
-    it otherwise, and a broken model folder stops the start, not a user's edit)."""
+    """A GPU worker loads the qwen pipeline and runs one small generation before it takes a job:
+    the first user's edit would otherwise wait for the load and for the first run's kernel
+    selection (or compilation, with IMGEDIT_QWEN_COMPILE), and a broken model folder stops the
+    start, not a user's edit."""
     if pool != "gpu":
         return
     editor = services.editors.get(services.settings.engine)
@@ -187,7 +189,9 @@ def warm_up(services: LocalServices, pool: str) -> None:
         )
     # The editor's one warm-up entry point: load to the GPU, fuse the LoRA, one small generation
     # (compiling when IMGEDIT_QWEN_COMPILE is set), each stage logged.
+    started = time.perf_counter()
     editor.warm_up(progress=lambda stage, message: log.info("qwen %s: %s", stage, message))
+    log.warning("qwen loaded and warmed up in %.1f s", time.perf_counter() - started)
 
 
 def run_worker(settings: Settings, pool: str, concurrency: int | None = None) -> int:
