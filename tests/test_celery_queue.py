@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -250,6 +252,38 @@ def test_a_killed_workers_job_runs_again_and_makes_one_version(
         done = wait_for_job(on_b, job_id)
         assert done["status"] == "done" and done["attempts"] == 2 and done["result"]["number"] == 1
         assert versions(on_b, session_id) == [0, 1]
+
+
+def test_a_paused_worker_that_lost_its_job_makes_no_second_version(
+    worker: CeleryDeployment, nodes: tuple[LiveServer, LiveServer], photo: bytes
+) -> None:
+    """A worker frozen mid-job (SIGSTOP: a long GC pause, a VM stall) loses its lease; another
+    worker runs the job again. When the first one wakes up and finishes its run, the job's
+    effect is already recorded (one version per job id) and its late final state is refused."""
+    a, _ = nodes
+    key = a.key("paused")
+    paused = worker.workers[-1]
+    with a.client(key) as client:
+        session_id = session_with_image(client, photo)
+        job_id = client.post(
+            f"/v1/sessions/{session_id}/edits", json={"instruction": "make it warmer"}
+        ).json()["job_id"]
+        running(client, job_id)
+        os.kill(paused.proc.pid, signal.SIGSTOP)
+        try:
+            wait_until(
+                lambda: client.get(f"/v1/jobs/{job_id}").json()["status"] == "queued", what="re-queued job"
+            )
+            worker.start_worker()
+            done = wait_for_job(client, job_id)
+        finally:
+            os.kill(paused.proc.pid, signal.SIGCONT)
+        assert done["status"] == "done" and done["attempts"] == 2 and versions(client, session_id) == [0, 1]
+        wait_until(lambda: "lost its lease" in paused.output(), what="the paused worker's late ending")
+        assert versions(client, session_id) == [0, 1]
+        assert client.get(f"/v1/jobs/{job_id}").json()["result"]["version_id"] == done["result"]["version_id"]
+    paused.stop()
+    worker.workers.remove(paused)
 
 
 def test_a_job_that_kills_its_worker_every_time_fails_after_the_attempts(
