@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import redis
+
+from cluster.servers import PostgresServer, RedisServer, S3Server
 from imgedit.config import Settings
-from tests.server_harness import LiveServer, Storage, imgedit_command, served_env
+from tests.server_harness import POSTGRES_S3, LiveServer, Storage, imgedit_command, served_env
 
 #: Seconds a worker's lease lasts in these tests (renewed every third): a killed worker's job
 #: is queued again about this long after the kill.
@@ -34,6 +37,23 @@ class CeleryDeployment:
     extra: dict[str, Any] = field(default_factory=dict)
     step_delay: float = STEP_DELAY
     workers: list[WorkerProcess] = field(default_factory=list)
+
+    @classmethod
+    def on_servers(
+        cls,
+        postgres: PostgresServer,
+        s3_server: S3Server,
+        redis_server: RedisServer,
+        home: Path,
+        *,
+        redis_db: int,
+        **options: Any,
+    ) -> CeleryDeployment:
+        """A deployment on the test run's PostgreSQL and S3 and on its own, emptied, database
+        ``redis_db`` of the run's Redis (each test module takes another number)."""
+        broker = redis_server.url.rsplit("/", 1)[0] + f"/{redis_db}"
+        redis.Redis.from_url(broker).flushdb()
+        return cls(Storage(POSTGRES_S3, postgres, s3_server), home, broker, **options)
 
     def settings(self, **overrides: Any) -> Settings:
         values: dict[str, Any] = {

@@ -29,9 +29,7 @@ from tests.celery_harness import LEASE_SECONDS, CeleryDeployment
 from tests.conftest import TINY_AREA, TINY_CONDITION_AREA, skimage_photo
 from tests.deck_helpers import CORPUS
 from tests.server_harness import (
-    POSTGRES_S3,
     LiveServer,
-    Storage,
     free_port,
     png_bytes,
     removed_soon,
@@ -51,10 +49,8 @@ def deployment(
     redis_server: RedisServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[CeleryDeployment]:
-    broker = redis_server.url.rsplit("/", 1)[0] + f"/{REDIS_DB}"
-    redis.Redis.from_url(broker).flushdb()
-    found = CeleryDeployment(
-        Storage(POSTGRES_S3, postgres, s3_server), tmp_path_factory.mktemp("celery"), broker
+    found = CeleryDeployment.on_servers(
+        postgres, s3_server, redis_server, tmp_path_factory.mktemp("celery"), redis_db=REDIS_DB
     )
     try:
         yield found

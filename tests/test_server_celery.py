@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import redis
 
 from cluster.servers import PostgresServer, RedisServer, S3Server
 from tests.celery_harness import CeleryDeployment
-from tests.server_harness import POSTGRES_S3, LiveServer, Storage
+from tests.server_harness import LiveServer
 from tests.test_server import (  # noqa: F401  (fixtures and tests collected again here)
     key,
     photo,
@@ -34,12 +33,12 @@ def live(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveServer]:
     """An API node with IMGEDIT_QUEUE=celery and one cpu worker behind it."""
-    broker = redis_server.url.rsplit("/", 1)[0] + f"/{REDIS_DB}"
-    redis.Redis.from_url(broker).flushdb()
-    deployment = CeleryDeployment(
-        Storage(POSTGRES_S3, postgres, s3_server),
+    deployment = CeleryDeployment.on_servers(
+        postgres,
+        s3_server,
+        redis_server,
         tmp_path_factory.mktemp("celery-server"),
-        broker,
+        redis_db=REDIS_DB,
         extra={"max_upload_bytes": 3_000_000, "max_image_pixels": 4_000_000},
         step_delay=0.0,
     )
