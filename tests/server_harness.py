@@ -139,6 +139,14 @@ def wait_for_job(client: httpx.Client, job_id: str, timeout: float = 60) -> dict
         time.sleep(0.05)
 
 
+def wait_for_steps(client: httpx.Client, job_id: str, steps: int, what: str, timeout: float = 30) -> None:
+    """Poll until the job reports ``steps`` done (so a test can kill its server mid-job)."""
+    deadline = time.monotonic() + timeout
+    while client.get(f"/v1/jobs/{job_id}").json()["progress"]["done"] < steps:
+        assert time.monotonic() < deadline, f"the {what} job never got going"
+        time.sleep(0.05)
+
+
 def removed_soon(path: Path, timeout: float = 10) -> bool:
     """Whether ``path`` is gone within ``timeout`` seconds.
 

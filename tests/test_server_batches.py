@@ -19,13 +19,19 @@ from PIL import Image
 from websockets.sync.client import connect
 
 import server.models  # noqa: F401  (the server's tables, for the key created before the server starts)
-from server.auth import KeyStore
-from sessions import create_db_engine, create_sessionmaker
-from sessions.db import DATABASE_FILENAME
 from tests.batch_helpers import product
-from tests.server_harness import LiveServer, free_port, removed_soon, server_settings, wait_for_job
+from tests.server_harness import (
+    LiveServer,
+    free_port,
+    removed_soon,
+    server_settings,
+    wait_for_job,
+    wait_for_steps,
+)
 from tests.test_server_decks import frames_until_finished
-from tests.test_server_faults import ServerProcess
+from tests.test_server_faults import ServerProcess, api_key, home, processes
+
+__all__ = ["home", "processes"]  # the fixtures, used by name
 
 PHOTOS = ["coffee", "chelsea", "astronaut", "rocket", "coffee"]
 
@@ -118,44 +124,35 @@ def test_a_running_batch_can_be_cancelled(tmp_path: Path) -> None:
             assert wait_for_job(client, job_id)["status"] == "cancelled"
 
 
-def test_a_killed_server_resumes_a_batch_without_editing_finished_pictures_again(tmp_path: Path) -> None:
+def test_a_killed_server_resumes_a_batch_without_editing_finished_pictures_again(
+    home: Path, processes: list[ServerProcess]
+) -> None:
     """SIGKILL once two of five pictures are done; the restarted server re-runs the job and sends
     only the unfinished pictures to the engine."""
-    home = tmp_path / "served-home"
-    home.mkdir()
-    key = KeyStore(create_sessionmaker(create_db_engine(home / DATABASE_FILENAME))).create("acme").key
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = {"Authorization": f"Bearer {api_key(home, 'acme')}"}
     archive = _archive({f"p{n}.png": _png(photo, (96 + 8 * n, 72)) for n, photo in enumerate(PHOTOS)})
     port = free_port()
     slow = ServerProcess(home, port, IMGEDIT_JOB_STEP_DELAY="1.5")
-    restarted: ServerProcess | None = None
-    try:
-        with httpx.Client(base_url=slow.url, headers=headers, timeout=30) as client:
-            job_id = upload(client, archive, theme="retro").json()["job_id"]
-            deadline = time.monotonic() + 30
-            while client.get(f"/v1/jobs/{job_id}").json()["progress"]["done"] < 2:
-                assert time.monotonic() < deadline, "the batch job never got going"
-                time.sleep(0.05)
-        slow.kill()
-        journal = home / "jobs" / job_id / ".result.zip.imgedit-batch" / "journal.jsonl"
-        finished_before = len(journal.read_text().splitlines())
-        assert 2 <= finished_before < 5
+    processes.append(slow)
+    with httpx.Client(base_url=slow.url, headers=headers, timeout=30) as client:
+        job_id = upload(client, archive, theme="retro").json()["job_id"]
+        wait_for_steps(client, job_id, 2, "batch")
+    slow.kill()
+    journal = home / "jobs" / job_id / ".result.zip.imgedit-batch" / "journal.jsonl"
+    finished_before = len(journal.read_text().splitlines())
+    assert 2 <= finished_before < 5
 
-        restarted = ServerProcess(home, port)
-        with httpx.Client(base_url=restarted.url, headers=headers, timeout=30) as client:
-            job = wait_for_job(client, job_id)
-            assert job["status"] == "done" and job["attempts"] == 2
-            report = job["result"]["report"]
-            assert report["engine_calls"] == 5 - finished_before
-            assert report["summary"] == {"resumed": finished_before, "edited": 5 - finished_before}
-            with zipfile.ZipFile(io.BytesIO(client.get(job["result_url"]).content)) as zf:
-                assert sorted(zf.namelist()) == [f"p{n}.png" for n in range(5)]
-            assert removed_soon(home / "jobs" / job_id)
-    finally:
-        for process in (slow, restarted):
-            if process is not None and process.proc.poll() is None:
-                process.proc.kill()
-                process.proc.wait(10)
+    restarted = ServerProcess(home, port)
+    processes.append(restarted)
+    with httpx.Client(base_url=restarted.url, headers=headers, timeout=30) as client:
+        job = wait_for_job(client, job_id)
+        assert job["status"] == "done" and job["attempts"] == 2
+        report = job["result"]["report"]
+        assert report["engine_calls"] == 5 - finished_before
+        assert report["summary"] == {"resumed": finished_before, "edited": 5 - finished_before}
+        with zipfile.ZipFile(io.BytesIO(client.get(job["result_url"]).content)) as zf:
+            assert sorted(zf.namelist()) == [f"p{n}.png" for n in range(5)]
+        assert removed_soon(home / "jobs" / job_id)
 
 
 def _reviewed_batch(client: httpx.Client, archive: bytes, prompt: str) -> tuple[str, dict[str, Any]]:

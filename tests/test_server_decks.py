@@ -29,7 +29,15 @@ from sessions import create_db_engine, create_sessionmaker
 from sessions.db import DATABASE_FILENAME
 from tests.browser import chromium
 from tests.deck_helpers import CORPUS, changed_parts, parts
-from tests.server_harness import LiveServer, Storage, free_port, removed_soon, server_settings, wait_for_job
+from tests.server_harness import (
+    LiveServer,
+    Storage,
+    free_port,
+    removed_soon,
+    server_settings,
+    wait_for_job,
+    wait_for_steps,
+)
 from tests.test_deck_bad import BILLION_LAUGHS
 from tests.test_server_faults import ServerProcess
 
@@ -281,10 +289,7 @@ def test_killed_server_resumes_a_deck_job_without_redoing_finished_pictures(tmp_
     try:
         with httpx.Client(base_url=slow.url, headers=headers, timeout=30) as client:
             job_id = upload(client, deck, theme="retro").json()["job_id"]
-            deadline = time.monotonic() + 30
-            while client.get(f"/v1/jobs/{job_id}").json()["progress"]["done"] < 2:
-                assert time.monotonic() < deadline, "the deck job never got going"
-                time.sleep(0.05)
+            wait_for_steps(client, job_id, 2, "deck")
         slow.kill()
         finished_before = len(list((home / "jobs" / job_id / "resume").glob("*.bin")))
         assert 2 <= finished_before < 5
