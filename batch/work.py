@@ -203,7 +203,8 @@ class ItemEditor:
         except EditCancelledError:
             raise
         except ImgEditError as exc:
-            outcome.status, outcome.exit_code, outcome.reason = "failed", exc.exit_code, str(exc)
+            said = exc.speak(reply_language(task.instruction))  # a Chinese prompt: a Chinese reason
+            outcome.status, outcome.exit_code, outcome.reason = "failed", exc.exit_code, str(said)
         except Exception as exc:  # a failure of ours: named for this item, the batch goes on
             outcome.status, outcome.exit_code = "failed", 1
             outcome.reason = f"internal error: {type(exc).__name__}: {exc}"

@@ -21,34 +21,53 @@ if TYPE_CHECKING:
 @command
 def batch_command(
     source: Annotated[
-        Path, typer.Argument(help="A folder of pictures (searched recursively), a .zip, or a .csv manifest.")
+        Path,
+        typer.Argument(
+            metavar="SOURCE", help="A folder of pictures (searched recursively), a .zip, or a .csv manifest."
+        ),
     ],
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="A folder or a .zip; results keep their paths.")
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="A folder or a .zip; results keep their paths (not needed with --dry-run)."
+        ),
     ] = None,
     prompt: Annotated[
-        str | None, typer.Option(help="The instruction for every picture (a manifest's default).")
+        str | None,
+        typer.Option(help="The instruction for every picture (a manifest's default), in Chinese or English."),
     ] = None,
-    theme: Annotated[str | None, typer.Option(help="A style template for every picture.")] = None,
+    theme: Annotated[
+        str | None, typer.Option(help="A style template for every picture (see `imgedit themes`).")
+    ] = None,
     glossary: Annotated[
         Path | None,
         typer.Option(help="A CSV of source,target phrases for 'translate the text into English'."),
     ] = None,
     engine: Annotated[
-        str | None, typer.Option("--engine", "-e", help="auto | classic | qwen (default: IMGEDIT_ENGINE).")
+        str | None,
+        typer.Option("--engine", "-e", help="auto | classic | qwen (default: IMGEDIT_ENGINE, else auto)."),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed for every picture.")] = 0,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU cores).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every picture's generative (qwen) edit.")] = 0,
+    workers: Annotated[
+        int | None, typer.Option(help="Pictures edited at once, in processes (default: one per CPU core).")
+    ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show the plan for every item; edit nothing.")
+        bool, typer.Option("--dry-run", help="Show the plan for every item; edit and write nothing.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report of every item as JSON.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the report as JSON: every item's status and reason, a summary."),
+    ] = False,
 ) -> None:
     """Edit every picture of SOURCE into OUTPUT, in the same relative paths, names and formats.
 
     A CSV manifest has the columns file,instruction (paths relative to the CSV; an optional output
     column renames the result); an instruction may use the row's other columns as {column}.
     Run the same command again after a crash or Ctrl-C: finished pictures are not edited again.
+    Exit code 0 when every picture was edited, 2 when some were bad (each named with its reason;
+    the others are written).
+
+    Example: imgedit batch catalogue/ --prompt "add a 'SALE' badge in the top right" -o sale.zip
     """
     # Imported here: the engine (OpenCV, OCR) is not for `imgedit --help` to load.
     from batch import BatchOptions, plan_batch, run_batch

@@ -18,19 +18,54 @@ from cli.common import command, stderr
 
 @command
 def chat_command(
-    session: Annotated[str | None, typer.Option("--session", help="Resume this session (its id).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line per turn.")] = False,
-    engine: Annotated[str | None, typer.Option("--engine", "-e", help="auto | classic | qwen.")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Qwen-Image-Edit-2509 folder.")] = None,
-    llm: Annotated[
-        str | None, typer.Option("--llm", help="Planner: rules | openai (default IMGEDIT_LLM).")
+    session: Annotated[
+        str | None,
+        typer.Option(
+            "--session", help="Resume this session: the id printed when it started (default: a new one)."
+        ),
     ] = None,
-    temperature: Annotated[float | None, typer.Option(help="Planner sampling temperature (openai).")] = None,
-    top_k: Annotated[int | None, typer.Option(help="Planner top-k (openai).")] = None,
-    max_new_tokens: Annotated[int | None, typer.Option(help="Planner reply length limit (openai).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for generative edits.")] = 0,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON line per turn: reply, tool_calls, resolved_instruction, image_id, "
+            "version_id, image_path.",
+        ),
+    ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option("--engine", "-e", help="auto | classic | qwen (default: IMGEDIT_ENGINE, else auto)."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Qwen-Image-Edit-2509 folder (default: IMGEDIT_QWEN_MODEL)."),
+    ] = None,
+    llm: Annotated[
+        str | None,
+        typer.Option("--llm", help="Planner: rules (offline) | openai (default: IMGEDIT_LLM, else rules)."),
+    ] = None,
+    temperature: Annotated[
+        float | None,
+        typer.Option(help="Planner sampling temperature, 0 to 2 (openai; default: the server's)."),
+    ] = None,
+    top_k: Annotated[
+        int | None, typer.Option(help="Planner top-k sampling (openai; default: the server's).")
+    ] = None,
+    max_new_tokens: Annotated[
+        int | None,
+        typer.Option(help="Most tokens the planner may answer with (openai; default: the server's)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of generative (qwen) edits, for repeatable results.")] = 0,
 ) -> None:
-    """Hold a conversation about images: attach, ask for edits, undo, revert, export."""
+    """Hold a conversation about images: attach them, ask for edits, undo, revert, export.
+
+    Type a message per line, in Chinese or English; when stdin is not a terminal, each line read is
+    one message. Commands: /attach PATH (add an image), /select IMAGE (the image to edit), /undo,
+    /redo, /history, /revert VERSION, /export PATH (.png, .jpg or .webp: the current image; .json:
+    the session's audit record), /quit. The session is kept in IMGEDIT_HOME: resume it with --session.
+
+    Example: printf '/attach photo.png\n把背景换成白色\n/undo\n' | imgedit chat --json
+    """
     from agent import ChatAgent, SamplingOptions
     from cli.chat_session import HELP, ChatSession
     from engine import Editor

@@ -33,10 +33,17 @@ def _where(engine: Engine) -> str:
 @db_app.command("upgrade")
 @command
 def db_upgrade(
-    revision: Annotated[str, typer.Argument(help="Target revision (default: the newest).")] = "head",
+    revision: Annotated[
+        str, typer.Argument(metavar="REVISION", help="Target revision; head is the newest.")
+    ] = "head",
 ) -> None:
     """Create the tables, or migrate them to REVISION; keeps every row (also of a database made
-    before migrations). On PostgreSQL it also sets up the agent's checkpoint tables."""
+    before migrations). On PostgreSQL it also sets up the agent's checkpoint tables.
+
+    Run it once per release before starting the new servers and workers.
+
+    Example: IMGEDIT_DATABASE_URL=postgresql+psycopg://imgedit:SECRET@db:5432/imgedit imgedit db upgrade
+    """
     from sessions import migrate
 
     engine = _engine()
@@ -51,9 +58,14 @@ def db_upgrade(
 @db_app.command("downgrade")
 @command
 def db_downgrade(
-    revision: Annotated[str, typer.Argument(help="Target revision; -1 is one step back.")] = "-1",
+    revision: Annotated[
+        str, typer.Argument(metavar="REVISION", help="Target revision; -1 is one step back, base is empty.")
+    ] = "-1",
 ) -> None:
-    """Migrate back to REVISION (dropping what later revisions added)."""
+    """Migrate back to REVISION (dropping what later revisions added).
+
+    Example: imgedit db downgrade -1
+    """
     from sessions import migrate
 
     engine = _engine()
@@ -63,8 +75,15 @@ def db_downgrade(
 
 @db_app.command("current")
 @command
-def db_current(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Show the database, its revision and the newest revision this imgedit knows."""
+def db_current(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON line: database, revision, head, current.")
+    ] = False,
+) -> None:
+    """Show the database, its revision and the newest revision this imgedit knows.
+
+    Example: imgedit db current --json
+    """
     from sessions import migrate
 
     engine = _engine()

@@ -18,25 +18,38 @@ deck_app = typer.Typer(help="Restyle PowerPoint decks: every picture, nothing el
 @deck_app.command("restyle", no_args_is_help=True)
 @command
 def restyle_command(
-    deck: Annotated[Path, typer.Argument(help="The .pptx deck to restyle.")],
+    deck: Annotated[Path, typer.Argument(metavar="DECK", help="The .pptx deck to restyle.")],
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Where to write the restyled deck.")
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="Where to write the restyled deck, a .pptx (not needed with --dry-run)."
+        ),
     ] = None,
-    theme: Annotated[str | None, typer.Option(help="A style template (see `imgedit themes`).")] = None,
-    prompt: Annotated[str | None, typer.Option(help="An instruction applied to every picture.")] = None,
+    theme: Annotated[
+        str | None, typer.Option(help="A style template by slug or name (see `imgedit themes`).")
+    ] = None,
+    prompt: Annotated[
+        str | None, typer.Option(help="An instruction applied to every picture, in Chinese or English.")
+    ] = None,
     engine: Annotated[
-        str | None, typer.Option("--engine", "-e", help="auto | classic | qwen (default: IMGEDIT_ENGINE).")
+        str | None,
+        typer.Option("--engine", "-e", help="auto | classic | qwen (default: IMGEDIT_ENGINE, else auto)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed shared by every picture, so the deck gets one look.")] = 0,
     slides: Annotated[
-        str | None, typer.Option(help="Only pictures on these slides, e.g. 1-5 or 1,3,7-9.")
+        str | None, typer.Option(help="Only pictures on these slides, e.g. 1-5 or 1,3,7-9 (default: all).")
     ] = None,
     min_size: Annotated[
-        int, typer.Option("--min-size", help="Skip pictures smaller than this many pixels on a side.")
+        int, typer.Option("--min-size", help="Skip pictures whose shorter side is under this many pixels.")
     ] = DEFAULT_MIN_SIZE,
-    workers: Annotated[int | None, typer.Option(help="Parallel workers (default: CPU cores).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Pictures edited at once, in processes (default: one per CPU core).")
+    ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="List the pictures that would change and estimate the time.")
+        bool,
+        typer.Option(
+            "--dry-run", help="List the pictures that would change and estimate the time; write nothing."
+        ),
     ] = False,
     pictures: Annotated[
         str | None,
@@ -53,9 +66,16 @@ def restyle_command(
         Path | None,
         typer.Option(help="Also write a PNG of the changed slides, before and after (needs LibreOffice)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON: every picture's status and reason.")
+    ] = False,
 ) -> None:
-    """Apply a theme or an instruction to every picture in DECK; everything else stays as it was."""
+    """Apply a theme or an instruction to every picture in DECK; everything else stays as it was.
+
+    Give --theme or --prompt (one of them). A picture used on several slides is edited once.
+
+    Example: imgedit deck restyle talk.pptx --theme valentine -o talk-valentine.pptx --preview diff.png
+    """
     options = RestyleOptions(
         theme=theme,
         prompt=prompt,

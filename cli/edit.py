@@ -10,47 +10,107 @@ import typer
 from cli.common import command, print_json, progress_bar, stderr
 from engine import Editor
 from engine.imageio import format_for_path, load_image, save_image
+from engine.parsing.language import reply_language
 from imgedit.config import get_settings
-from imgedit.errors import BadInputError
+from imgedit.errors import BadInputError, answered_in
 
 
 @command
 def edit_command(
-    image: Annotated[Path, typer.Argument(help="The image to edit (PNG, JPEG or WebP).")],
-    instruction: Annotated[str, typer.Argument(help="What to change, in Chinese or English.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the result.")],
+    image: Annotated[Path, typer.Argument(metavar="IMAGE", help="The image to edit (PNG, JPEG or WebP).")],
+    instruction: Annotated[
+        str, typer.Argument(metavar="INSTRUCTION", help="What to change, in Chinese or English.")
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Where to write the result; a .png, .jpg or .webp suffix picks the format, "
+            "any other keeps IMAGE's. Missing folders are created.",
+        ),
+    ],
     reference: Annotated[
         list[Path] | None,
-        typer.Option("--ref", help="A reference image ('Picture 2', 'Picture 3'); up to two."),
+        typer.Option(
+            "--ref",
+            help="A reference image for the qwen engine, called 'Picture 2' (then 'Picture 3') in "
+            "the instruction; give --ref once or twice.",
+        ),
     ] = None,
     engine: Annotated[
-        str | None, typer.Option("--engine", "-e", help="auto | classic | qwen (default: IMGEDIT_ENGINE).")
+        str | None,
+        typer.Option("--engine", "-e", help="auto | classic | qwen (default: IMGEDIT_ENGINE, else auto)."),
     ] = None,
     model: Annotated[
-        str | None, typer.Option("--model", help="Qwen-Image-Edit-2509 folder (default: IMGEDIT_QWEN_MODEL).")
+        str | None,
+        typer.Option("--model", help="Qwen-Image-Edit-2509 folder (default: IMGEDIT_QWEN_MODEL)."),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed, for repeatable generative edits.")] = None,
-    steps: Annotated[int | None, typer.Option(help="Denoising steps (qwen).")] = None,
-    cfg: Annotated[float | None, typer.Option(help="True CFG scale (qwen); 1 turns CFG off.")] = None,
-    negative_prompt: Annotated[str, typer.Option(help="What to avoid (qwen).")] = " ",
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Random seed of a generative (qwen) edit, to repeat it (default: a new one each run)."
+        ),
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(help="Denoising steps of the qwen engine (default: the preset's: 40, 8 or 4)."),
+    ] = None,
+    cfg: Annotated[
+        float | None,
+        typer.Option(
+            help="True CFG scale of the qwen engine, 1 turning CFG off (default: the preset's: 4, or 1)."
+        ),
+    ] = None,
+    negative_prompt: Annotated[
+        str,
+        typer.Option(
+            help="What the qwen model should avoid painting (default: nothing).", show_default=False
+        ),
+    ] = " ",
     mask: Annotated[
-        Path | None, typer.Option(help="Only pixels where this mask is white may change.")
+        Path | None,
+        typer.Option(
+            help="A black-and-white image of IMAGE's size: only pixels where it is white may change."
+        ),
     ] = None,
     no_preserve: Annotated[
-        bool, typer.Option("--no-preserve", help="Skip preservation and the edit-area limit.")
+        bool,
+        typer.Option(
+            "--no-preserve",
+            help="Let the whole image change: no preservation of unnamed pixels, no edit-area limit.",
+        ),
     ] = False,
     max_edit_area: Annotated[
-        float | None, typer.Option(help="Largest share of the image a local edit may change.")
+        float | None,
+        typer.Option(
+            help="Largest share of the image (0 to 1) a local edit may change "
+            "(default: IMGEDIT_MAX_EDIT_AREA, else 0.6)."
+        ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the edit report as JSON.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the edit report as JSON on stdout (plan, engine, seconds, changed area, warnings).",
+        ),
+    ] = False,
 ) -> None:
-    """Edit IMAGE as INSTRUCTION says and write the result to OUTPUT (same size and format)."""
+    """Edit IMAGE as INSTRUCTION says and write the result to OUTPUT, at IMAGE's exact size.
+
+    Pixels the instruction does not name are kept. A vague instruction, or one the engine cannot
+    do, is refused with what to try instead (exit code 2), never guessed at.
+
+    Example: imgedit edit photo.jpg "把背景换成白色" -o white.jpg --json
+    """
     settings = get_settings()
     if len(reference or []) > 2:
         raise BadInputError("At most two reference images (--ref) can be given.")
-    loaded = load_image(image, max_pixels=settings.max_image_pixels)
-    references = [load_image(p, max_pixels=settings.max_image_pixels).image for p in reference or []]
-    mask_image = load_image(mask, max_pixels=settings.max_image_pixels).image.convert("L") if mask else None
+    limit = settings.max_image_pixels
+    with answered_in(reply_language(instruction)):  # a Chinese instruction: a bad file told in Chinese
+        loaded = load_image(image, max_pixels=limit)
+        references = [load_image(p, max_pixels=limit).image for p in reference or []]
+        mask_image = load_image(mask, max_pixels=limit).image.convert("L") if mask else None
     editor = Editor(engine=engine, model_path=model)
 
     with progress_bar("editing", disable=as_json) as on_progress:

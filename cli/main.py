@@ -20,7 +20,11 @@ def _root() -> None:
     """Edit images by saying what you want, in Chinese or English.
 
     Configuration comes from IMGEDIT_* environment variables or ./imgedit.toml
-    (IMGEDIT_ENGINE, IMGEDIT_QWEN_MODEL, IMGEDIT_HOME, IMGEDIT_MAX_EDIT_AREA, ...).
+    (IMGEDIT_ENGINE, IMGEDIT_QWEN_MODEL, IMGEDIT_HOME, IMGEDIT_MAX_EDIT_AREA, ...; docs/deploy.md
+    lists them all). Each command has its own --help. Exit codes: 0 done, 2 bad input (the message
+    says what to change), 1 a failure of ours.
+
+    Example: imgedit edit photo.jpg "调亮一点" -o brighter.jpg
     """
 
 

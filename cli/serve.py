@@ -30,15 +30,23 @@ def serve_command(
     host: Annotated[
         str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8000,
+    log_level: Annotated[
+        str, typer.Option(help="Server log level: critical, error, warning, info, debug or trace.")
+    ] = "info",
     ssl_certfile: Annotated[
         Path | None,
         typer.Option(help="TLS certificate (PEM): serve HTTPS, which the PowerPoint add-in needs."),
     ] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="The certificate's private key (PEM).")] = None,
 ) -> None:
-    """Serve the API, the WebSockets and the web page at http://HOST:PORT/ (https:// with TLS)."""
+    """Serve the API, the WebSockets and the web page at http://HOST:PORT/ (https:// with TLS).
+
+    On a fresh IMGEDIT_HOME it creates the database and prints an API key for the tenant 'local'
+    once; paste it into the page. The API is described at /docs and in docs/api.md. Stop with Ctrl-C.
+
+    Example: imgedit serve --host 0.0.0.0 --port 8000
+    """
     import uvicorn
 
     from server.app import create_app
@@ -78,11 +86,21 @@ def serve_command(
 @keys_app.command("create")
 @command
 def keys_create(
-    tenant: Annotated[str, typer.Option(help="The tenant the key acts for (created if new).")],
-    label: Annotated[str, typer.Option(help="A note to recognise the key by.")] = "",
-    as_json: Annotated[bool, typer.Option("--json", help="Print id, tenant and key as JSON.")] = False,
+    tenant: Annotated[
+        str, typer.Option(help="The tenant the key acts for: its sessions and jobs (created if new).")
+    ],
+    label: Annotated[str, typer.Option(help="A note to recognise the key by (default: none).")] = "",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print id, tenant and key as one JSON line.")
+    ] = False,
 ) -> None:
-    """Create an API key for TENANT and print it (it is stored hashed and cannot be shown again)."""
+    """Create an API key for TENANT and print it (it is stored hashed and cannot be shown again).
+
+    Send it as 'Authorization: Bearer KEY'. Keys live in the configured database
+    (IMGEDIT_DATABASE_URL, else IMGEDIT_HOME).
+
+    Example: imgedit keys create --tenant design --label "Figma plugin"
+    """
     new = _key_store().create(tenant, label=label)
     if as_json:
         print_json({"id": new.id, "tenant": new.tenant, "key": new.key})
@@ -92,8 +110,16 @@ def keys_create(
 
 @keys_app.command("list")
 @command
-def keys_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False) -> None:
-    """List keys (ids, tenants, whether revoked); the keys themselves are never stored."""
+def keys_list(
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print a JSON line per key: id, tenant, label, created_at, revoked."),
+    ] = False,
+) -> None:
+    """List keys: id, tenant, active or revoked, label; one per line (the keys themselves are never stored).
+
+    Example: imgedit keys list --json
+    """
     for info in _key_store().list():
         row = {
             "id": info.id,
@@ -111,9 +137,17 @@ def keys_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON l
 @keys_app.command("revoke")
 @command
 def keys_revoke(
-    key_id: Annotated[str, typer.Argument(help="The key's id (see `imgedit keys list`).")],
+    key_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="KEY_ID", help="The key's id: the 12 characters after ik_ (see `imgedit keys list`)."
+        ),
+    ],
 ) -> None:
-    """Revoke a key: requests with it are refused from now on."""
+    """Revoke a key: requests with it are refused from now on (open WebSockets within a second).
+
+    Example: imgedit keys revoke 3f9c2a1b7d04
+    """
     info = _key_store().revoke(key_id)
     typer.echo(f"revoked {info.id} (tenant {info.tenant})")
 

@@ -18,12 +18,17 @@ def _pad(text: str, width: int) -> str:
 
 @command
 def themes_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the themes as one JSON document.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the themes as one JSON array, an object per theme.")
+    ] = False,
 ) -> None:
     """List the themes: slug, English name, Chinese name and description, one per line.
 
-    Add your own as TOML files in IMGEDIT_HOME/themes (or IMGEDIT_THEMES_DIR); see
-    docs/instructions.md for the format.
+    Use a theme by its slug or either name: imgedit deck restyle --theme SLUG, imgedit batch
+    --theme SLUG, or an instruction such as "retro style" / "复古风格". Add your own as TOML files in
+    IMGEDIT_HOME/themes (or IMGEDIT_THEMES_DIR); see docs/instructions.md for the format.
+
+    Example: imgedit themes --json
     """
     themes = list_themes(user_themes_dir())
     if as_json:

@@ -13,23 +13,32 @@ import typer
 
 from cli.common import command
 from imgedit.config import get_settings
+from imgedit.errors import BadInputError
 
 
 @command
 def worker_command(
     pool: Annotated[
-        str, typer.Option(help="Which jobs to run: cpu (classic edits, decks, chat) or gpu (qwen).")
+        str,
+        typer.Option(
+            help="Which jobs to run: cpu (classic edits, decks, batches, Figma, chat) or gpu (qwen edits)."
+        ),
     ],
     concurrency: Annotated[
         int | None,
-        typer.Option(help="Jobs run at once (threads); default one per core for cpu, 1 for gpu."),
+        typer.Option(help="Jobs run at once (threads) (default: one per CPU core for cpu, 1 for gpu)."),
     ] = None,
 ) -> None:
     """Run jobs of POOL from the broker until stopped (SIGTERM: running jobs go back to the queue).
 
-    Needs IMGEDIT_BROKER_URL, and the same IMGEDIT_DATABASE_URL and IMGEDIT_BLOB_URL as the API
-    nodes. Prints a line with "ready" once it takes jobs (a gpu worker loads its model first).
+    For API nodes started with IMGEDIT_QUEUE=celery. Needs IMGEDIT_BROKER_URL, and the same
+    IMGEDIT_DATABASE_URL and IMGEDIT_BLOB_URL as the API nodes. Prints a line with "ready" once it
+    takes jobs (a gpu worker loads its model first, from IMGEDIT_QWEN_MODEL).
+
+    Example: IMGEDIT_QUEUE=celery IMGEDIT_BROKER_URL=redis://127.0.0.1:6379/0 imgedit worker --pool cpu
     """
+    if pool not in ("cpu", "gpu"):
+        raise BadInputError(f"Unknown pool {pool!r}: choose cpu or gpu.")
     from server.scheduler.celery.app import broker_url
     from server.scheduler.celery.worker import run_worker
 

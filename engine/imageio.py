@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from imgedit.config import Settings
-from imgedit.errors import BadInputError, ImageTooLargeError
+from imgedit.errors import BadInputError, ImageTooLargeError, InChinese
 
 SUPPORTED_FORMATS = ("PNG", "JPEG", "WEBP")
 #: The default of ``IMGEDIT_MAX_IMAGE_PIXELS``, for callers without settings at hand.
@@ -46,12 +46,20 @@ def check_dimensions(
     ``what`` opens the message: "The image", or the file's name.
     """
     if width <= 0 or height <= 0:
-        raise BadInputError(f"{what} has no pixels ({width}x{height}).")
+        raise BadInputError(
+            f"{what} has no pixels ({width}x{height}).",
+            zh=InChinese(f"{what} 没有像素（{width}x{height}）。"),
+        )
     if width * height > max_pixels or max(width, height) > MAX_SIDE:
         raise ImageTooLargeError(
             f"{what} is {width}x{height} pixels; the limit is {max_pixels:,} pixels "
             f"and {MAX_SIDE:,} pixels a side.",
             hint="Resize it first, or raise IMGEDIT_MAX_IMAGE_PIXELS.",
+            zh=InChinese(
+                f"{what} 有 {width}x{height} 像素，超出上限："
+                f"总共 {max_pixels:,} 像素，每边 {MAX_SIDE:,} 像素。",
+                "请先缩小图片，或调高 IMGEDIT_MAX_IMAGE_PIXELS。",
+            ),
         )
 
 
@@ -63,14 +71,18 @@ def load_image(
     if isinstance(source, str | Path):
         path = Path(source)
         if not path.is_file():
-            raise BadInputError(f"No such image file: {path}")
+            raise BadInputError(
+                f"No such image file: {path}",
+                hint="Check the path and its spelling.",
+                zh=InChinese(f"找不到图片文件：{path}", "请检查路径是否写对。"),
+            )
         data: bytes = path.read_bytes()
     elif isinstance(source, io.BytesIO):
         data = source.getvalue()
     else:
         data = source
     if not data:
-        raise BadInputError(f"{label} is empty.")
+        raise BadInputError(f"{label} is empty.", zh=InChinese(f"{label} 是空文件。"))
     opened = decode_checked(data, label, max_pixels=max_pixels)
     image = to_rgb_or_rgba(ImageOps.exif_transpose(opened))
     return LoadedImage(image=image, format=(opened.format or "").upper())
@@ -100,18 +112,41 @@ def decode_checked(
             opened = Image.open(io.BytesIO(data))
             fmt = (opened.format or "").upper()
             if fmt not in formats:
-                raise BadInputError(f"{label} is {fmt or 'not an image'}; {accepted}.")
+                raise BadInputError(
+                    f"{label} is {fmt or 'not an image'}; {accepted}.",
+                    zh=InChinese(f"{label} 是 {fmt or '非图片'} 文件；只能处理 {_zh_list(formats)} 格式。"),
+                )
             check_dimensions(opened.width, opened.height, max_pixels=max_pixels, what=label)
             if not header_only:
                 opened.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLargeError(f"{label} is too large to decode safely ({exc}).") from exc
+        raise ImageTooLargeError(
+            f"{label} is too large to decode safely ({exc}).",
+            zh=InChinese(f"{label} 太大，无法安全解码。", "请先缩小图片，或调高 IMGEDIT_MAX_IMAGE_PIXELS。"),
+        ) from exc
     except UnidentifiedImageError as exc:
         # Pillow's own text here names only a BytesIO object's address: nothing a user can act on.
-        raise BadInputError(f"{label} is not a readable {readable} image.") from exc
+        raise _unreadable(label, readable, "") from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise BadInputError(f"{label} is not a readable {readable} image ({exc}).") from exc
+        raise _unreadable(label, readable, f" ({exc})") from exc
     return opened
+
+
+def _unreadable(label: str, readable: str, detail: str) -> BadInputError:
+    """A damaged, truncated or mislabelled file: say so, and what to try."""
+    zh_formats = readable.replace(" or ", " 或 ").replace(", ", "、")
+    return BadInputError(
+        f"{label} is not a readable {readable} image{detail}.",
+        hint=f"It is damaged, cut short or not an image: open it in a viewer, or save it as {readable}.",
+        zh=InChinese(
+            f"{label} 不是可读取的 {zh_formats} 图片。",
+            f"文件已损坏、不完整或不是图片：请用看图软件打开检查，或重新保存为 {zh_formats}。",
+        ),
+    )
+
+
+def _zh_list(formats: Collection[str]) -> str:
+    return "、".join("WebP" if fmt == "WEBP" else fmt for fmt in formats)
 
 
 def to_rgb_or_rgba(image: Image.Image) -> Image.Image:

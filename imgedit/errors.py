@@ -2,9 +2,24 @@
 
 Each error knows its exit code (2: the user's input was wrong; 1: our failure) and its HTTP
 status, and carries a message written for the user: what was wrong and what to do about it.
+An error raised where the user's language is not known (a file that is not an image) may carry
+its Chinese text too; the CLI or route that knows the instruction's language says it in that
+language (``answered_in``), so a Chinese instruction gets a Chinese message.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class InChinese:
+    """An error's message and hint in Chinese."""
+
+    message: str
+    hint: str | None = None
 
 
 class ImgEditError(Exception):
@@ -14,10 +29,20 @@ class ImgEditError(Exception):
     exit_code: int = 1
     http_status: int = 500
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, zh: InChinese | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.zh = zh
+
+    def speak(self, language: str) -> ImgEditError:
+        """Say this error in ``language`` (``zh`` or ``en``): its Chinese text replaces the English
+        one when there is one. Returns the error itself, for ``raise exc.speak(...)``."""
+        if language == "zh" and self.zh is not None:
+            self.message, self.hint = self.zh.message, self.zh.hint
+            self.args = (self.message,)
+            self.zh = None
+        return self
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}" if self.hint else self.message
@@ -124,3 +149,13 @@ class EngineError(ImgEditError):
     """The engine failed for a reason that is ours, not the user's."""
 
     code = "engine_error"
+
+
+@contextmanager
+def answered_in(language: str) -> Iterator[None]:
+    """Errors raised inside are said in ``language`` (that of the user's instruction)."""
+    try:
+        yield
+    except ImgEditError as exc:
+        exc.speak(language)
+        raise

@@ -31,9 +31,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine import Editor
 from engine.imageio import encode_image, load_image
+from engine.parsing.language import reply_language
 from engine.types import CancelToken
 from imgedit.config import Settings
-from imgedit.errors import BadInputError
+from imgedit.errors import BadInputError, answered_in
 from jobs.base import JobContext, JobKind, JobOutcome, JobParams, Pool, engine_pool
 from jobs.editors import Editors
 from sessions.blobs import BlobStore
@@ -196,7 +197,8 @@ def perform_edit(
     """
     started = time.perf_counter()
     params = task.params
-    loaded = load_image(blobs.get(task.input_blob), max_pixels=settings.max_image_pixels)
+    with answered_in(reply_language(params.instruction)):
+        loaded = load_image(blobs.get(task.input_blob), max_pixels=settings.max_image_pixels)
     decoded = time.perf_counter()
     announcing = 0.0
 

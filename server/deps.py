@@ -64,7 +64,8 @@ def login(ctx: ServerContext, token: str | None, address: str) -> Principal:
         with contextlib.suppress(RateLimitedError):
             ctx.login_limiter.check(address)
         raise UnauthorizedError(
-            "The API key is unknown or revoked.", hint="Create a new one with `imgedit keys create`."
+            "The API key is unknown or revoked.",
+            hint="Check the key you sent, or create one with `imgedit keys create --tenant NAME`.",
         )
     return who
 

@@ -20,7 +20,7 @@ from PIL import Image
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.imageio import decode_checked, encode_image
-from imgedit.errors import BadInputError
+from imgedit.errors import BadInputError, InChinese
 from server.errors import PayloadTooLargeError
 
 T = TypeVar("T")
@@ -108,7 +108,8 @@ async def read_upload(file: UploadFile, max_bytes: int) -> bytes:
         chunks.append(chunk)
     data = b"".join(chunks)
     if not data:
-        raise BadInputError(f"{file.filename or 'The uploaded file'} is empty.")
+        label = file.filename or "The uploaded file"
+        raise BadInputError(f"{label} is empty.", zh=InChinese(f"{label} 是空文件。"))
     return data
 
 

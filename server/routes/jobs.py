@@ -9,7 +9,8 @@ from fastapi import APIRouter, File, Form, Header, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from imgedit.errors import BadInputError, NotFoundError
+from engine.parsing.language import reply_language
+from imgedit.errors import BadInputError, NotFoundError, answered_in
 from jobs.edit import EditOptions
 from server.blob_responses import blob_response
 from server.deps import Caller, Ctx
@@ -58,7 +59,8 @@ async def create_edit(
 ) -> JobAccepted:
     """Returns ``{"job_id"}`` at once; follow it with ``GET /v1/jobs/{id}`` or the WebSocket."""
     key = idempotency(idempotency_key)
-    data = await read_upload(file, ctx.settings.max_upload_bytes)
+    with answered_in(reply_language(instruction)):
+        data = await read_upload(file, ctx.settings.max_upload_bytes)
     options = EditOptions(
         instruction=instruction,
         engine=engine,
@@ -73,9 +75,10 @@ async def create_edit(
     )
 
     def submit() -> JobAccepted:
-        check_image_header(data, name=file.filename or "", max_pixels=ctx.settings.max_image_pixels)
-        digest = ctx.store.blobs.put(data)
-        info = submit_edit(ctx, who.tenant, options, input_blob=digest, idempotency_key=key)
+        with answered_in(reply_language(instruction)):
+            check_image_header(data, name=file.filename or "", max_pixels=ctx.settings.max_image_pixels)
+            digest = ctx.store.blobs.put(data)
+            info = submit_edit(ctx, who.tenant, options, input_blob=digest, idempotency_key=key)
         return JobAccepted(job_id=info.id, status=info.status, cached=info.cached)
 
     # Uploads up to IMGEDIT_INLINE_UPLOAD_BYTES (1 MB) are checked, stored and queued on the event

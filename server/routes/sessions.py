@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from imgedit.errors import BadInputError, NotFoundError
+from engine.parsing.language import reply_language
+from imgedit.errors import BadInputError, InChinese, NotFoundError, answered_in
 from jobs.edit import EditOptions, SessionTarget
 from server.context import ServerContext
 from server.deps import Caller, Ctx, OwnedSession
@@ -131,7 +132,11 @@ def pick_image(ctx: ServerContext, session_id: str, image_id: str | None) -> Ima
             .limit(1)
         )
     if last is None:
-        raise BadInputError("This session has no image yet.", hint="Upload one first.")
+        raise BadInputError(
+            "This session has no image yet.",
+            hint="Upload one first (POST /v1/sessions/{id}/images).",
+            zh=InChinese("这个会话里还没有图片。", "请先上传一张（POST /v1/sessions/{id}/images）。"),
+        )
     return store.image(last)
 
 
@@ -219,13 +224,16 @@ def create_session_edit(
     """The edit starts from the image's head and, when done, becomes its new version, recorded
     like a chat edit (resolution, author, entities: tools/session_edit.py)."""
     key = idempotency(idempotency_key)
-    image = pick_image(ctx, session.id, body.image_id)
-    head = ctx.store.head(image.id)
-    options = EditOptions(
-        instruction=body.instruction, engine=body.engine, seed=body.seed, priority=body.priority
-    )
-    target = SessionTarget(session.id, image.id, head.id, author=f"key:{who.key_id}")
-    info = submit_edit(ctx, who.tenant, options, input_blob=head.blob, session=target, idempotency_key=key)
+    with answered_in(reply_language(body.instruction)):
+        image = pick_image(ctx, session.id, body.image_id)
+        head = ctx.store.head(image.id)
+        options = EditOptions(
+            instruction=body.instruction, engine=body.engine, seed=body.seed, priority=body.priority
+        )
+        target = SessionTarget(session.id, image.id, head.id, author=f"key:{who.key_id}")
+        info = submit_edit(
+            ctx, who.tenant, options, input_blob=head.blob, session=target, idempotency_key=key
+        )
     return job_json(info, request)
 
 

@@ -20,7 +20,8 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
-from imgedit.errors import BadInputError, ImgEditError
+from engine.parsing.language import reply_language
+from imgedit.errors import BadInputError, ImgEditError, answered_in
 from jobs.edit import EditOptions, SessionTarget
 from server.auth import Principal
 from server.context import ServerContext, ws_ctx
@@ -188,12 +189,13 @@ def _edit(ctx: ServerContext, client: Client, frame: Frame) -> Answer:
     session_id = str(_text(frame, "session_id", limit=64))
     instruction = str(_text(frame, "instruction"))
     ctx.store.get_session(session_id, tenant=client.tenant)
-    image = pick_image(ctx, session_id, _text(frame, "image_id", required=False, limit=64))
-    head = ctx.store.head(image.id)
-    seed = frame.get("seed")
-    options = EditOptions(instruction=instruction, seed=seed if isinstance(seed, int) else None)
-    session = SessionTarget(session_id, image.id, head.id, author=f"key:{client.who.key_id}")
-    info = submit_edit(ctx, client.tenant, options, input_blob=head.blob, session=session)
+    with answered_in(reply_language(instruction)):
+        image = pick_image(ctx, session_id, _text(frame, "image_id", required=False, limit=64))
+        head = ctx.store.head(image.id)
+        seed = frame.get("seed")
+        options = EditOptions(instruction=instruction, seed=seed if isinstance(seed, int) else None)
+        session = SessionTarget(session_id, image.id, head.id, author=f"key:{client.who.key_id}")
+        info = submit_edit(ctx, client.tenant, options, input_blob=head.blob, session=session)
     return _follow(ctx, client, info.id)
 
 
