@@ -57,7 +57,7 @@ def chat_command(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of generative (qwen) edits, for repeatable results.")] = 0,
 ) -> None:
-    """Hold a conversation about images: attach them, ask for edits, undo, revert, export.
+    r"""Hold a conversation about images: attach them, ask for edits, undo, revert, export.
 
     Type a message per line, in Chinese or English; when stdin is not a terminal, each line read is
     one message. Commands: /attach PATH (add an image), /select IMAGE (the image to edit), /undo,

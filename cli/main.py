@@ -8,7 +8,6 @@ from cli import batch, chat, db, deck, edit, serve, themes, worker
 
 app = typer.Typer(
     name="imgedit",
-    help="Edit images by saying what you want, in Chinese or English.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -13,7 +13,6 @@ import typer
 
 from cli.common import command
 from imgedit.config import get_settings
-from imgedit.errors import BadInputError
 
 
 @command
@@ -37,8 +36,6 @@ def worker_command(
 
     Example: IMGEDIT_QUEUE=celery IMGEDIT_BROKER_URL=redis://127.0.0.1:6379/0 imgedit worker --pool cpu
     """
-    if pool not in ("cpu", "gpu"):
-        raise BadInputError(f"Unknown pool {pool!r}: choose cpu or gpu.")
     from server.scheduler.celery.app import broker_url
     from server.scheduler.celery.worker import run_worker
 
