@@ -93,7 +93,12 @@ async def upload(
     return await run_in_threadpool(store)
 
 
-@router.get("/v1/figma/jobs/{job_id}/results/{upload_id}", summary="The edited image for one upload of a job")
+@router.get(
+    "/v1/figma/jobs/{job_id}/results/{upload_id}",
+    summary="The edited image for one upload of a job",
+    response_class=Response,
+    responses={200: {"content": {media_type: {} for media_type in MEDIA_TYPES.values()}}},
+)
 def result(ctx: Ctx, who: Caller, job_id: str, upload_id: str) -> Response:
     info = ctx.queue.get(job_id, who.tenant)  # 404 for another tenant's job
     if info.kind != JOB_KIND:

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from jobs.batch import BATCH, BatchParams, batch_params
 from server.batch_review import (
+    PICTURE_TYPES,
     CurrentItem,
     batch_items,
     item_picture,
@@ -118,6 +119,7 @@ def get_batch(job_id: str, request: Request, ctx: Ctx, who: Caller) -> BatchOut:
     "/batches/{job_id}/items/{index}/{side}",
     name="batch_picture",
     response_class=Response,
+    responses={200: {"content": {media_type: {} for media_type in sorted(set(PICTURE_TYPES.values()))}}},
     summary="A picture of a batch under review, before or after; `max_side` gives a thumbnail",
 )
 def batch_picture(

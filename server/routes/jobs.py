@@ -125,11 +125,9 @@ def cancel_job(job_id: str, request: Request, ctx: Ctx, who: Caller) -> JobOut:
 
 @router.get(
     "/jobs/{job_id}/result",
-    summary="The job's output bytes (an image, or a .pptx for decks)",
+    summary="The job's output bytes (an image, a .pptx for decks, a .zip for batches)",
     response_class=Response,
-    responses={
-        200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}, MEDIA_TYPES["PPTX"]: {}}}
-    },
+    responses={200: {"content": {media_type: {} for media_type in MEDIA_TYPES.values()}}},
 )
 async def job_result(job_id: str, ctx: Ctx, who: Caller) -> Response:
     """The result bytes; ``async`` like ``get_job``: a job read costs less on the event loop than
