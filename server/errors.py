@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -143,16 +144,23 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(_problem(err) for err in exc.errors())
         return JSONResponse(
-            {"code": "invalid_request", "message": f"The request is not valid: {problems}."},
+            {
+                "code": "invalid_request",
+                "message": f"The request is not valid: {problems}.",
+                "hint": "Fix the fields named; /docs (and docs/api.md) describes each one.",
+            },
             status_code=422,
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return JSONResponse(
-            {"code": code, "message": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
-        )
+        body: dict[str, str] = {"code": code, "message": str(exc.detail)}
+        if exc.status_code in (404, 405) and exc.detail == HTTPStatus(exc.status_code).phrase:
+            # The router's own answer to a mistyped path or method: name what was asked for.
+            body["message"] = f"{request.method} {request.url.path}: {exc.detail}."
+            body["hint"] = "The API's routes and methods are listed at /docs (and in docs/api.md)."
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(OSError)
     @app.exception_handler(DBAPIError)

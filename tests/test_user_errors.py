@@ -75,3 +75,12 @@ def test_http_answers_a_chinese_instruction_about_a_bad_upload_in_chinese(tmp_pa
 
         wrong = live.client("ik_000000000000_notarealkeynotarealkey").get(f"/v1/sessions/{session}")
         assert wrong.status_code == 401 and "imgedit keys create --tenant" in wrong.json()["hint"]
+
+        # A mistyped path or an empty field: what was wrong, and where the routes and fields are.
+        typo = client.get("/v1/session")
+        assert typo.status_code == 404 and typo.json()["message"] == "GET /v1/session: Not Found."
+        assert "/docs" in typo.json()["hint"]
+        empty = client.post(f"/v1/sessions/{session}/messages", json={"text": ""})
+        assert (
+            empty.status_code == 422 and "text" in empty.json()["message"] and "/docs" in empty.json()["hint"]
+        )
