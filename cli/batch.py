@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.common import command, print_json, progress_bar, stderr
+from cli.common import EngineOption, WorkersOption, command, print_json, progress_bar, stderr
 from imgedit.errors import BadInputError
 
 if TYPE_CHECKING:
@@ -43,14 +43,9 @@ def batch_command(
         Path | None,
         typer.Option(help="A CSV of source,target phrases for 'translate the text into English'."),
     ] = None,
-    engine: Annotated[
-        str | None,
-        typer.Option("--engine", "-e", help="auto | classic | qwen (default: IMGEDIT_ENGINE, else auto)."),
-    ] = None,
+    engine: EngineOption = None,
     seed: Annotated[int, typer.Option(help="Seed of every picture's generative (qwen) edit.")] = 0,
-    workers: Annotated[
-        int | None, typer.Option(help="Pictures edited at once, in processes (default: one per CPU core).")
-    ] = None,
+    workers: WorkersOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the plan for every item; edit and write nothing.")
     ] = False,

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import command, stderr
+from cli.common import EngineOption, ModelOption, command, stderr
 
 
 @command
@@ -32,14 +32,8 @@ def chat_command(
             "version_id, image_path.",
         ),
     ] = False,
-    engine: Annotated[
-        str | None,
-        typer.Option("--engine", "-e", help="auto | classic | qwen (default: IMGEDIT_ENGINE, else auto)."),
-    ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option("--model", help="Qwen-Image-Edit-2509 folder (default: IMGEDIT_QWEN_MODEL)."),
-    ] = None,
+    engine: EngineOption = None,
+    model: ModelOption = None,
     llm: Annotated[
         str | None,
         typer.Option("--llm", help="Planner: rules (offline) | openai (default: IMGEDIT_LLM, else rules)."),

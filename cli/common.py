@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -30,6 +30,18 @@ from engine.types import ProgressCallback
 from imgedit.errors import ImgEditError
 
 stderr = Console(stderr=True, highlight=False)
+
+# The options several commands share, explained once.
+EngineOption = Annotated[
+    str | None,
+    typer.Option("--engine", "-e", help="auto | classic | qwen (default: IMGEDIT_ENGINE, else auto)."),
+]
+ModelOption = Annotated[
+    str | None, typer.Option("--model", help="Qwen-Image-Edit-2509 folder (default: IMGEDIT_QWEN_MODEL).")
+]
+WorkersOption = Annotated[
+    int | None, typer.Option(help="Pictures edited at once, in processes (default: one per CPU core).")
+]
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import command, print_json, progress_bar, stderr
+from cli.common import EngineOption, WorkersOption, command, print_json, progress_bar, stderr
 from imgedit.errors import BadInputError
 from plugins.pptx import DeckReport, RestyleOptions, restyle_deck
 from plugins.pptx.options import DEFAULT_MIN_SIZE, parse_pictures
@@ -31,10 +31,7 @@ def restyle_command(
     prompt: Annotated[
         str | None, typer.Option(help="An instruction applied to every picture, in Chinese or English.")
     ] = None,
-    engine: Annotated[
-        str | None,
-        typer.Option("--engine", "-e", help="auto | classic | qwen (default: IMGEDIT_ENGINE, else auto)."),
-    ] = None,
+    engine: EngineOption = None,
     seed: Annotated[int, typer.Option(help="Seed shared by every picture, so the deck gets one look.")] = 0,
     slides: Annotated[
         str | None, typer.Option(help="Only pictures on these slides, e.g. 1-5 or 1,3,7-9 (default: all).")
@@ -42,9 +39,7 @@ def restyle_command(
     min_size: Annotated[
         int, typer.Option("--min-size", help="Skip pictures whose shorter side is under this many pixels.")
     ] = DEFAULT_MIN_SIZE,
-    workers: Annotated[
-        int | None, typer.Option(help="Pictures edited at once, in processes (default: one per CPU core).")
-    ] = None,
+    workers: WorkersOption = None,
     dry_run: Annotated[
         bool,
         typer.Option(

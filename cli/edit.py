@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import command, print_json, progress_bar, stderr
+from cli.common import EngineOption, ModelOption, command, print_json, progress_bar, stderr
 from engine import Editor
 from engine.imageio import format_for_path, load_image, save_image
 from engine.parsing.language import reply_language
@@ -38,14 +38,8 @@ def edit_command(
             "the instruction; give --ref once or twice.",
         ),
     ] = None,
-    engine: Annotated[
-        str | None,
-        typer.Option("--engine", "-e", help="auto | classic | qwen (default: IMGEDIT_ENGINE, else auto)."),
-    ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option("--model", help="Qwen-Image-Edit-2509 folder (default: IMGEDIT_QWEN_MODEL)."),
-    ] = None,
+    engine: EngineOption = None,
+    model: ModelOption = None,
     seed: Annotated[
         int | None,
         typer.Option(
