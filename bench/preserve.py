@@ -28,6 +28,7 @@ from engine.preserve.detect import generative_change
 from engine.preserve.grounding import text_box
 from engine.preserve.seam import poisson_composite
 from engine.samples import model_drift, sample_photo, with_text
+from engine.types import Grounding
 
 SIDES = (1024, 2048)
 
@@ -57,7 +58,9 @@ def measure(side: int, repeat: int) -> dict[str, str]:
     region = generative_change(a, matched, [box], alignment.covered(a.shape))
     stages: dict[str, Callable[[], object]] = {
         "whole step, no grounding": lambda: preserve_unedited(original, output),
-        "whole step, grounded in the text box": lambda: preserve_unedited(original, output, grounding=[box]),
+        "whole step, grounded in the text box": lambda: preserve_unedited(
+            original, output, grounding=Grounding(boxes=(box,))
+        ),
         "  align (ECC at 256 px, refit at 512 px)": lambda: estimate_alignment(a, b),
         "  warp the output back": lambda: alignment.apply(b),
         "  colour fit + undo": lambda: fit_colour(a, aligned).undo(aligned, a),
@@ -65,7 +68,7 @@ def measure(side: int, repeat: int) -> dict[str, str]:
         "  membrane seam + composite": lambda: poisson_composite(a, matched, region),
     }
     row = {name: f"{median_seconds(func, repeat) * 1000:.0f} ms" for name, func in stages.items()}
-    result = preserve_unedited(original, output, grounding=[box])
+    result = preserve_unedited(original, output, grounding=Grounding(boxes=(box,)))
     row["kept (share of changed pixels)"] = f"{result.mask[truth].mean():.3f}"
     row["changed_area_ratio"] = f"{result.changed_area_ratio:.4f}"
     return row

@@ -242,6 +242,8 @@ class Editor:
                 grounding=output.grounding,
             )
             timings["preserve"] = time.perf_counter() - t0
+            if not backend.exact and preserved.outside_ratio > preserved.changed_area_ratio:
+                raise NothingChangedError(_changed_elsewhere(plan))
             if not backend.exact and plan.is_local and preserved.changed_area_ratio == 0.0:
                 raise NothingChangedError(_nothing_changed(plan))
             result = preserved.image
@@ -298,6 +300,22 @@ def _nothing_changed(plan: EditPlan) -> str:
     return (
         f"The model changed nothing in the picture ('{plan.instruction}'), so no new version was made. "
         "Describe it more precisely, or try another seed."
+    )
+
+
+def _changed_elsewhere(plan: EditPlan) -> str:
+    """Why an edit bounded to a known object (its box) fails when most of what the model changed
+    lies outside it: the model edited something else, and keeping the sliver inside the box
+    would hand back a picture where what was asked for did not happen."""
+    if reply_language(plan.instruction) == "zh":
+        return (
+            f"模型改动的主要是图中别的地方，而不是要修改的对象（“{plan.instruction}”），"
+            "所以没有生成新版本。请换一个随机种子再试，或把要改的对象描述得更具体一些。"
+        )
+    return (
+        f"The model changed mostly other parts of the picture, not the object to edit "
+        f"('{plan.instruction}'), so no new version was made. Try another seed, or describe the "
+        "object more precisely."
     )
 
 

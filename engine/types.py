@@ -83,19 +83,35 @@ class EditRequest:
         return self.images[0]
 
 
+@dataclass(frozen=True)
+class Grounding:
+    """Where the plan says a generative edit is, in pixels of the input (engine/preserve/grounding.py).
+
+    ``boxes``: where preservation looks first: detection is more sensitive inside them and fills
+    what it finds there solidly (the OCR box of the text a text edit names, an operation's box).
+    ``bounds``: set only when every operation of the plan names its box (an entity known in a
+    session, a box the planner gave): the edit is confined to them (already grown for a
+    generative model's freedom of shape), and whatever the model changed elsewhere is drift,
+    never kept. Empty: the change may be anywhere.
+    """
+
+    boxes: tuple[Rect, ...] = ()
+    bounds: tuple[Rect, ...] = ()
+
+
 @dataclass
 class EngineOutput:
     """What a backend returns before the editor's shared steps (preservation, safety).
 
-    ``grounding``: pixel boxes where a generative backend expects its edit (the OCR box of the
-    text it was asked to change, an entity's box), so preservation looks there first.
+    ``grounding``: where a generative backend expects its edit, so preservation looks there
+    first and, when the plan confines the edit, keeps nothing outside it.
     """
 
     image: Image.Image
     parameters: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-    grounding: list[Rect] = field(default_factory=list)
+    grounding: Grounding = field(default_factory=Grounding)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from engine.plan import Box, EditPlan, Generative, OperationKind, TextReplace
 from engine.preserve import PreserveResult, preserve_unedited
 from engine.preserve.grounding import plan_grounding, text_box
 from engine.samples import model_drift, sample_photo, with_text
-from engine.types import EditRequest, EngineOutput
+from engine.types import EditRequest, EngineOutput, Grounding
 from imgedit.config import Settings
 from imgedit.errors import EditAreaExceededError, NothingChangedError
 from tests.conftest import skimage_photo
@@ -170,7 +170,7 @@ def test_thin_text_replacement_survives_model_drift(size: int) -> None:
     output = model_drift(edit.edited)
     # As the qwen backend runs it (grounded in the OCR box of the old text), and with no
     # grounding at all (an edit the plan cannot place): both keep the text.
-    grounded = preserve_unedited(edit.original, output, grounding=[edit.box])
+    grounded = preserve_unedited(edit.original, output, grounding=Grounding(boxes=(edit.box,)))
     check_preserved(grounded, edit, edit.box)
     blind = preserve_unedited(edit.original, output)
     check_preserved(blind, edit, None)
@@ -219,20 +219,22 @@ def test_a_genuinely_large_change_is_still_measured_as_large() -> None:
 
 class DriftingModel(Engine):
     """Stands in for Qwen-Image-Edit on a GPU (which cannot run here): returns ``edited`` as the
-    model would, drifted and cast, with the grounding the qwen backend passes."""
+    model would, drifted and cast, with the grounding the qwen backend passes: ``grounding``, or
+    by default what the qwen backend computes from the plan (``plan_grounding``)."""
 
     name = "qwen"
     exact = False
     capabilities = frozenset(get_args(OperationKind))
 
-    def __init__(self, edited: Image.Image, grounding: list[Rect], **drift: Any) -> None:
+    def __init__(self, edited: Image.Image, grounding: Grounding | None = None, **drift: Any) -> None:
         self.output = model_drift(edited, **drift)
         self.grounding = grounding
 
     def run(
         self, request: EditRequest, plan: EditPlan, progress: Any = None, cancel: Any = None
     ) -> EngineOutput:
-        return EngineOutput(image=self.output, grounding=self.grounding)
+        grounding = self.grounding if self.grounding is not None else plan_grounding(request.image, plan)
+        return EngineOutput(image=self.output, grounding=grounding)
 
 
 class ModelEditor(Editor):
@@ -246,7 +248,9 @@ class ModelEditor(Editor):
 
 def test_editor_keeps_a_cast_text_edit_and_reports_a_small_change() -> None:
     edit = text_edit(16)
-    editor = ModelEditor(DriftingModel(edit.edited, [edit.box], cast=(32, 10, -20)), max_edit_area=0.2)
+    editor = ModelEditor(
+        DriftingModel(edit.edited, Grounding(boxes=(edit.box,)), cast=(32, 10, -20)), max_edit_area=0.2
+    )
     result = editor.edit(image=edit.original, prompt=f"把'{OLD_TEXT}'改成'{NEW_TEXT}'")
     assert 0.0 < result.report.changed_area_ratio < 0.05
     a, out = np.asarray(edit.original), np.asarray(result.image)
@@ -258,7 +262,7 @@ def test_editor_keeps_a_cast_text_edit_and_reports_a_small_change() -> None:
 def test_editor_still_refuses_a_local_edit_that_repaints_most_of_the_picture() -> None:
     original = sample_photo("astronaut")
     edited = Image.eval(sample_photo("astronaut").rotate(90), lambda v: 255 - v)
-    editor = ModelEditor(DriftingModel(edited, []))
+    editor = ModelEditor(DriftingModel(edited, Grounding()))
     with pytest.raises(EditAreaExceededError):
         editor.edit(image=original, prompt="把她的衣服换成红色连衣裙")
 
@@ -268,7 +272,7 @@ def test_editor_refuses_an_edit_the_model_did_not_make() -> None:
     ``nothing_changed``, in the instruction's language, so the unchanged picture is never
     taken for the edit (a success with nothing changed would be a lie)."""
     original = sample_photo("astronaut")
-    editor = ModelEditor(DriftingModel(original, [], cast=(10, 0, -5)))
+    editor = ModelEditor(DriftingModel(original, Grounding(), cast=(10, 0, -5)))
     with pytest.raises(NothingChangedError, match="没有改变"):
         editor.edit(image=original, prompt="把她的衣服换成红色连衣裙")
     with pytest.raises(NothingChangedError, match="changed nothing"):
@@ -281,7 +285,9 @@ def test_editor_refuses_an_edit_the_model_did_not_make() -> None:
 def test_text_edit_is_grounded_in_the_ocr_box_of_the_old_text() -> None:
     edit = text_edit(40)
     plan = EditPlan(instruction="x", operations=[TextReplace(old=OLD_TEXT, new=NEW_TEXT)])
-    (box,) = plan_grounding(edit.original, plan)
+    grounding = plan_grounding(edit.original, plan)
+    (box,) = grounding.boxes
+    assert grounding.bounds == ()  # the new text's length is the model's to choose
     ys, xs = np.nonzero(edit.truth)
     assert box.x0 <= xs.min() and box.y0 <= ys.min() and box.x1 > xs.max() and box.y1 > ys.max()
     assert box.area < 0.15 * edit.original.width * edit.original.height
@@ -293,4 +299,8 @@ def test_an_operation_box_grounds_the_edit() -> None:
         instruction="x",
         operations=[Generative(description="a red cup", box=Box(x0=0.1, y0=0.2, x1=0.5, y1=0.6))],
     )
-    assert plan_grounding(picture, plan) == [Rect(60, 80, 300, 240)]
+    # Every operation names its box: the edit is also bounded, by the box grown by 15 % of its
+    # longer side (36 px) for the model's freedom of shape.
+    assert plan_grounding(picture, plan) == Grounding(
+        boxes=(Rect(60, 80, 300, 240),), bounds=(Rect(24, 44, 336, 276),)
+    )

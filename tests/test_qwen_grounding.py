@@ -10,7 +10,7 @@ import numpy as np
 
 from engine.plan import EditPlan, Generative, TextReplace
 from engine.qwen import QwenEngine
-from engine.types import EditRequest
+from engine.types import EditRequest, Grounding
 from tests.conftest import TINY_AREA
 from tests.test_preserve import NEW_TEXT, OLD_TEXT, text_edit
 
@@ -22,7 +22,7 @@ def test_qwen_backend_grounds_a_text_edit_in_the_ocr_box(
     engine = QwenEngine(str(tiny_model), target_area=TINY_AREA, default_steps=2)
     plan = EditPlan(instruction="x", operations=[TextReplace(old=OLD_TEXT, new=NEW_TEXT)])
     output = engine.run(EditRequest(images=[edit.original], instruction="x", seed=0), plan)
-    (box,) = output.grounding
+    (box,) = output.grounding.boxes
     ys, xs = np.nonzero(edit.truth)
     assert box.x0 <= xs.min() and box.y0 <= ys.min() and box.x1 > xs.max() and box.y1 > ys.max()
     assert box.area < 0.15 * edit.original.width * edit.original.height
@@ -37,4 +37,4 @@ def test_a_generative_edit_with_no_place_is_not_grounded(
     engine = QwenEngine(str(tiny_model), target_area=TINY_AREA, default_steps=2)
     plan = EditPlan(instruction="x", operations=[Generative(description="give her a red dress")])
     output = engine.run(EditRequest(images=[edit.original], instruction="x", seed=0), plan)
-    assert output.grounding == []
+    assert output.grounding == Grounding()

@@ -27,7 +27,7 @@ from PIL import Image
 from engine import Editor
 from engine.imageio import encode_image, load_image
 from engine.parsing.language import instruction_language
-from engine.plan import Box, EditPlan, Recolor, Remove
+from engine.plan import GEOMETRY_KINDS, Box, EditPlan, Generative, Recolor, Remove
 from engine.preserve import changed_mask
 from engine.types import CancelToken
 from imgedit.errors import BadInputError, NeedsClarificationError
@@ -108,16 +108,17 @@ class SessionEdits:
         if not edit.instruction:
             raise NeedsClarificationError("The edit instruction is empty; say what to change.")
         target = edit.target
+        box = entity_box(target) if target is not None else None
         if (
             edit.plan is None
             and not edit.references
             and target is not None
-            and target.box
+            and box is not None
             and REMOVAL_WORDS.search(edit.instruction)
         ):
             self._check_present(target, edit.image, edit.base)
             size = (edit.base.width, edit.base.height)
-            edit.plan = removal_plan(edit.instruction, target.name, target.box, size)
+            edit.plan = removal_plan(edit.instruction, target.name, box, size)
             edit.removing = target
         return edit
 
@@ -158,8 +159,9 @@ class SessionEdits:
             return found
         source = load_image(self.store.read_version(edit.base)).image
         plan = edit.plan or editor.parse(edit.instruction)
-        if edit.target is not None and edit.target.box and edit.removing is None:
-            plan = grounded_in_entity(plan, edit.target.box, source.size)
+        box = entity_box(edit.target) if edit.target is not None else None
+        if box is not None and edit.removing is None:
+            plan = grounded_in_entity(plan, box, source.size)
         engine_steps = 0
 
         def step(done: int, total: int) -> None:
@@ -287,7 +289,7 @@ class SessionEdits:
                 version_id=version.id,
                 name=named.name,
                 category=named.category,
-                box=box,
+                box=None if box is None else box.model_dump(),
                 entity_id=named.updates,
             )
             for named in named_entities
@@ -320,31 +322,39 @@ class SessionEdits:
         return ids
 
 
-def changed_box(before: Image.Image, after: Image.Image) -> dict[str, float] | None:
-    """Where a local edit changed the picture, in fractions of the image (``engine.plan.Box``
-    fields), or None when nothing changed or the size did (a geometry edit has no box)."""
+def entity_box(entity: EntityInfo) -> Box | None:
+    """The entity's box as the plan's typed ``Box``, or None when the registry has none.
+
+    The session layer stores it as JSON (it knows nothing of engines); this is the one place it
+    becomes typed again, so everything after (plans, grounding) works on ``Box``."""
+    return None if entity.box is None else Box.model_validate(entity.box)
+
+
+def changed_box(before: Image.Image, after: Image.Image) -> Box | None:
+    """Where a local edit changed the picture, in fractions of the image, or None when nothing
+    changed or the size did (a geometry edit has no box)."""
     if before.size != after.size:
         return None
     _, box, _ = diff_images(before.convert("RGB"), after.convert("RGB"))
     if box is None:
         return None
     width, height = after.size
-    return {"x0": box[0] / width, "y0": box[1] / height, "x1": box[2] / width, "y1": box[3] / height}
+    return Box(x0=box[0] / width, y0=box[1] / height, x1=box[2] / width, y1=box[3] / height)
 
 
-def grown_box(box: dict[str, float], size: tuple[int, int]) -> Box:
+def grown_box(box: Box, size: tuple[int, int]) -> Box:
     """An entity's box grown by a few pixels on each side (its anti-aliased edge and shadow)."""
     width, height = size
     pad = max(REMOVAL_MARGIN_PX, round(0.01 * min(width, height)))
     return Box(
-        x0=max(0.0, box["x0"] - pad / width),
-        y0=max(0.0, box["y0"] - pad / height),
-        x1=min(1.0, box["x1"] + pad / width),
-        y1=min(1.0, box["y1"] + pad / height),
+        x0=max(0.0, box.x0 - pad / width),
+        y0=max(0.0, box.y0 - pad / height),
+        x1=min(1.0, box.x1 + pad / width),
+        y1=min(1.0, box.y1 + pad / height),
     )
 
 
-def removal_plan(instruction: str, name: str, box: dict[str, float], size: tuple[int, int]) -> EditPlan:
+def removal_plan(instruction: str, name: str, box: Box, size: tuple[int, int]) -> EditPlan:
     """The plan that removes a known entity: a ``Remove`` of its box grown by a few pixels."""
     return EditPlan(
         instruction=instruction,
@@ -353,20 +363,28 @@ def removal_plan(instruction: str, name: str, box: dict[str, float], size: tuple
     )
 
 
-def grounded_in_entity(plan: EditPlan, box: dict[str, float], size: tuple[int, int]) -> EditPlan:
-    """``plan`` with its recolours confined to a known entity's box.
+def grounded_in_entity(plan: EditPlan, box: Box, size: tuple[int, int]) -> EditPlan:
+    """``plan`` with the operations about a known entity put in its box.
 
     "把刚才那条裙子换成绿色" resolves to "the blue dress": without its box, every blue pixel of
-    the picture (a blue shirt beside the dress) would turn green too. A recolour that already
-    names a place or a box keeps it."""
-    if not any(isinstance(op, Recolor) and op.box is None and op.place is None for op in plan.operations):
+    the picture (a blue shirt beside the dress) would turn green too. "把刚才那条裙子换成一条蓝色
+    长袖衬衫" is a generative replacement: with the box, preservation keeps only what the model
+    changed there (engine/preserve/grounding.py), never a face or another object it also
+    repainted. So every recolour takes the box, and a generative edit or a removal does when it
+    is the plan's only such operation (with two things to paint, "replace the dress and add a
+    hat", the plan cannot say which one the entity is, and the edit stays unbounded). An
+    operation that already names a place or a box keeps it."""
+    ops = plan.operations
+    painted = [i for i, op in enumerate(ops) if not isinstance(op, Recolor) and op.op not in GEOMETRY_KINDS]
+    about = {i for i, op in enumerate(ops) if isinstance(op, Recolor)}
+    if len(painted) == 1 and isinstance(ops[painted[0]], Generative | Remove):
+        about.add(painted[0])
+    unplaced = {i for i in about if ops[i].box is None and ops[i].place is None}
+    if not unplaced:
         return plan
     box_model = grown_box(box, size)
     operations = [
-        op.model_copy(update={"box": box_model})
-        if isinstance(op, Recolor) and op.box is None and op.place is None
-        else op
-        for op in plan.operations
+        op.model_copy(update={"box": box_model}) if i in unplaced else op for i, op in enumerate(ops)
     ]
     return plan.model_copy(update={"operations": operations})
 

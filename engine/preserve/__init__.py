@@ -7,6 +7,7 @@ Qwen-Image issues 160 and 229). After a local generative edit we
 2. undo its global colour cast (``colour``: robust per-channel gain and offset),
 3. find what changed (``detect``: envelope difference with hysteresis, never an opening that
    erases thin strokes; lower thresholds and solid regions inside the plan's grounding boxes),
+   and, when the plan bounds the edit (an entity's box), keep only the change inside the bounds,
 4. composite (``seam``: Poisson blending inside the change, the input's own bytes outside).
 
 Backends that are exact (classic) skip all of that; the changed-area ratio is measured for
@@ -26,6 +27,7 @@ from engine.preserve.align import estimate_alignment
 from engine.preserve.colour import IDENTITY, fit_colour
 from engine.preserve.detect import EXACT_THRESHOLD, changed_mask, generative_change, measure_change
 from engine.preserve.seam import poisson_composite
+from engine.types import Grounding
 
 __all__ = ["PreserveResult", "changed_mask", "measure_change", "preserve_unedited"]
 
@@ -38,6 +40,9 @@ class PreserveResult:
     warnings: list[str] = field(default_factory=list)
     alignment: tuple[float, float, float] | None = None  # (dx, dy, scale) applied, if any
     colour_shift: tuple[float, float, float] | None = None  # the cast undone, RGB levels at mid-grey
+    #: Share of the picture the model changed outside the plan's bounds, and not kept (the
+    #: editor refuses an edit whose change lies mostly there: the model edited something else).
+    outside_ratio: float = 0.0
 
 
 def preserve_unedited(
@@ -47,14 +52,15 @@ def preserve_unedited(
     mask: Image.Image | None = None,
     composite: bool = True,
     exact: bool = False,
-    grounding: Sequence[Rect] = (),
+    grounding: Grounding = Grounding(),
 ) -> PreserveResult:
     """Measure what changed and, when ``composite``, put back the original outside it.
 
     ``mask`` (white = may change) restricts the edit to a region the caller chose.
     ``exact`` says the backend changed only what it meant to, so no alignment or cleaning.
-    ``grounding``: pixel boxes where the plan says the edit is (OCR box of a text edit, entity
-    boxes); detection is more sensitive there and fills the region solidly.
+    ``grounding``: where the plan says the edit is: in its ``boxes`` (OCR box of a text edit,
+    entity boxes) detection is more sensitive and fills the region solidly; its ``bounds``, when
+    set, are the only place a change is kept (measured elsewhere as ``outside_ratio``).
     """
     a = np.asarray(original.convert("RGB"))
     b = np.asarray(edited.convert("RGB"))
@@ -85,8 +91,14 @@ def preserve_unedited(
             f"by {fitted.scale:.3f}; it was aligned back before compositing."
         )
     colour_shift = None
+    allowed = _within(grounding.bounds, a.shape) if grounding.bounds else None
     # A cast is drift only when the rest is to be kept; a whole-image edit's grading is the edit.
-    cast = fit_colour(a, b, None if user_mask is None else ~user_mask) if composite else IDENTITY
+    # It is read where nothing may change: outside the user's mask, and outside the bounds while
+    # they leave most of the picture (else the robust fit's own choice of inliers is better).
+    unedited = None if user_mask is None else ~user_mask
+    if allowed is not None and allowed.mean() < 0.5:
+        unedited = ~allowed if unedited is None else unedited & ~allowed
+    cast = fit_colour(a, b, unedited) if composite else IDENTITY
     if not cast.is_identity:
         b = cast.undo(b, a)
         colour_shift = cast.shift
@@ -94,15 +106,32 @@ def preserve_unedited(
             f"The model shifted the colours by {cast.describe()} (RGB levels); they were matched "
             "back to the input before compositing."
         )
-    region = generative_change(a, b, grounding, covered)
+    region = generative_change(a, b, grounding.boxes, covered)
     if covered is not None:
         region &= covered
     if user_mask is not None:
         region &= user_mask
+    outside_ratio = 0.0
+    if allowed is not None:
+        outside_ratio = float((region & ~allowed).mean())
+        region &= allowed
+        if outside_ratio > 0.0:
+            warnings.append(
+                f"The model also changed {outside_ratio:.2%} of the picture outside the box of what "
+                "was edited; that was not kept."
+            )
     if composite:
         out = poisson_composite(a, b, region)
     else:
         out = b if user_mask is None else np.where(user_mask[..., None], b, a)
     return PreserveResult(
-        Image.fromarray(out), float(region.mean()), region, warnings, alignment, colour_shift
+        Image.fromarray(out), float(region.mean()), region, warnings, alignment, colour_shift, outside_ratio
     )
+
+
+def _within(rects: Sequence[Rect], shape: tuple[int, ...]) -> np.ndarray:
+    """bool, ``shape``'s size: True inside any of ``rects``."""
+    inside = np.zeros(shape[:2], dtype=bool)
+    for rect in rects:
+        inside[rect.y0 : rect.y1, rect.x0 : rect.x1] = True
+    return inside
