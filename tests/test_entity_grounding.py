@@ -16,14 +16,15 @@ from PIL import Image, ImageDraw
 
 from engine.classic.regions import box_rect
 from engine.imageio import encode_image, load_image
-from engine.plan import EditPlan, Generative
+from engine.parsing import parse_instruction
+from engine.plan import Box, EditPlan, Generative, Recolor
 from engine.preserve import preserve_unedited
 from engine.preserve.grounding import bound_box, plan_grounding
 from imgedit.errors import NothingChangedError
 from sessions import SessionStore
 from tests.conftest import skimage_photo
 from tests.test_preserve import DriftingModel, ModelEditor, seam_step
-from tools.session_edit import SessionEdit, SessionEdits
+from tools.session_edit import SessionEdit, SessionEdits, grounded_in_entity, grown_box
 
 #: The dress the session knows (pixels of the 512 x 512 astronaut), and another object the model
 #: also repaints: her face, 40 px from the dress box's bounds.
@@ -130,3 +131,18 @@ def test_a_model_that_edited_the_wrong_object_is_refused_in_the_users_language(t
     with pytest.raises(NothingChangedError, match="mostly other parts"):
         SessionEdits(store).run(edit, editor)
     assert len(store.versions(edit.image.id)) == 1
+
+
+def test_only_the_operations_about_the_entity_take_its_box() -> None:
+    """A recolour, or a lone generative edit, is about the entity; with two things to paint the
+    plan cannot say which one it is, so the edit stays unbounded (nothing the model does for the
+    hat is thrown away)."""
+    box = Box(x0=0.5, y0=0.6, x1=0.8, y1=1.0)
+    size = (512, 512)
+    alone = grounded_in_entity(parse_instruction("把蓝色连衣裙换成一条蓝色长袖衬衫"), box, size)
+    assert [op.box for op in alone.operations] == [grown_box(box, size)]
+    assert plan_grounding(skimage_photo("astronaut"), alone).bounds != ()
+    two = grounded_in_entity(parse_instruction("把裙子换成蓝色，再加一顶帽子"), box, size)
+    recolour, hat = two.operations
+    assert isinstance(recolour, Recolor) and recolour.box == grown_box(box, size) and hat.box is None
+    assert plan_grounding(skimage_photo("astronaut"), two).bounds == ()

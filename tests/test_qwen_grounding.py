@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.plan import EditPlan, Generative, TextReplace
+from engine.classic.regions import box_rect
+from engine.plan import Box, EditPlan, Generative, TextReplace
+from engine.preserve.grounding import bound_box
 from engine.qwen import QwenEngine
 from engine.types import EditRequest, Grounding
 from tests.conftest import TINY_AREA
@@ -38,3 +40,17 @@ def test_a_generative_edit_with_no_place_is_not_grounded(
     plan = EditPlan(instruction="x", operations=[Generative(description="give her a red dress")])
     output = engine.run(EditRequest(images=[edit.original], instruction="x", seed=0), plan)
     assert output.grounding == Grounding()
+
+
+def test_a_generative_edit_of_a_boxed_entity_is_bounded_by_its_grown_box(
+    tiny_model: Path, small_pipeline_inputs: None
+) -> None:
+    """The session puts a known entity's box on the operation; the backend hands preservation
+    that box to look in and, grown, as the bounds of the edit."""
+    edit = text_edit(16)
+    engine = QwenEngine(str(tiny_model), target_area=TINY_AREA, default_steps=2)
+    box = Box(x0=0.5, y0=0.5, x1=0.75, y1=0.9)
+    plan = EditPlan(instruction="x", operations=[Generative(description="a blue shirt", box=box)])
+    output = engine.run(EditRequest(images=[edit.original], instruction="x", seed=0), plan)
+    rect = box_rect(box, *edit.original.size)
+    assert output.grounding == Grounding(boxes=(rect,), bounds=(bound_box(rect, *edit.original.size),))

@@ -371,14 +371,14 @@ def grounded_in_entity(plan: EditPlan, box: Box, size: tuple[int, int]) -> EditP
     长袖衬衫" is a generative replacement: with the box, preservation keeps only what the model
     changed there (engine/preserve/grounding.py), never a face or another object it also
     repainted. So every recolour takes the box, and a generative edit or a removal does when it
-    is the plan's only such operation (with two things to paint, "replace the dress and add a
-    hat", the plan cannot say which one the entity is, and the edit stays unbounded). An
+    is the plan's only edit (geometry aside): in "make the dress blue and add a hat" or "replace
+    the dress and add a hat" the hat is not the entity, and the edit stays unbounded. An
     operation that already names a place or a box keeps it."""
     ops = plan.operations
-    painted = [i for i, op in enumerate(ops) if not isinstance(op, Recolor) and op.op not in GEOMETRY_KINDS]
+    edits = [i for i, op in enumerate(ops) if op.op not in GEOMETRY_KINDS]
     about = {i for i, op in enumerate(ops) if isinstance(op, Recolor)}
-    if len(painted) == 1 and isinstance(ops[painted[0]], Generative | Remove):
-        about.add(painted[0])
+    if len(edits) == 1 and isinstance(ops[edits[0]], Generative | Remove):
+        about.add(edits[0])
     unplaced = {i for i in about if ops[i].box is None and ops[i].place is None}
     if not unplaced:
         return plan
