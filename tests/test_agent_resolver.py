@@ -8,6 +8,7 @@ import pytest
 from agent.intents import detect_intent
 from agent.references import ReferenceResolver
 from agent.rules import strip_references, theme_words
+from engine.plan import EditPlan, Generative, Operation, Recolor, TextReplace
 from sessions import EntityInfo
 from tools.entities import extract_entities
 from tools.lexicon import category_matches, category_of
@@ -34,23 +35,32 @@ def test_general_words_cover_their_kinds() -> None:
 
 
 def test_entities_from_recolour_generative_and_text() -> None:
-    recolor = {"language": "zh", "operations": [{"op": "recolor", "target": "连衣裙", "to_color": "blue"}]}
+    def plan(*operations: Operation) -> EditPlan:
+        return EditPlan(instruction="x", operations=list(operations))
+
+    recolor = plan(Recolor(target="连衣裙", to_color="blue"))
     assert [(e.name, e.category) for e in extract_entities(recolor, language="zh")] == [
         ("蓝色连衣裙", "clothing/dress")
     ]
-    shirt = {"operations": [{"op": "generative", "description": "换成蓝色长袖衬衫"}]}
+    shirt = plan(Generative(description="换成蓝色长袖衬衫"))
     assert [(e.name, e.category) for e in extract_entities(shirt, language="zh")] == [
         ("蓝色长袖衬衫", "clothing/shirt")
     ]
-    target = {"id": "e1", "name": "蓝色长袖衬衫", "category": "clothing/shirt"}
-    stripes = {"operations": [{"op": "generative", "description": "把蓝色长袖衬衫换成条纹款"}]}
+    target = EntityInfo(
+        id="e1",
+        session_id="s",
+        image_id="i",
+        version_id="v",
+        name="蓝色长袖衬衫",
+        category="clothing/shirt",
+        box=None,
+    )
+    stripes = plan(Generative(description="把蓝色长袖衬衫换成条纹款"))
     [named] = extract_entities(stripes, target=target, language="zh")
     assert (named.name, named.category, named.updates) == ("条纹长袖衬衫", "clothing/shirt", "e1")
-    english = {
-        "operations": [{"op": "generative", "description": "Change his top to a blue long-sleeve shirt"}]
-    }
+    english = plan(Generative(description="Change his top to a blue long-sleeve shirt"))
     assert [e.name for e in extract_entities(english)] == ["blue long-sleeve shirt"]
-    text = {"operations": [{"op": "text_replace", "old": "SALE", "new": "NEW"}]}
+    text = plan(TextReplace(old="SALE", new="NEW"))
     assert [(e.name, e.category) for e in extract_entities(text)] == [("'NEW'", "text")]
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from engine.parsing.colors import COLOR_NAMES
+from engine.plan import Background, EditPlan, Generative, Recolor, TextAdd, TextReplace
+from sessions import EntityInfo
 from tools.lexicon import category_of, find_nouns
 
 
@@ -69,55 +70,50 @@ def _result_phrase(text: str) -> str | None:
 
 
 def extract_entities(
-    plan: dict[str, Any], *, target: dict[str, Any] | None = None, language: str = "en"
+    plan: EditPlan, *, target: EntityInfo | None = None, language: str = "en"
 ) -> list[NamedEntity]:
-    """The entities a plan (``EditPlan.model_dump()``) names or creates.
-
-    ``target`` is the registry entity the edit was about (``{"id", "name", "category"}``), if any.
-    """
+    """The entities ``plan`` names or creates; ``target`` is the registry entity the edit was
+    about, if any."""
     found: list[NamedEntity] = []
-    for op in plan.get("operations", []):
-        kind = op.get("op")
-        if kind == "recolor" and op.get("target"):
-            noun = op["target"]
-            color = color_word(op["to_color"], language)
-            name = f"{color}{noun}" if language == "zh" else f"{color} {noun}"
-            category = category_of(noun) or (target or {}).get("category", "")
+    for op in plan.operations:
+        if isinstance(op, Recolor) and op.target:
+            color = color_word(op.to_color, language)
+            name = f"{color}{op.target}" if language == "zh" else f"{color} {op.target}"
+            category = category_of(op.target) or (target.category if target else "")
             found.append(NamedEntity(name, category, _updates(target, category)))
-        elif kind == "generative":
-            phrase = _result_phrase(op.get("description") or op.get("source") or "")
+        elif isinstance(op, Generative):
+            phrase = _result_phrase(op.description or op.source)
             if not phrase:
                 continue
             category = category_of(phrase)
             if not category and target:
                 # "换成条纹款": a new look for the same thing; keep its kind and head noun.
-                nouns = find_nouns(target.get("name", ""))
-                noun = nouns[-1].word if nouns else target.get("name", "")
+                nouns = find_nouns(target.name)
+                noun = nouns[-1].word if nouns else target.name
                 phrase = f"{phrase.removesuffix('款')}{noun}" if language == "zh" else f"{noun} with {phrase}"
-                category = target.get("category", "")
+                category = target.category
             if category:
                 found.append(NamedEntity(phrase, category, _updates(target, category)))
-        elif kind == "text_replace" and op.get("new"):
-            words = op["new"]
+        elif isinstance(op, TextReplace) and op.new:
+            words = op.new
             found.append(NamedEntity(f"“{words}”" if language == "zh" else f"'{words}'", "text", None))
-        elif kind == "text_add" and op.get("text"):
+        elif isinstance(op, TextAdd) and op.text:
             # A new badge is a thing put on the picture ("remove that badge" must find it).
-            noun = op.get("style") or "badge"
-            words = op["text"]
-            name = f"“{words}”标签" if language == "zh" else f'"{words}" {noun}'
+            words = op.text
+            name = f"“{words}”标签" if language == "zh" else f'"{words}" {op.style}'
             found.append(NamedEntity(name, BADGE_CATEGORY, None))
-        elif kind == "background" and (op.get("color") or op.get("description")):
-            what = op.get("description") or color_word(op["color"], language)
+        elif isinstance(op, Background) and (op.color or op.description):
+            what = op.description or color_word(op.color or "", language)
             name = f"{what}背景" if language == "zh" else f"{what} background"
             found.append(NamedEntity(name, "background", _updates(target, "background")))
     return found
 
 
-def _updates(target: dict[str, Any] | None, category: str) -> str | None:
+def _updates(target: EntityInfo | None, category: str) -> str | None:
     """The target's id when the new entity is the same thing (same kind or a kind of it)."""
     if not target or not category:
         return None
-    old = target.get("category", "")
+    old = target.category
     if old and (category == old or category.startswith(old + "/") or old.startswith(category + "/")):
-        return str(target["id"])
+        return target.id
     return None

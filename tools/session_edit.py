@@ -273,12 +273,13 @@ class SessionEdits:
         before: Image.Image | None,
         after: Image.Image | None,
     ) -> list[EntityInfo]:
-        target = edit.target
-        language = "zh" if plan.get("language") in ("zh", "mixed") else "en"
-        target_dict = {"id": target.id, "name": target.name, "category": target.category} if target else None
-        named_entities = extract_entities(plan, target=target_dict, language=language)
+        if not plan:
+            return []
+        typed = EditPlan.model_validate(plan)
+        language = "zh" if typed.language in ("zh", "mixed") else "en"
+        named_entities = extract_entities(typed, target=edit.target, language=language)
         box = None
-        if named_entities and plan and EditPlan.model_validate(plan).is_local:
+        if named_entities and typed.is_local:
             before = before or load_image(self.store.read_version(edit.base)).image
             after = after or load_image(self.store.read_version(version)).image
             box = changed_box(before, after)
