@@ -20,7 +20,8 @@ from PIL import Image
 from engine.base import Engine
 from engine.parsing import ParseOptions, parse_instruction
 from engine.parsing.language import reply_language
-from engine.plan import EditPlan
+from engine.partial import others_not_applied
+from engine.plan import EditPlan, Operation
 from engine.safety import check_output_safety
 from engine.types import CancelToken, EditReport, EditRequest, EditResult, ProgressCallback
 from imgedit.config import Settings, get_settings
@@ -353,7 +354,7 @@ def unsupported_error(plan: EditPlan, classic: Engine) -> UnsupportedOperationEr
             "classic engine cannot do (generative edit); text, colour, removal, background and size "
             "edits work."
         )
-        return UnsupportedOperationError(message, hint=QWEN_HINT)
+        return UnsupportedOperationError(_and_the_rest(message, plan, generative, zh), hint=QWEN_HINT)
     op = missing[0]
     en, zh_word = _NOT_LOCATED[op.op]
     message = (
@@ -363,7 +364,15 @@ def unsupported_error(plan: EditPlan, classic: Engine) -> UnsupportedOperationEr
         else f"Could not tell which part of the picture '{op.source or plan.instruction}' means ({en}). "
         "Name its colour or place, e.g. 'remove the red sticker in the bottom right'."
     )
-    return UnsupportedOperationError(message, hint=QWEN_HINT)
+    return UnsupportedOperationError(_and_the_rest(message, plan, [op], zh), hint=QWEN_HINT)
+
+
+def _and_the_rest(message: str, plan: EditPlan, failed: list[Operation], zh: bool) -> str:
+    """``message`` followed by the clauses that were not applied with it (the edit is refused whole)."""
+    others = others_not_applied(plan, failed, zh)
+    if not others:
+        return message
+    return message + others if zh else f"{message} {others}"
 
 
 def _with_rgb_images(request: EditRequest) -> EditRequest:

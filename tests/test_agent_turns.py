@@ -108,7 +108,7 @@ def test_english_navigation_words(agent: ChatAgent) -> None:
         session,
         [
             Step("Make the red dress blue", "edit_image", version=1, parent=0),
-            Step("Make the blue shirt green", "edit_image", version=2, parent=1),
+            Step("Make the blue shirt on the right green", "edit_image", version=2, parent=1),
             Step(
                 "go back two steps",
                 ("undo", "undo"),

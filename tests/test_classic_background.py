@@ -85,5 +85,5 @@ def test_blur_on_a_busy_scene_falls_back_and_says_so(editor: Editor) -> None:
 
 def test_an_edit_that_changes_nothing_is_an_error(editor: Editor) -> None:
     square = Image.new("RGB", (64, 64), BACKDROP)
-    with pytest.raises(NothingChangedError, match="“补白成正方形”没有改变图片中的任何内容"):
+    with pytest.raises(NothingChangedError, match="“补白成正方形”没有改变图片：图片（64x64）本来就是这样"):
         editor.edit(image=square, prompt="补白成正方形")

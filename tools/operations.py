@@ -27,7 +27,7 @@ from imgedit.errors import (
 )
 from sessions import EntityInfo, ImageInfo, VersionInfo
 from tools.context import ToolContext
-from tools.outcome import ToolOutcome
+from tools.outcome import ToolOutcome, edit_done_message
 from tools.session_edit import EditEffect, SessionEdit, SessionEdits, diff_images
 
 _PREVIOUS = {"previous", "prev", "parent", "last", "上一版", "上一个版本", "上个版本", "前一版"}
@@ -198,7 +198,7 @@ class SessionTools:
         version, report, resolution = recorded.version, recorded.report, recorded.resolution
         return ToolOutcome(
             action=action,
-            message=f"Edited image {image.position}: version {version.number} from version {base.number}.",
+            message=edit_done_message(report, instruction, image.position, version.number, base.number),
             image_id=image.id,
             image=image.position,
             version_id=version.id,

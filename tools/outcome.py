@@ -11,6 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from engine.parsing.language import reply_language
+from engine.plan import EditPlan
+
 
 class ToolOutcome(BaseModel):
     ok: bool = True
@@ -31,3 +34,26 @@ class ToolOutcome(BaseModel):
     def content(self) -> str:
         """The JSON the model reads (paths left out: the model has no use for them)."""
         return json.dumps(self.model_dump(exclude_none=True, exclude={"image_path"}), ensure_ascii=False)
+
+
+def edit_done_message(report: dict[str, Any], instruction: str, image: int, version: int, base: int) -> str:
+    """What an edit did, for the user, in their language: the version made and each part of the
+    instruction it carried out (the plan's clauses, in order; parts a purpose added are named by
+    their purpose), then its warnings. A part that could not be done never reaches here: the edit
+    is refused whole, naming it."""
+    plan = EditPlan.model_validate(report["plan"])
+    zh = reply_language(instruction) == "zh"
+    parts: list[str] = []
+    for op in plan.operations:
+        if op.source and op.source not in parts:
+            parts.append(op.source)
+    warnings = [str(w) for w in report.get("warnings", [])]
+    if zh:
+        message = f"已修改图片{image}：从版本{base}生成版本{version}。"
+        if parts:
+            message += "已完成：" + "、".join(f"“{part}”" for part in parts) + "。"
+        return message + "".join(f"注意：{w}" for w in warnings)
+    message = f"Edited image {image}: version {version} from version {base}."
+    if parts:
+        message += " Done: " + ", ".join(f"'{part}'" for part in parts) + "."
+    return message + "".join(f" Note: {w}" for w in warnings)

@@ -25,10 +25,11 @@ from engine.classic import background, badge, geometry, grade, recolor, remove, 
 from engine.classic.adjust import apply_adjust
 from engine.classic.context import OpContext
 from engine.parsing.text import PRICE_TAG
+from engine.partial import others_not_applied
 from engine.plan import GEOMETRY_KINDS, Background, EditPlan, Place, Recolor, Remove
 from engine.types import CancelToken, EditRequest, EngineOutput, ProgressCallback
 from imgedit.config import Settings, get_settings
-from imgedit.errors import NothingChangedError
+from imgedit.errors import BadInputError, NothingChangedError
 
 _NOT_RECTANGLES = (Place.BACKGROUND, Place.FOREGROUND)
 #: ``handler(image, op, context) -> image``; ``op`` is the plan operation of the handler's kind.
@@ -74,6 +75,39 @@ def _unchanged(before: Image.Image, after: Image.Image) -> bool:
     if before.size != after.size or before.mode != after.mode:
         return False
     return bool(np.array_equal(np.asarray(before), np.asarray(after)))
+
+
+def _nothing_changed(op: Any, image: Image.Image, ctx: OpContext) -> str:
+    """Why an operation that changed nothing fails, naming its clause: geometry asked for what
+    the picture already is (it is square already), anything else found nothing to act on."""
+    clause = op.source or op.op
+    if op.op in GEOMETRY_KINDS:
+        width, height = image.size
+        return ctx.say(
+            f"'{clause}' changed nothing: the picture ({width}x{height}) is already that way, so the "
+            "edit was not applied.",
+            f"“{clause}”没有改变图片：图片（{width}x{height}）本来就是这样，所以这次修改没有完成。",
+        )
+    return ctx.say(
+        f"'{clause}' changed nothing in the picture, so the edit was not applied. Check that what it "
+        "names is in the picture, or name it more precisely.",
+        f"“{clause}”没有改变图片中的任何内容，所以这次修改没有完成。请确认要修改的内容在图中，或者描述得更具体一些。",
+    )
+
+
+def _in_plan(exc: BadInputError, plan: EditPlan, op: Any, ctx: OpContext) -> BadInputError:
+    """``exc`` (an operation could not be done) as the whole edit's answer: with other clauses in
+    the plan, the message names the clause that failed and says the others were not applied
+    either (nothing is kept of a refused edit). Same error, same code and hint."""
+    others = others_not_applied(plan, [op], ctx.zh)
+    if not others:
+        return exc
+    clause = op.source or op.op
+    if clause not in exc.message:
+        exc.message = ctx.say(f"'{clause}' could not be done: ", f"“{clause}”没有完成：") + exc.message
+    exc.message = f"{exc.message} {others}" if not ctx.zh else exc.message + others
+    exc.args = (exc.message,)
+    return exc
 
 
 class ClassicEngine(Engine):
@@ -123,16 +157,12 @@ class ClassicEngine(Engine):
             context = OpContext(request=request)
             started = time.perf_counter()
             before = image
-            image = _apply(self.handlers[op.op], image, op, context)
-            if not op.implied and _unchanged(before, image):
-                raise NothingChangedError(
-                    context.say(
-                        f"'{op.source or op.op}' changed nothing in the picture, so the edit was not "
-                        "applied. Check that what it names is in the picture, or name it more precisely.",
-                        f"“{op.source or op.op}”没有改变图片中的任何内容，所以这次修改没有完成。"
-                        "请确认要修改的内容在图中，或者描述得更具体一些。",
-                    )
-                )
+            try:
+                image = _apply(self.handlers[op.op], image, op, context)
+                if not op.implied and _unchanged(before, image):
+                    raise NothingChangedError(_nothing_changed(op, before, context))
+            except BadInputError as exc:
+                raise _in_plan(exc, plan, op, context) from None
             key = f"{index}.{op.op}"
             timings[key] = time.perf_counter() - started
             timings.update({f"{key}.{stage}": seconds for stage, seconds in context.timings.items()})
@@ -142,4 +172,15 @@ class ClassicEngine(Engine):
             warnings.extend(w for w in context.warnings if w not in warnings)
             if progress is not None:
                 progress(index + 1, total)
+        if _unchanged(_rgb(request.image), image):
+            # Each operation asked for one by one changed something, so this is a plan of implied
+            # ones (a purpose the picture already meets) or of changes that undid each other.
+            context = OpContext(request=request)
+            raise NothingChangedError(
+                context.say(
+                    f"'{plan.instruction}' changed nothing: the picture already is what it asks for, "
+                    "so no new picture was made.",
+                    f"“{plan.instruction}”没有改变图片：图片已经符合要求，所以没有生成新图片。",
+                )
+            )
         return EngineOutput(image=image, parameters=parameters, warnings=warnings, timings=timings)

@@ -23,6 +23,8 @@ from imgedit.errors import EngineError
 DETECT_SIDE = 768
 #: Recognitions below this confidence are noise (textures read as letters).
 MIN_SCORE = 0.5
+#: A single character read with less confidence than this may be a shape, not writing.
+SURE_SCORE = 0.9
 
 _lock = threading.Lock()
 _engine: Any = None
@@ -35,6 +37,14 @@ class TextLine:
     text: str
     quad: tuple[tuple[float, float], ...]  # four corners, clockwise from top-left, in pixels
     score: float
+
+    @property
+    def is_writing(self) -> bool:
+        """Whether the line reads as writing rather than a shape OCR took for a letter (a mug's
+        handle read as 'D'): two letters or digits at least, or one read with near certainty.
+        Edits that take "the text there" without naming it (a watermark, a caption) act only on
+        writing, so they never erase part of the product."""
+        return sum(ch.isalnum() for ch in self.text) >= 2 or self.score >= SURE_SCORE
 
     @property
     def rect(self) -> Rect:

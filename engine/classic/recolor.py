@@ -17,7 +17,17 @@ import re
 import numpy as np
 from PIL import Image
 
-from engine.classic.colors import ACHROMATIC, MIN_SATURATION, color_weight, from_hls, hls_of, rgb_of, to_hls
+from engine.classic.colors import (
+    ACHROMATIC,
+    MIN_SATURATION,
+    check_one_thing,
+    color_objects,
+    color_weight,
+    from_hls,
+    hls_of,
+    rgb_of,
+    to_hls,
+)
 from engine.classic.context import OpContext, pixels_of
 from engine.classic.ocr import read_text
 from engine.classic.panels import panel_around, panel_weight
@@ -30,6 +40,8 @@ from imgedit.errors import BadInputError, UnsupportedOperationError
 
 #: Share of a region's pixels that must be of one colour for it to be "the colour of that place".
 MIN_DOMINANT_SHARE = 0.05
+#: Pixels around a found thing whose partial membership (an anti-aliased edge) is recoloured too.
+EDGE_PX = 2
 _QUOTED = re.compile(r"'([^']+)'")
 _LETTERS = re.compile(r"(?i)文字|文本|字|\btext\b|\bwords?\b|\bletters?\b|\blettering\b")
 
@@ -119,8 +131,14 @@ def recolor(image: Image.Image, op: Recolor, ctx: OpContext) -> Image.Image:
 
     with ctx.timed("mask"):
         if op.from_color:
-            crop = pixels[region.y0 : region.y1, region.x0 : region.x1]
-            weight = color_weight(to_hls(crop), rgb_of(op.from_color, "colour"))
+            # The things of that colour, whole (their soft edges too), never scattered pixels.
+            full = color_weight(to_hls(pixels), rgb_of(op.from_color, "colour"))
+            place = op_rect(op.box, op.place, width, height)
+            things = color_objects(full, place, edge=EDGE_PX)
+            if place is None:
+                check_one_thing(things, op.target, op.from_color, op.source, ctx)
+            region = Rect(0, 0, width, height)
+            weight = full * things
         elif quote:
             region, weight = _text_region(pixels, op, quote.group(1), ctx)
         elif named_region:

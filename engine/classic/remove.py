@@ -16,7 +16,15 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from engine.classic.colors import color_weight, main_colors, rgb_of, to_hls
+from engine.classic.colors import (
+    check_one_thing,
+    color_objects,
+    color_weight,
+    grow_mask,
+    main_colors,
+    rgb_of,
+    to_hls,
+)
 from engine.classic.context import OpContext, pixels_of
 from engine.classic.inpaint import border_ring, erase_checked, note_fill
 from engine.classic.ocr import read_text
@@ -28,29 +36,6 @@ from engine.parsing.colors import color_label
 from engine.parsing.text import PRICE_TAG
 from engine.plan import Remove
 from imgedit.errors import BadInputError, UnsupportedOperationError
-
-#: Colour blobs smaller than this share of the image are noise, not things to remove.
-MIN_BLOB_SHARE = 0.0002
-
-
-def _grow(mask: np.ndarray, pixels: int) -> np.ndarray:
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
-    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
-
-
-def color_mask(pixels: np.ndarray, color: str, region: Rect) -> np.ndarray:
-    """Pixels of ``color`` inside ``region`` that form blobs of a meaningful size."""
-    height, width = pixels.shape[:2]
-    crop = pixels[region.y0 : region.y1, region.x0 : region.x1]
-    weight = color_weight(to_hls(crop), rgb_of(color))
-    local = (weight > 0.3).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(local, connectivity=8)
-    keep = np.zeros(count, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(4, MIN_BLOB_SHARE * height * width)
-    mask = np.zeros((height, width), bool)
-    mask[region.y0 : region.y1, region.x0 : region.x1] = keep[labels]
-    return mask
-
 
 #: Lab distance from every main colour of the surroundings beyond which a pixel is not background.
 MARK_DISTANCE = 20.0
@@ -151,7 +136,9 @@ def remove(image: Image.Image, op: Remove, ctx: OpContext) -> Image.Image:
     margin = max(2, round(min(height, width) * 0.006))
     with ctx.timed("mask"):
         if op.color:
-            mask = color_mask(pixels, op.color, region or Rect(0, 0, width, height))
+            mask = color_objects(color_weight(to_hls(pixels), rgb_of(op.color)), region)
+            if region is None:
+                check_one_thing(mask, op.target, op.color, op.source, ctx)
             if not mask.any():
                 where = " in that part of the image" if region else ""
                 raise BadInputError(
@@ -196,7 +183,7 @@ def remove(image: Image.Image, op: Remove, ctx: OpContext) -> Image.Image:
         if op.color or PRICE_TAG.search(op.target):
             mask = mark_extent(pixels, mask, reach=max(3, round(min(height, width) * 0.02)))
         if op.color or op.box is None:
-            mask = _grow(mask, margin)
+            mask = grow_mask(mask, margin)
     with ctx.timed("inpaint"):
         erased = erase_checked(pixels, mask)
     note_fill(ctx, erased)

@@ -291,7 +291,7 @@ def remove_text(image: Image.Image, op: TextRemove, ctx: OpContext) -> Image.Ima
         rects = [m.rect for m in _matches(pixels, op.text, region, ctx)]
     else:
         lines = _lines(pixels, region, ctx)
-        rects = [line.rect for line in lines if _in_region(line.rect, region)]
+        rects = [line.rect for line in lines if line.is_writing and _in_region(line.rect, region)]
         if region is None and op.watermark:
             band = [r for r in rects if _in_edge_band(r, width, height)]
             rects = band or rects

@@ -17,6 +17,13 @@ from engine.parsing.quotes import find_quotes
 # "去掉水印和加一个标签") rather than two nouns ("红色和蓝色", "水印、文字").
 _VERB_START = r"[把将给加添去删移调提增降换改让使旋转翻裁剪缩放变在用做弄抠擦补填拉写贴打]"
 
+# What "并", "再", "和" and "、" follow when they join two edits: a Chinese word, or the end of a
+# ratio, a size or a quote ("裁剪成16:9并提亮", "把'SALE'换成'NEW'并把背景换成白色").
+_JOIN_PREV = r"[\u3400-\u9fff0-9A-Za-z%'’”」』)）]"
+# "并" between two edits almost never joins nouns, so any word may follow it ("缩小一半并水平翻转",
+# "提亮一点并美化一下": the vague clause is then read, and refused, instead of being dropped).
+_JOIN_NEXT = r"[\u3400-\u9fff]"
+
 # Separators that end one clause and start the next. Order does not matter: all are found at
 # once and the earliest, longest one wins where they overlap.
 _SEPARATOR = re.compile(
@@ -24,7 +31,8 @@ _SEPARATOR = re.compile(
     r"[，,]\s*(?:并且|并|然后|再|接着|之后|同时|而且|另外|还要|还有)"
     r"|[；;]|。(?=.)"
     r"|[+＋]"
-    r"|并且|然后|接着|同时|(?<=[\u3400-\u9fff])(?:并|再|和|、)(?=" + _VERB_START + ")"
+    r"|并且|然后|接着|同时|(?<![合兼吞])并(?![排列肩])(?=" + _JOIN_NEXT + ")"
+    r"|(?<=" + _JOIN_PREV + ")(?:再|和|、)(?=" + _VERB_START + ")"
     r"|(?:,\s*)?\band\s+then\b|(?:,\s*)?\bthen\b|(?:,\s*)?\band\s+also\b|(?:,\s*)?\balso\b"
     r"|(?:,\s*)?\band\b|\bplus\b|[，,]"
     r")\s*",

@@ -118,7 +118,15 @@ def parse_clause(
             exc.message_zh if zh else exc.message_en, suggestions=exc.examples_zh if zh else exc.examples_en
         ) from None
     if is_vague(clause.masked):
-        raise needs_clarification(whole, language, themes)
+        vague = None
+        if clause_text != whole:  # one vague part of a compound instruction: name that part
+            vague = (
+                f"“{clause_text}”太笼统了，请说明具体要改什么；整条指令都没有执行。"
+                if language == "zh"
+                else f"'{clause_text}' is too vague to act on; say what to change. None of the "
+                "instruction was applied."
+            )
+        raise needs_clarification(whole, language, themes, what=vague)
     if _EDIT_VERB.search(clause.masked):
         return [Generative(description=clause.source, source=clause.source)]
     what = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from engine.parsing.clause import Clause
+from engine.parsing.clause import Clause, IncompleteEdit
 from engine.parsing.colors import canonical_color, find_color
 from engine.parsing.quotes import PLACEHOLDER
 from engine.plan import TextAdd, TextRemove, TextReplace
@@ -52,6 +52,21 @@ _PRICE_CHANGE = re.compile(
 )
 
 
+# Text to add written without quotes: "add the text SALE", "在右上角加上文字新品" (the place is
+# already taken out of the clause). Only the words after "text"/"文字" are the text.
+_UNQUOTED_ADD = re.compile(
+    r"(?i)^(?:please\s+)?(?:add|put|write|insert|place|stamp|overlay)\s+(?:the\s+|a\s+|some\s+)?"
+    r"(?:text|words?|caption|title|headline)\s*(?:saying|that\s+says|reading|[:：])?\s*(?P<text>[^\s].{0,39}?)$"
+    r"|^(?:请|帮我)?(?:加上?|添加|添上|写上?|打上|标上|放上?)(?:一行|一段|一句)?(?:文字|字样|标题)[:：]?\s*(?P<text_zh>\S{1,20})$"
+)
+
+# "add the text" with no text: a text edit missing its words, not a generative edit.
+_ADD_NO_TEXT = re.compile(
+    r"(?i)^(?:please\s+)?(?:add|put|write|insert|place)\s+(?:the\s+|a\s+|some\s+)?(?:text|words?|caption|title)$"
+    r"|^(?:请|帮我)?(?:加上?|添加|添上|写上?|打上|标上)(?:一行|一段|一句)?(?:文字|字样|标题)$"
+)
+
+
 def _text_color(clause: Clause) -> str | None:
     match = find_color(clause.rest)
     return canonical_color(match.group(0)) if match else None
@@ -75,6 +90,17 @@ def parse_text(clause: Clause) -> list[TextReplace | TextRemove | TextAdd] | Non
             "badge" if _BADGE.search(text) or not _LABEL.search(text) else "label"
         )
         return [TextAdd(text=quotes[0], style=style, color=_text_color(clause), place=place, source=source)]
+    if not quotes and _ADD_NO_TEXT.search(text):
+        raise IncompleteEdit(
+            "Say which text to add, in quotes, e.g. add the text 'SALE' in the top right.",
+            "请用引号写出要加的文字，例如：在右上角加上文字'新品'。",
+            ["add the text 'SALE' in the top right", "add a 'NEW' badge"],
+            ["在右上角加上文字'新品'", "加一个'新品上市'的标签"],
+        )
+    unquoted = None if quotes else _UNQUOTED_ADD.search(text)
+    if unquoted:
+        words = (unquoted.group("text") or unquoted.group("text_zh")).strip(" 。.!！,，")
+        return [TextAdd(text=words, style="label", place=place, source=source)]
     if not quotes and REMOVE_VERB.search(text):
         if _WATERMARK.search(text):
             return [TextRemove(watermark=True, place=place, source=source)]
