@@ -14,7 +14,7 @@ from engine.classic.regions import place_rect
 from engine.imageio import load_image
 from engine.plan import Background, EditPlan, Place
 from engine.types import CancelToken
-from imgedit.errors import BadInputError, EditCancelledError, EngineError, UnsupportedOperationError
+from imgedit.errors import BadInputError, EditCancelledError, UnsupportedOperationError
 from tests.classic_images import changed_rect, hue_degrees, line_with, ocr_texts, with_text
 from tests.conftest import skimage_photo
 
@@ -113,5 +113,6 @@ def test_corrupt_images_get_clear_errors() -> None:
 def test_text_in_a_missing_font_script_is_a_clear_error(editor: Editor) -> None:
     before = with_text("astronaut", "SALE", (24, 20), 52, fill=(255, 230, 0))
     plan_text = "把'SALE'换成'\U0001d11e\U0001d11e'"  # musical symbols: no installed font draws them
-    with pytest.raises(EngineError, match="No installed font can draw"):
+    # The user's to change (bad_input, 4xx, in their language), not a failure of the service.
+    with pytest.raises(BadInputError, match="无法绘制的字符（𝄞）"):
         editor.edit(image=before, prompt=plan_text)

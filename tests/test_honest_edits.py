@@ -69,7 +69,8 @@ class Row:
     """One instruction on one picture and what the user must see.
 
     Done: ``done`` lists the operations carried out, in order; the picture changed; pixels outside
-    ``within`` (when given) and inside ``keep`` (when given) are exactly as they were.
+    ``within`` (when given) and inside ``keep`` (when given) are exactly as they were; ``warns``
+    are words the report's warnings must contain (a guess the user should check).
     Refused: ``code`` is the error; ``names`` are words the answer must contain (the part that
     could not be done, the parts not applied with it), in the instruction's language."""
 
@@ -81,6 +82,7 @@ class Row:
     within: Area | None = None
     keep: Area | None = None
     size: tuple[int, int] | None = None
+    warns: tuple[str, ...] = ()
 
 
 ROWS = [
@@ -159,6 +161,17 @@ ROWS = [
     Row("mug", "把红色的杯子换成蓝色", done=("recolor",), within=(0.25, 0.2, 0.82, 0.8)),
     Row("two_blue", "把右边的蓝色换成红色", done=("recolor",), within=RIGHT),
     Row("two_blue", "make the blue shirt on the right green", done=("recolor",), within=RIGHT),
+    Row("mug_text", "把底部的文字改成红色", done=("recolor",), within=BOTTOM_LEFT_HALF),
+    Row("mug_text", "make the text 'SALE' red", done=("recolor",), within=BOTTOM_LEFT_HALF),
+    Row("mug_text", "make the 'SALE' badge red", code="bad_input", names=("'SALE'", "badge")),
+    Row("mug", "add a '🎉' badge", code="bad_input", names=("🎉",)),
+    Row(
+        "mug_text",
+        "replace 'SAIL' with 'NEW'",
+        done=("text_replace",),
+        within=BOTTOM_LEFT_HALF,
+        warns=("'SALE'",),
+    ),
     # -- whole-picture edits ---------------------------------------------------------------------
     Row("mug", "remove the background", done=("background",), keep=MUG_BODY),
     Row("rocket", "rotate 90 degrees clockwise", done=("rotate",), size=(144, 96)),
@@ -222,6 +235,8 @@ def test_an_edit_does_all_it_was_asked_or_says_what_it_could_not(editor: Editor,
     result = editor.edit(image=before, prompt=row.instruction)
     kinds = [op["op"] for op in result.report.plan["operations"]]
     assert_done(row, before, result.image, kinds)
+    for word in row.warns:
+        assert any(word in warning for warning in result.report.warnings), result.report.warnings
 
 
 def test_a_text_added_without_quotes_is_written_where_asked(editor: Editor) -> None:

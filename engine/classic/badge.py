@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 
 from engine.classic.colors import rgb_of
 from engine.classic.context import OpContext, pixels_of
-from engine.classic.fonts import find_font
+from engine.classic.fonts import drawable_font
 from engine.classic.regions import CORNERS, Rect, box_rect, place_rect
 from engine.plan import Place, TextAdd
 
@@ -81,7 +81,7 @@ def add_text(image: Image.Image, op: TextAdd, ctx: OpContext) -> Image.Image:
     pixels = pixels_of(image)
     height, width = pixels.shape[:2]
     text = op.text.strip()
-    face = find_font(text)
+    face = drawable_font(text, ctx)
     size = max(12, round(min(width, height) * TEXT_SHARE))
     margin = max(4, round(min(width, height) * MARGIN_SHARE))
     badge = op.style == "badge"

@@ -11,12 +11,14 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import ImageFont
 
-from imgedit.errors import EngineError
+from engine.classic.context import OpContext
+from imgedit.errors import BadInputError, EngineError
 
 _KNOWN_FONTS: tuple[tuple[str, int], ...] = (
     # (path, face index in a collection); index 2 of the Noto CJK collections is Simplified Chinese.
@@ -108,3 +110,28 @@ def find_font(text: str) -> FontFace:
         f"No installed font can draw the text '{text}' (characters: {missing}).",
         hint="Install a CJK-capable font, e.g. Debian's fonts-noto-cjk (make setup does this).",
     )
+
+
+def drawable_font(text: str, ctx: OpContext) -> FontFace:
+    """``find_font`` for text the user asked to draw: emoji and symbols no font can draw are the
+    user's to change (``bad_input``, in their language), while a missing CJK font stays the
+    operator's (``EngineError`` with the package to install)."""
+    try:
+        return find_font(text)
+    except EngineError:
+        symbols = "".join(
+            ch
+            for ch in dict.fromkeys(text)
+            if unicodedata.category(ch)[0] in "SC"
+            and not any(covers(FontFace(path, index), ch) for path, index in _candidates())
+        )
+        if not symbols:
+            raise
+        raise BadInputError(
+            ctx.say(
+                f"The text '{text}' has characters that cannot be drawn ({symbols}): emoji and special "
+                "symbols cannot go into a badge or a label. Use letters, digits or Chinese characters.",
+                f"文字“{text}”里有无法绘制的字符（{symbols}）：标签和文字里不能使用表情或特殊符号，"
+                "请改用字母、数字或汉字。",
+            )
+        ) from None

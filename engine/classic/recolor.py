@@ -33,6 +33,7 @@ from engine.classic.ocr import read_text
 from engine.classic.panels import panel_around, panel_weight
 from engine.classic.regions import Rect, op_rect
 from engine.classic.separation import MIN_CONFIDENCE, separate
+from engine.classic.text import note_approximate
 from engine.classic.textmatch import find_text
 from engine.parsing.colors import color_label
 from engine.plan import Place, Recolor
@@ -42,8 +43,11 @@ from imgedit.errors import BadInputError, UnsupportedOperationError
 MIN_DOMINANT_SHARE = 0.05
 #: Pixels around a found thing whose partial membership (an anti-aliased edge) is recoloured too.
 EDGE_PX = 2
+#: Share of the border around a text's "panel" that is still panel beyond which there is no badge.
+NO_PANEL_BORDER = 0.6
 _QUOTED = re.compile(r"'([^']+)'")
 _LETTERS = re.compile(r"(?i)文字|文本|字|\btext\b|\bwords?\b|\bletters?\b|\blettering\b")
+_BADGE = re.compile(r"(?i)标签|角标|徽章|贴纸|badge|tag|sticker|label")
 
 
 def _text_region(pixels: np.ndarray, op: Recolor, quote: str, ctx: OpContext) -> tuple[Rect, np.ndarray]:
@@ -65,15 +69,75 @@ def _text_region(pixels: np.ndarray, op: Recolor, quote: str, ctx: OpContext) ->
                 f"图中没有找到文字“{quote}”，所以没有改颜色。",
             )
         )
+    note_approximate(matches[:1], quote, ctx)
     text = matches[0].rect
-    if _LETTERS.search(op.target) and not re.search(
-        r"(?i)标签|角标|徽章|贴纸|badge|tag|sticker|label", op.target
-    ):
-        box = text.padded(2, width, height)
-        crop = pixels[box.y0 : box.y1, box.x0 : box.x1]
-        return box, 1.0 - panel_weight(crop)
+    if _means_letters(op.target):
+        return _letters(pixels, [text])
     # The badge: the panel colour around the text, as far as it reaches.
-    return panel_around(pixels, text)
+    box, weight = panel_around(pixels, text)
+    border = np.concatenate([weight[0], weight[-1], weight[:, 0], weight[:, -1]])
+    if float(np.mean(border > 0.5)) > NO_PANEL_BORDER:
+        # The "panel" runs on past a text height all round: the text is written on the picture's
+        # own background, and recolouring that would repaint the background around it. Named
+        # alone ("把'SALE'改成红色"), the text is its letters; named as a badge, there is none.
+        if not _BADGE.search(op.target):
+            return _letters(pixels, [text])
+        raise BadInputError(
+            ctx.say(
+                f"'{quote}' is not on a badge of its own (it is written on the picture's background), so "
+                f"there is no badge to recolour. To recolour its letters, say: make the text '{quote}' "
+                f"{op.to_color}.",
+                f"“{quote}”没有自己的标签底色（直接写在图片背景上），所以没有标签可以改颜色。"
+                f"如要改文字本身的颜色，请说：把文字'{quote}'改成{color_label(op.to_color, True)}。",
+            )
+        )
+    return box, weight
+
+
+def _means_letters(target: str) -> bool:
+    """Whether the words name the letters themselves ("the text", "文字"), not a badge around them."""
+    return bool(_LETTERS.search(target)) and not _BADGE.search(target)
+
+
+def _letters(pixels: np.ndarray, rects: list[Rect]) -> tuple[Rect, np.ndarray]:
+    """The letters inside text boxes (pixels unlike their flat surroundings): the rectangle
+    around all of them and the weight of each pixel in it."""
+    height, width = pixels.shape[:2]
+    boxes = [rect.padded(2, width, height) for rect in rects]
+    union = Rect(
+        min(b.x0 for b in boxes), min(b.y0 for b in boxes), max(b.x1 for b in boxes), max(b.y1 for b in boxes)
+    )
+    weight = np.zeros((union.height, union.width), np.float32)
+    for box in boxes:
+        crop = pixels[box.y0 : box.y1, box.x0 : box.x1]
+        local = weight[box.y0 - union.y0 : box.y1 - union.y0, box.x0 - union.x0 : box.x1 - union.x0]
+        np.maximum(local, 1.0 - panel_weight(crop), out=local)
+    return union, weight
+
+
+def _unquoted_text_region(pixels: np.ndarray, op: Recolor, ctx: OpContext) -> tuple[Rect, np.ndarray]:
+    """The letters of every line of writing in the named place (or the picture): "把底部的文字改成
+    红色" recolours the words at the bottom, never whatever colour dominates there."""
+    height, width = pixels.shape[:2]
+    region = op_rect(op.box, op.place, width, height)
+    with ctx.timed("ocr"):
+        lines = [line for line in read_text(pixels) if line.is_writing]
+    if region is not None:
+        lines = [
+            line
+            for line in lines
+            if region.contains_point((line.rect.x0 + line.rect.x1) / 2, (line.rect.y0 + line.rect.y1) / 2)
+        ]
+    if not lines:
+        raise BadInputError(
+            ctx.say(
+                "No text was found"
+                + (" in that part of the picture" if region is not None else " in the picture")
+                + ", so nothing was recoloured.",
+                f"{'该位置' if region is not None else '图中'}没有找到文字，所以没有改颜色。",
+            )
+        )
+    return _letters(pixels, [line.rect for line in lines])
 
 
 def _object_region(pixels: np.ndarray, op: Recolor, ctx: OpContext) -> tuple[Rect, np.ndarray]:
@@ -141,6 +205,8 @@ def recolor(image: Image.Image, op: Recolor, ctx: OpContext) -> Image.Image:
             weight = full * things
         elif quote:
             region, weight = _text_region(pixels, op, quote.group(1), ctx)
+        elif _means_letters(op.target):
+            region, weight = _unquoted_text_region(pixels, op, ctx)
         elif named_region:
             crop = pixels[region.y0 : region.y1, region.x0 : region.x1]
             found = dominant_color(crop)

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from engine.classic.colors import main_colors
 from engine.classic.context import OpContext, pixels_of
-from engine.classic.fonts import FontFace, find_font
+from engine.classic.fonts import FontFace, drawable_font, find_font
 from engine.classic.inpaint import erase_checked, note_fill
 from engine.classic.ocr import TextLine, read_text
 from engine.classic.regions import Rect, op_rect
@@ -235,7 +235,23 @@ def _matches(image: np.ndarray, query: str, region: Rect | None, ctx: OpContext)
     matches = [m for m in find_text(lines, query) if _in_region(m.rect, region)]
     if not matches:
         raise _not_found(query, lines, ctx)
+    note_approximate(matches, query, ctx)
     return matches
+
+
+def note_approximate(matches: list[TextMatch], query: str, ctx: OpContext) -> None:
+    """Say so when the quoted text was not found as written and its closest match was used
+    instead (OCR misreads letters, users misremember them): the user decides if it was right."""
+    for match in matches:
+        if match.score < 100.0:
+            seen = match.line.text
+            ctx.warn(
+                ctx.say(
+                    f"'{query}' was not found exactly as written; the closest text in the picture, "
+                    f"'{seen}', was used. Check that it is the one you meant.",
+                    f"图中没有找到与“{query}”完全一致的文字，使用了最接近的“{seen}”。请确认这是你要改的文字。",
+                )
+            )
 
 
 def _price_matches(pixels: np.ndarray, region: Rect | None, ctx: OpContext) -> list[TextMatch]:
@@ -262,7 +278,7 @@ def replace_text(image: Image.Image, op: TextReplace, ctx: OpContext) -> Image.I
             )
         )
     if op.new.strip():
-        find_font(op.new)  # fail before any work if the new text cannot be drawn
+        drawable_font(op.new, ctx)  # fail before any work if the new text cannot be drawn
     pixels = pixels_of(image).copy()
     height, width = pixels.shape[:2]
     region = op_rect(op.box, op.place, width, height)
