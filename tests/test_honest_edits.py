@@ -58,6 +58,10 @@ def picture(name: str) -> Image.Image:
         draw.rectangle((15, 30, 55, 90), fill=(30, 60, 200))
         draw.rectangle((125, 30, 165, 90), fill=(30, 60, 200))
         return image
+    if name == "mug_badge":  # a green 'NEW' badge in the top-right corner of the product shot
+        image = product_shot(160)
+        ImageDraw.Draw(image).rectangle((112, 8, 152, 30), fill=(40, 140, 60))
+        return with_text(image, "NEW", (118, 11), 14)
     if name == "ready":  # already what Taobao asks for: square, 800x800
         return product_shot(800)
     sizes = {"cat": (180, 120), "astronaut": (160, 160), "coffee": (192, 128), "rocket": (96, 144)}
@@ -172,6 +176,9 @@ ROWS = [
         within=BOTTOM_LEFT_HALF,
         warns=("'SALE'",),
     ),
+    Row("mug_badge", "把右上角的标签改成红色", done=("recolor",), within=TOP_RIGHT),
+    Row("cat", "make the logo in the top left red", code="bad_input", names=("'logo'",)),
+    Row("mug", "make the mug on the right blue", code="bad_input", names=("'mug'",)),
     # -- whole-picture edits ---------------------------------------------------------------------
     Row("mug", "remove the background", done=("background",), keep=MUG_BODY),
     Row("rocket", "rotate 90 degrees clockwise", done=("rotate",), size=(144, 96)),

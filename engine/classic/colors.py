@@ -89,7 +89,9 @@ def grow_mask(mask: np.ndarray, pixels: int) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
 
 
-def color_objects(weight: np.ndarray, region: Rect | None = None, edge: int = 0) -> np.ndarray:
+def color_objects(
+    weight: np.ndarray, region: Rect | None = None, edge: int = 0, *, fill_place: bool = True
+) -> np.ndarray:
     """The things of one colour, whole (bool mask): blobs of pixels of the colour (``weight``,
     from ``color_weight`` over the whole image) with a solid core of a meaningful size, and with a
     ``region`` ("in the top left") only those lying mostly inside it.
@@ -98,6 +100,10 @@ def color_objects(weight: np.ndarray, region: Rect | None = None, edge: int = 0)
     that merely lean towards the colour (an orange cat is not "the red car"; a few greenish noise
     pixels are not "the green mug"), and neither cuts a thing in two at the edge of a place: the
     mug in the middle is not "the red thing on the right" because its handle reaches there.
+    A larger expanse of the colour that covers much of the place counts as far as the place goes
+    ("the red in the top left" of a red tablecloth), unless ``fill_place`` is off: "the logo in
+    the top left" must be a thing of its own there. ``edge`` grows what is found by that many
+    pixels (its anti-aliased rim), never past the place for a clipped expanse.
     """
     height, width = weight.shape
     member = (weight > MEMBER_WEIGHT).astype(np.uint8)
@@ -113,7 +119,7 @@ def color_objects(weight: np.ndarray, region: Rect | None = None, edge: int = 0)
     whole = keep & (inside >= MOSTLY_INSIDE * stats[:, cv2.CC_STAT_AREA])
     # A large expanse of the colour that reaches into the place ("the red in the top left" of a
     # red tablecloth) is that place's colour: taken as far as the place goes.
-    filling = keep & ~whole & (inside >= FILLS_PLACE * region.area)
+    filling = keep & ~whole & (inside >= FILLS_PLACE * region.area) & fill_place
     mask = _grown(np.asarray(whole[labels]), edge)
     clipped = _grown(np.asarray(filling[labels]), edge)
     inner = (slice(region.y0, region.y1), slice(region.x0, region.x1))

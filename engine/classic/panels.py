@@ -16,7 +16,8 @@ from engine.classic.regions import Rect
 PANEL_TOLERANCE = 14.0
 
 
-def _closeness(lab: np.ndarray, center: np.ndarray) -> np.ndarray:
+def closeness(lab: np.ndarray, center: np.ndarray) -> np.ndarray:
+    """How much each pixel (8-bit Lab) is of a flat panel of colour ``center`` (Lab), 0..1."""
     distance = np.linalg.norm(lab - center, axis=2)
     return np.clip((PANEL_TOLERANCE * 1.5 - distance) / (PANEL_TOLERANCE * 0.5), 0.0, 1.0).astype(np.float32)
 
@@ -28,7 +29,7 @@ def panel_weight(pixels: np.ndarray) -> np.ndarray:
     keys = quantised[..., 0] * 4096 + quantised[..., 1] * 64 + quantised[..., 2]
     values, counts = np.unique(keys, return_counts=True)
     chosen = keys == values[int(np.argmax(counts))]
-    return _closeness(lab, np.median(lab[chosen], axis=0))
+    return closeness(lab, np.median(lab[chosen], axis=0))
 
 
 def panel_around(pixels: np.ndarray, text: Rect) -> tuple[Rect, np.ndarray]:
@@ -42,7 +43,7 @@ def panel_around(pixels: np.ndarray, text: Rect) -> tuple[Rect, np.ndarray]:
     strips = np.concatenate([frame[:2].reshape(-1, 3), frame[-2:].reshape(-1, 3)])
     reference = cv2.cvtColor(strips.reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).astype(np.float32).reshape(-1, 3)
     lab = cv2.cvtColor(crop, cv2.COLOR_RGB2Lab).astype(np.float32)
-    weight = _closeness(lab, np.median(reference, axis=0))
+    weight = closeness(lab, np.median(reference, axis=0))
     # Only the part of that colour that touches the text's frame: not a same-coloured thing nearby.
     _, labels = cv2.connectedComponents((weight > 0.5).astype(np.uint8), connectivity=8)
     inner = Rect(ring.x0 - box.x0, ring.y0 - box.y0, ring.x1 - box.x0, ring.y1 - box.y0)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -24,15 +25,17 @@ from engine.classic.colors import (
     color_objects,
     color_weight,
     from_hls,
+    grow_mask,
     hls_of,
+    main_colors,
     rgb_of,
     to_hls,
 )
 from engine.classic.context import OpContext, pixels_of
 from engine.classic.ocr import read_text
-from engine.classic.panels import panel_around, panel_weight
+from engine.classic.panels import closeness, panel_around, panel_weight
 from engine.classic.regions import Rect, op_rect
-from engine.classic.separation import MIN_CONFIDENCE, separate
+from engine.classic.separation import MIN_CONFIDENCE, enclosed, separate
 from engine.classic.text import note_approximate
 from engine.classic.textmatch import find_text
 from engine.parsing.colors import color_label
@@ -45,6 +48,10 @@ MIN_DOMINANT_SHARE = 0.05
 EDGE_PX = 2
 #: Share of the border around a text's "panel" that is still panel beyond which there is no badge.
 NO_PANEL_BORDER = 0.6
+#: Share of its bounding box a thing found by place must fill: a badge or a logo, not a ragged patch.
+SOLID = 0.5
+#: Share of the picture a thing found by place must cover: a speck in a texture is not "the logo".
+MIN_THING_SHARE = 0.003
 _QUOTED = re.compile(r"'([^']+)'")
 _LETTERS = re.compile(r"(?i)文字|文本|字|\btext\b|\bwords?\b|\bletters?\b|\blettering\b")
 _BADGE = re.compile(r"(?i)标签|角标|徽章|贴纸|badge|tag|sticker|label")
@@ -140,6 +147,44 @@ def _unquoted_text_region(pixels: np.ndarray, op: Recolor, ctx: OpContext) -> tu
     return _letters(pixels, [line.rect for line in lines])
 
 
+def _thing_in_place(pixels: np.ndarray, op: Recolor, place: Rect, ctx: OpContext) -> tuple[Rect, np.ndarray]:
+    """ "The logo in the top left": the largest solid thing of one flat colour lying (mostly) in
+    that place, whole. A colour that runs on beyond the place (a wall, fur, a rocket's tank) or is
+    the picture's own backdrop is no thing of its own there, so with none found nothing is
+    recoloured, rather than repainting whatever dominates that corner."""
+    height, width = pixels.shape[:2]
+    lab = cv2.cvtColor(pixels, cv2.COLOR_RGB2Lab).astype(np.float32)
+    samples = lab[place.y0 : place.y1, place.x0 : place.x1].reshape(-1, 3)
+    best: tuple[int, np.ndarray, np.ndarray] | None = None
+    for center in main_colors(samples, most=6, min_share=0.03):
+        weight = closeness(lab, center)
+        frame = np.concatenate([weight[0], weight[-1], weight[:, 0], weight[:, -1]])
+        if float(np.mean(frame > 0.5)) > 0.5:
+            continue  # the backdrop, seen in that place (through a handle's loop, say)
+        things = color_objects(weight, place, fill_place=False)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(things.astype(np.uint8), connectivity=8)
+        for label in range(1, count):
+            x, y, box_w, box_h, area = (int(v) for v in stats[label])
+            cut_off = x == 0 or y == 0 or x + box_w == width or y + box_h == height
+            # The letters on a badge are holes in its panel: they count as part of its shape.
+            shape = labels[y : y + box_h, x : x + box_w] == label
+            filled = area + int(enclosed(shape).sum())
+            if cut_off or filled < SOLID * box_w * box_h or filled < MIN_THING_SHARE * width * height:
+                continue  # a badge or a logo sits inside the picture, whole; a wall runs out of it
+            if best is None or area > best[0]:
+                best = (area, weight, labels == label)
+    if best is None:
+        raise BadInputError(
+            ctx.say(
+                f"No '{op.target}' of its own was found in that part of the picture, so nothing was "
+                f"recoloured. Name its current colour as well (e.g. 'the red {op.target}').",
+                f"该位置没有找到单独的“{op.target}”，所以没有改颜色。请同时说明它现在的颜色（例如“红色的{op.target}”）。",
+            )
+        )
+    _, weight, thing = best
+    return Rect(0, 0, width, height), weight * grow_mask(thing, EDGE_PX)
+
+
 def _object_region(pixels: np.ndarray, op: Recolor, ctx: OpContext) -> tuple[Rect, np.ndarray]:
     """The one product on a plain backdrop, as the object the user named ("the mug")."""
     height, width = pixels.shape[:2]
@@ -207,6 +252,8 @@ def recolor(image: Image.Image, op: Recolor, ctx: OpContext) -> Image.Image:
             region, weight = _text_region(pixels, op, quote.group(1), ctx)
         elif _means_letters(op.target):
             region, weight = _unquoted_text_region(pixels, op, ctx)
+        elif named_region and op.target and op.box is None:
+            region, weight = _thing_in_place(pixels, op, region, ctx)
         elif named_region:
             crop = pixels[region.y0 : region.y1, region.x0 : region.x1]
             found = dominant_color(crop)

@@ -78,7 +78,7 @@ def border_pixels(pixels: np.ndarray, width: int) -> np.ndarray:
     )
 
 
-def _holes(mask: np.ndarray) -> np.ndarray:
+def enclosed(mask: np.ndarray) -> np.ndarray:
     """Pixels enclosed by ``mask`` (not reachable from the picture's border through non-mask)."""
     height, width = mask.shape
     outside = np.zeros((height + 2, width + 2), np.uint8)
@@ -236,7 +236,7 @@ def separate(pixels: np.ndarray) -> Separation:
     # No morphological opening: it would break a 2-3 px handle or strap off the product. Specks
     # of noise are dropped by their size instead.
     product = _keep_main_parts(product, 0.003)
-    holes = _holes(product)
+    holes = enclosed(product)
     if holes.any():
         product |= holes & ~_seen_through(product, holes, height * width)
 
