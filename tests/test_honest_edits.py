@@ -110,6 +110,10 @@ ROWS = [
     Row("clean", "提亮一点并去掉水印", code="bad_input", names=("“去掉水印”", "“提亮一点”", "没有应用")),
     Row("mug", "提亮一点并美化一下", code="needs_clarification", names=("“美化一下”", "没有执行")),
     Row("mug", "make it brighter and make it pop", code="needs_clarification", names=("'make it pop'",)),
+    Row("mug_text", "去掉水印、logo和价签", code=UNSUPPORTED, names=("“去掉logo”",)),
+    Row("mug", "make the background white and the mug blue", done=("background", "recolor")),
+    Row("mug", "add a NEW badge", done=("text_add",)),
+    Row("mug", "加一个新品标签", code="needs_clarification", names=("引号",)),
     # -- what the classic engine cannot do, named -------------------------------------------
     Row(
         "astronaut",

@@ -64,4 +64,37 @@ def split_clauses(text: str) -> list[str]:
         last = match.end()
     clauses.append(text[last:])
     cleaned = [clause.strip(" \t\n。.!！?？、") for clause in clauses]
-    return [clause for clause in cleaned if clause and not _FILLER.match(clause)]
+    return _share_verbs([clause for clause in cleaned if clause and not _FILLER.match(clause)])
+
+
+# A removal of several things in one verb: "去掉水印、logo和价签".
+_ZH_REMOVE_LIST = re.compile(r"^(?P<verb>去掉|去除|删除|删掉|移除|擦掉|抹掉|清除|拿掉)(?P<things>.+)$")
+_ZH_LIST_SEPARATOR = re.compile(r"[、和]")
+# A clause that is only the object of the verb before it: "remove the watermark, the logo".
+_EN_OBJECT_ONLY = re.compile(r"(?i)^(?:the|a|an|any|its|all)\b")
+_EN_SHARED_VERB = re.compile(
+    r"(?i)^(?:please\s+)?(?P<verb>remove|erase|delete|get\s+rid\s+of|make|turn|change|add|put)\b"
+)
+
+
+def _share_verbs(clauses: list[str]) -> list[str]:
+    """Clauses that share one verb, each with the verb written out: "去掉水印、logo和价签" is three
+    removals, "remove the watermark, the logo and the price tag" too, and "make the background
+    white and the mug blue" two edits. Without this the later things were swallowed by the first
+    clause's rule or refused as "no edit", though the user plainly asked for them."""
+    shared: list[str] = []
+    verb = ""
+    for clause in clauses:
+        zh = _ZH_REMOVE_LIST.match(clause)
+        if zh and not find_quotes(clause) and _ZH_LIST_SEPARATOR.search(zh.group("things")):
+            things = [t.strip() for t in _ZH_LIST_SEPARATOR.split(zh.group("things")) if t.strip()]
+            shared.extend(zh.group("verb") + thing for thing in things)
+            verb = ""
+            continue
+        if verb and _EN_OBJECT_ONLY.match(clause):
+            shared.append(f"{verb} {clause}")
+            continue
+        en = _EN_SHARED_VERB.match(clause)
+        verb = en.group("verb") if en else ""
+        shared.append(clause)
+    return shared

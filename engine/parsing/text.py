@@ -66,6 +66,44 @@ _ADD_NO_TEXT = re.compile(
     r"|^(?:请|帮我)?(?:加上?|添加|添上|写上?|打上|标上)(?:一行|一段|一句)?(?:文字|字样|标题)$"
 )
 
+# A badge asked for without quotes: "add a NEW badge", "加一个NEW标签"; its words are the ones in
+# capitals or digits ("NEW", "50% OFF"). Other words ("加一个新品标签") are not guessed at: the
+# text is asked for in quotes.
+_BADGE_ADD_EN = re.compile(
+    r"(?i)^(?:please\s+)?(?:add|put|place|stick|stamp)\s+(?:a|an|the|one)\s+(?P<words>.*?)\s*"
+    r"\b(?:badge|sticker|tag|label|ribbon)s?$"
+)
+_BADGE_ADD_ZH = re.compile(
+    r"^(?:请|帮我)?(?:加上?|添加|添上|贴上?|打上)(?:一个|一张|一枚|个|张)?(?P<words>.*?)的?(?:标签|角标|贴纸|徽章)$"
+)
+_LITERAL = re.compile(r"[A-Z0-9][A-Z0-9%$¥￥€£.!+\-]*")
+
+
+def _badge_without_quotes(clause: Clause) -> TextAdd | None:
+    """The badge of "add a NEW badge" / "加一个NEW标签", or a request for its text in quotes when
+    its words are not literal ("add a badge", "加一个新品标签"): never a generative edit."""
+    match = _BADGE_ADD_EN.match(clause.rest) or _BADGE_ADD_ZH.match(clause.rest)
+    if match is None:
+        return None
+    words = match.group("words")
+    literal = _LITERAL.findall(words)
+    if literal:
+        rest = _LITERAL.sub(" ", words)
+        color = find_color(rest)
+        return TextAdd(
+            text=" ".join(literal),
+            style="badge",
+            color=canonical_color(color.group(0)) if color else None,
+            place=clause.place,
+            source=clause.source,
+        )
+    raise IncompleteEdit(
+        "Say the badge's text in quotes, e.g. add a 'NEW' badge in the top right.",
+        "请用引号写出标签上的文字，例如：在右上角加一个'新品'标签。",
+        ["add a 'NEW' badge in the top right", "add a red 'SALE' sticker"],
+        ["在右上角加一个'新品'标签", "加一个红色的'限时'贴纸"],
+    )
+
 
 def _text_color(clause: Clause) -> str | None:
     match = find_color(clause.rest)
@@ -97,6 +135,9 @@ def parse_text(clause: Clause) -> list[TextReplace | TextRemove | TextAdd] | Non
             ["add the text 'SALE' in the top right", "add a 'NEW' badge"],
             ["在右上角加上文字'新品'", "加一个'新品上市'的标签"],
         )
+    badge = None if quotes else _badge_without_quotes(clause)
+    if badge:
+        return [badge]
     unquoted = None if quotes else _UNQUOTED_ADD.search(text)
     if unquoted:
         words = (unquoted.group("text") or unquoted.group("text_zh")).strip(" 。.!！,，")
