@@ -47,7 +47,7 @@ class ChatSession:
                 self.language = language_of(line)
                 self._emit(self.agent.send(self.session_id, line).to_json())
         except ImgEditError as exc:
-            self._error(exc)
+            self._error(exc.speak(self.language))  # a file error told in the conversation's language
         return True
 
     def _command(self, line: str) -> None:

@@ -115,3 +115,12 @@ def test_chat_select_switches_the_image_the_next_message_edits(tmp_path: Path) -
     assert select["image_id"] == attach1["image_id"] and select["version_id"] == attach1["version_id"]
     assert brighter["image_id"] == attach1["image_id"] != attach2["image_id"]
     assert missing["error"]["code"] == "not_found"
+
+
+def test_a_bad_file_attached_in_a_chinese_conversation_is_told_in_chinese(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    _hello, attach, missing = chat(["把图片调亮一点", f"/attach {broken}", f"/attach {tmp_path / 'no.png'}"])
+    assert attach["error"]["code"] == "bad_input" and "不是可读取的" in attach["reply"], attach
+    assert "文件已损坏" in attach["error"]["hint"]
+    assert "找不到图片文件" in missing["reply"], missing
