@@ -12,7 +12,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from imgedit.errors import BadInputError, ImageTooLargeError
+from imgedit.errors import BadInputError, ImageTooLargeError, InChinese
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,19 @@ def safe_member_name(name: str) -> str | None:
 def open_checked(path: Path, limits: ZipLimits = DEFAULT_LIMITS) -> zipfile.ZipFile:
     """The archive, open, after its directory passed the checks above; the caller closes it."""
     if not zipfile.is_zipfile(path):
-        raise BadInputError(f"{path.name} is not a zip archive.", hint="Give a folder, a .zip or a .csv.")
+        raise BadInputError(
+            f"{path.name} is not a zip archive.",
+            hint="Give a folder, a .zip or a .csv.",
+            zh=InChinese(f"{path.name} 不是 zip 压缩包。", "请提供文件夹、.zip 或 .csv。"),
+        )
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
-        raise BadInputError(f"{path.name} is a damaged zip archive ({exc}).") from exc
+        raise BadInputError(
+            f"{path.name} is a damaged zip archive ({exc}).",
+            hint="Make the archive again.",
+            zh=InChinese(f"{path.name} 是损坏的 zip 压缩包。", "请重新打包。"),
+        ) from exc
     try:
         _check(path, archive.infolist(), limits)
     except BaseException:

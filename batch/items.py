@@ -18,7 +18,7 @@ from typing import Literal
 
 from batch.archive import open_checked, read_member, safe_member_name
 from batch.manifest import in_language, read_manifest
-from imgedit.errors import BadInputError
+from imgedit.errors import BadInputError, InChinese
 
 #: The pictures a folder or zip contributes; other files (notes, .DS_Store) are left out.
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp"})
@@ -139,7 +139,11 @@ def open_inputs(
             "folder", source, _folder_items(source, instruction, [p.resolve() for p in skip or []])
         )
     elif not source.exists():
-        raise BadInputError(f"No such folder or file: {source}")
+        raise BadInputError(
+            f"No such folder or file: {source}",
+            hint="Check the path and its spelling.",
+            zh=InChinese(f"找不到文件夹或文件：{source}", "请检查路径是否写对。"),
+        )
     elif source.suffix.lower() == ".zip":
         archive = open_checked(source)
         if MANIFEST_IN_ZIP in archive.namelist():
@@ -154,6 +158,10 @@ def open_inputs(
         raise BadInputError(
             f"{source} is neither a folder, a .zip nor a .csv manifest.",
             hint="Give a folder of pictures, a .zip of them, or a CSV with file,instruction columns.",
+            zh=InChinese(
+                f"{source} 既不是文件夹，也不是 .zip 或 .csv 清单。",
+                "请提供图片文件夹、图片的 .zip，或带 file,instruction 两列的 CSV。",
+            ),
         )
     inputs.items = _refuse_shared_outputs(inputs.items)
     if not inputs.items:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cli.common import EngineOption, WorkersOption, command, print_json, progress_bar, stderr
-from imgedit.errors import BadInputError
+from engine.parsing.language import reply_language
+from imgedit.errors import BadInputError, answered_in
 
 if TYPE_CHECKING:
     from batch import BatchReport
@@ -71,12 +72,16 @@ def batch_command(
         prompt=prompt, theme=theme, engine=engine, glossary=glossary, seed=seed, workers=workers
     )
     if dry_run:
-        report = plan_batch(source, output, options)
+        with answered_in(reply_language(prompt or theme or "")):
+            report = plan_batch(source, output, options)
     else:
         if output is None:
             raise BadInputError("Say where to write the results with -o OUTPUT (a folder or a .zip).")
         try:
-            with progress_bar("editing", disable=as_json, estimate=True) as on_progress:
+            with (
+                answered_in(reply_language(prompt or theme or "")),  # errors in the prompt's language
+                progress_bar("editing", disable=as_json, estimate=True) as on_progress,
+            ):
                 report = run_batch(source, output, options, progress=on_progress)
         except KeyboardInterrupt:
             stderr.print("interrupted: run the same command again to resume; finished pictures are kept.")

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from cli.common import EngineOption, WorkersOption, command, print_json, progress_bar, stderr
-from imgedit.errors import BadInputError
+from engine.parsing.language import reply_language
+from imgedit.errors import BadInputError, answered_in
 from plugins.pptx import DeckReport, RestyleOptions, restyle_deck
 from plugins.pptx.options import DEFAULT_MIN_SIZE, parse_pictures
 
@@ -86,7 +87,10 @@ def restyle_command(
         raise BadInputError("Say where to write the restyled deck with -o OUT.pptx (or use --dry-run).")
     if output is not None and output.suffix.lower() != ".pptx" and not dry_run:
         raise BadInputError(f"The output {output} should be a .pptx file.")
-    with progress_bar("restyling pictures", disable=as_json or dry_run) as on_progress:
+    with (
+        answered_in(reply_language(prompt or theme or "")),  # a Chinese prompt: a bad deck told in Chinese
+        progress_bar("restyling pictures", disable=as_json or dry_run) as on_progress,
+    ):
         report = restyle_deck(deck, output, options, dry_run=dry_run, preview=preview, progress=on_progress)
     if as_json:
         print_json(report.to_dict())

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from imgedit.config import Settings
-from imgedit.errors import BadInputError, ImgEditError
+from imgedit.errors import BadInputError, ImgEditError, InChinese
 from jobs.base import JobContext, JobKind, JobOutcome, JobParams, Pool, engine_pool
 from jobs.deck import ZIP_MAGIC, job_folder
 from jobs.editors import Editors
@@ -103,7 +103,11 @@ def batch_params(
 
     name = archive_filename(filename)
     if not data.startswith(ZIP_MAGIC):
-        raise BadInputError(f"{name} is not a .zip archive.", hint="Send the pictures as one .zip file.")
+        raise BadInputError(
+            f"{name} is not a .zip archive.",
+            hint="Send the pictures as one .zip file.",
+            zh=InChinese(f"{name} 不是 .zip 压缩包。", "请把图片打包成一个 .zip 文件再上传。"),
+        )
     try:
         terms = glossary.decode("utf-8-sig") if glossary is not None else None
     except UnicodeDecodeError as exc:

@@ -68,11 +68,10 @@ def check_deck(data: bytes, filename: str, settings: Settings, slides: str | Non
     It is opened from a scratch copy under its own name, so that messages name the user's file.
     """
     from plugins.pptx import inspect_deck, parse_slide_range
+    from plugins.pptx.safezip import not_a_deck
 
     if not data.startswith(ZIP_MAGIC):
-        raise BadInputError(
-            f"{filename} is not a .pptx deck (it is not a zip archive).", hint="Send a PowerPoint .pptx file."
-        )
+        raise not_a_deck(filename)
     scratch = settings.work_root / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch, prefix="deck-") as folder:

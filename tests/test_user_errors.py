@@ -39,6 +39,13 @@ def test_the_cli_tells_a_chinese_instruction_about_a_bad_file_in_chinese(tmp_pat
         assert result.exit_code == 2, (name, result.output)
         assert message in result.stderr and hint in result.stderr, result.stderr
         assert "Traceback" not in result.stderr and not Path(out).exists()
+    # A deck or an archive that is not one, with a Chinese prompt or theme name.
+    deck = runner.invoke(
+        app, ["deck", "restyle", str(tmp_path / "broken.png"), "--theme", "情人节", "-o", "x.pptx"]
+    )
+    assert deck.exit_code == 2 and "不是 .pptx 演示文稿" in deck.stderr, deck.stderr
+    batch = runner.invoke(app, ["batch", str(tmp_path / "none"), "--prompt", "把图片调亮一点", "-o", "x"])
+    assert batch.exit_code == 2 and "找不到文件夹或文件" in batch.stderr, batch.stderr
     english = runner.invoke(app, ["edit", str(tmp_path / "broken.png"), "make it brighter", "-o", out])
     assert english.exit_code == 2
     assert "is not a readable PNG, JPEG or WebP image" in english.stderr
@@ -68,6 +75,10 @@ def test_http_answers_a_chinese_instruction_about_a_bad_upload_in_chinese(tmp_pa
         job = wait_for_job(client, body["job_id"])
         assert job["status"] == "failed" and job["error"]["code"] == "bad_input", job
         assert "不是可读取的" in job["error"]["message"], job
+
+        for route, form in (("/v1/decks", {"prompt": "把图片调亮一点"}), ("/v1/batches", {"theme": "复古"})):
+            answer = client.post(route, files={"file": ("x.zip", CORRUPT)}, data=form)
+            assert answer.status_code == 400 and "不是" in answer.json()["message"], answer.text
 
         session = client.post("/v1/sessions", json={}).json()["id"]
         answer = client.post(f"/v1/sessions/{session}/edits", json={"instruction": "把图片调亮一点"})

@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from imgedit.errors import BadInputError, ImageTooLargeError
+from imgedit.errors import BadInputError, ImageTooLargeError, InChinese
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -81,27 +81,44 @@ class DeckZip:
         return data
 
 
+def not_a_deck(name: str) -> BadInputError:
+    """A file that is not even a zip archive, let alone a deck."""
+    return BadInputError(
+        f"{name} is not a .pptx deck (it is not a zip archive).",
+        hint="Use a PowerPoint .pptx file.",
+        zh=InChinese(f"{name} 不是 .pptx 演示文稿（不是 zip 压缩包）。", "请使用 PowerPoint 的 .pptx 文件。"),
+    )
+
+
 def _open_zip(path: Path) -> zipfile.ZipFile:
     if not path.is_file():
-        raise BadInputError(f"No such deck file: {path}")
+        raise BadInputError(
+            f"No such deck file: {path}",
+            hint="Check the path and its spelling.",
+            zh=InChinese(f"找不到演示文稿文件：{path}", "请检查路径是否写对。"),
+        )
     with path.open("rb") as handle:
         head = handle.read(8)
     if head.startswith(_OLE_MAGIC):
         raise BadInputError(
             f"{path.name} is a legacy .ppt or a password-protected deck, not an Office Open XML .pptx.",
             hint="Open it in PowerPoint and save it as .pptx without a password.",
+            zh=InChinese(
+                f"{path.name} 是旧版 .ppt 或有密码保护的演示文稿，不是 .pptx。",
+                "请用 PowerPoint 打开，另存为不带密码的 .pptx。",
+            ),
         )
     if not zipfile.is_zipfile(path):
-        raise BadInputError(
-            f"{path.name} is not a .pptx deck (it is not a zip archive).",
-            hint="Give a PowerPoint .pptx file.",
-        )
+        raise not_a_deck(path.name)
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
         raise BadInputError(
             f"{path.name} is a damaged zip archive ({exc}).",
             hint="Open it in PowerPoint (which offers to repair it), save it, and try again.",
+            zh=InChinese(
+                f"{path.name} 是损坏的 zip 压缩包。", "请用 PowerPoint 打开（它会提示修复），保存后再试。"
+            ),
         ) from exc
 
 

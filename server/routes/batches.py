@@ -13,6 +13,8 @@ from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from engine.parsing.language import reply_language
+from imgedit.errors import answered_in
 from jobs.batch import BATCH, BatchParams, batch_params
 from server.batch_review import (
     PICTURE_TYPES,
@@ -63,18 +65,19 @@ async def create_batch(
     terms = await read_upload(glossary, ctx.settings.max_upload_bytes) if glossary is not None else None
 
     def params() -> BatchParams:
-        return batch_params(
-            ctx.editors,
-            ctx.settings,
-            data=data,
-            filename=file.filename,
-            prompt=prompt or None,
-            theme=theme or None,
-            glossary=terms,
-            engine=engine,
-            seed=seed,
-            review=review,
-        )
+        with answered_in(reply_language(prompt or theme or "")):
+            return batch_params(
+                ctx.editors,
+                ctx.settings,
+                data=data,
+                filename=file.filename,
+                prompt=prompt or None,
+                theme=theme or None,
+                glossary=terms,
+                engine=engine,
+                seed=seed,
+                review=review,
+            )
 
     info = await run_in_threadpool(
         submit_upload, ctx, who.tenant, BATCH, data, params, priority=priority, idempotency_key=key

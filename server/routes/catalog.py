@@ -7,6 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Header, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
+from engine.parsing.language import reply_language
+from imgedit.errors import answered_in
 from jobs.deck import DECK, DeckParams, deck_params
 from server.deps import Caller, Ctx
 from server.edits import job_json, submit_upload
@@ -61,19 +63,20 @@ async def create_deck(
     data = await read_upload(file, ctx.settings.max_upload_bytes)
 
     def params() -> DeckParams:
-        return deck_params(
-            ctx.editors,
-            ctx.settings,
-            data=data,
-            filename=file.filename,
-            theme=theme or None,
-            prompt=prompt or None,
-            engine=engine,
-            seed=seed,
-            slides=slides or None,
-            pictures=pictures,
-            theme_colors=theme_colors,
-        )
+        with answered_in(reply_language(prompt or theme or "")):
+            return deck_params(
+                ctx.editors,
+                ctx.settings,
+                data=data,
+                filename=file.filename,
+                theme=theme or None,
+                prompt=prompt or None,
+                engine=engine,
+                seed=seed,
+                slides=slides or None,
+                pictures=pictures,
+                theme_colors=theme_colors,
+            )
 
     info = await run_in_threadpool(
         submit_upload, ctx, who.tenant, DECK, data, params, priority=priority, idempotency_key=key
