@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ import pytest
 import redis
 import websockets
 from PIL import Image
+from sqlalchemy import event
 from typer.testing import CliRunner
+from websockets.sync.client import connect
 
 from cli.main import app
 from cluster.servers import PostgresServer, RedisServer, S3Server
@@ -123,6 +126,35 @@ def versions(client: httpx.Client, session_id: str) -> list[int]:
     return [v["number"] for v in client.get(f"/v1/sessions/{session_id}").json()["images"][0]["versions"]]
 
 
+class JobReads:
+    """Counts the reads of one job's row that an API node sends to PostgreSQL (SQLAlchemy's
+    statement event on the node's own engine), while the ``with`` block lasts."""
+
+    def __init__(self, node: LiveServer, job_id: str) -> None:
+        self.engine = node.app.state.ctx.db_engine
+        self.job_id = job_id
+        self.count = 0
+
+    def _executed(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and isinstance(parameters, dict):
+            self.count += parameters.get("job_id") == self.job_id
+
+    def __enter__(self) -> JobReads:
+        event.listen(self.engine, "before_cursor_execute", self._executed)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._executed)
+
+
+def follow_answer(node: LiveServer, key: str, job_id: str) -> dict[str, Any]:
+    """What a WebSocket client of ``node`` is answered when it subscribes to ``job_id``."""
+    with connect(f"{node.ws_url}?token={key}") as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "ready"
+        ws.send(json.dumps({"type": "subscribe", "job_id": job_id}))
+        return dict(json.loads(ws.recv(timeout=10)))
+
+
 # -- the tests ------------------------------------------------------------------------------------
 
 
@@ -186,6 +218,40 @@ def test_a_deck_submitted_on_one_node_is_followed_on_another_with_its_progress(
     with b.client(key) as client:
         assert client.get(final["result_url"]).headers["content-type"] == PPTX_TYPE
     assert removed_soon(worker.settings().work_root / "jobs" / final["job_id"])
+
+
+def test_an_ended_job_is_answered_from_the_events_heard_and_a_running_one_from_the_database(
+    worker: CeleryDeployment, nodes: tuple[LiveServer, LiveServer], photo: bytes
+) -> None:
+    """Every API node hears every job's end on the event channel; from then on the job's state,
+    its result and a follower's subscription cost that node no database read, on the node that
+    took the job and on the other alike. A job still running is read each time (another node
+    may have changed it a moment ago), and another tenant still finds nothing."""
+    a, b = nodes
+    key, stranger = a.key("heard"), a.key("heard-other")
+    with a.client(key) as on_a, b.client(key) as on_b, b.client(stranger) as other:
+        job_id = post_edit(on_a, photo, "make it brighter")["job_id"]
+        running(on_a, job_id)
+        with JobReads(b, job_id) as reads:
+            assert on_b.get(f"/v1/jobs/{job_id}").json()["status"] == "running"
+        assert reads.count == 1
+        assert wait_for_job(on_a, job_id)["status"] == "done"
+
+        def from_memory(node: LiveServer, client: httpx.Client) -> bool:
+            with JobReads(node, job_id) as reads:
+                job = client.get(f"/v1/jobs/{job_id}").json()
+                result = client.get(f"/v1/jobs/{job_id}/result")
+                followed = follow_answer(node, key, job_id)
+            assert job["status"] == "done" and result.status_code == 200, (job, result.text)
+            assert followed["type"] == "job" and followed["status"] == "done", followed
+            return reads.count == 0
+
+        for node, client in ((a, on_a), (b, on_b)):
+            wait_until(partial(from_memory, node, client), timeout=5, what="an answer without a job read")
+        assert other.get(f"/v1/jobs/{job_id}").status_code == 404
+        assert other.get(f"/v1/jobs/{job_id}/result").status_code == 404
+        refused = follow_answer(b, stranger, job_id)
+        assert (refused["type"], refused["code"]) == ("error", "not_found"), refused
 
 
 def test_idempotency_key_and_result_cache_are_shared_by_the_nodes(

@@ -19,7 +19,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-import server.scheduler.local as local_queue
+import server.scheduler.snapshots as job_snapshots
 from tests.conftest import skimage_photo
 from tests.server_harness import (
     LiveServer,
@@ -97,7 +97,7 @@ def test_subscribing_to_another_tenants_running_job_never_leaks_its_events(
 ) -> None:
     # Every job state read goes to the database, as with a queue shared by several servers: the
     # read takes a real round trip, the window in which a subscribe-first check leaked events.
-    monkeypatch.setattr(local_queue, "SNAPSHOTS", 0)
+    monkeypatch.setattr(job_snapshots, "SNAPSHOTS", 0)
     owner, prober = live.key("owner"), live.key("prober")
     panel, job_id = start_figma_job(live, owner, small_photos(24), "race-1")
     leaked: list[Frame] = []

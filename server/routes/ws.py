@@ -159,7 +159,7 @@ def _follow(ctx: ServerContext, client: Client, job_id: str) -> list[Frame]:
     later change arrives as an event: nothing falls in between, even for a job that started (or
     finished) before the client asked.
     """
-    ctx.queue.get(job_id, client.tenant)  # NotFoundError for another tenant's job
+    ctx.queue.check_owner(job_id, client.tenant)  # NotFoundError for another tenant's job
     ctx.hub.subscribe(client.conn, job_id)
     info = ctx.queue.get(job_id, client.tenant)
     if info.status in FINISHED:  # nothing more will come

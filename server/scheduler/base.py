@@ -218,6 +218,12 @@ class JobQueue(abc.ABC):
     def get(self, job_id: str, tenant: str) -> JobInfo:
         """The job, or ``NotFoundError`` if it does not exist *for this tenant*."""
 
+    def check_owner(self, job_id: str, tenant: str) -> None:
+        """``NotFoundError`` unless ``job_id`` is a job of ``tenant``: the check before a client
+        may follow a job. A job's tenant never changes, so a queue may answer it from any
+        snapshot it holds, however old (the Celery queue does: no database read)."""
+        self.get(job_id, tenant)
+
     @abc.abstractmethod
     def list(self, tenant: str, *, active_only: bool = False, limit: int = 100) -> list[JobInfo]:
         """The tenant's newest jobs."""

@@ -26,7 +26,7 @@ import itertools
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 
 from sqlalchemy import Engine, func, select, update
@@ -49,13 +49,12 @@ from server.scheduler.base import (
 )
 from server.scheduler.rows import CANCELLED, Ending, JobRows, with_progress
 from server.scheduler.running import REQUEUE, StepReporter, run_job
+from server.scheduler.snapshots import Snapshots
 
 log = logging.getLogger("imgedit.server.scheduler")
 
 #: Pool names of jobs queued by earlier versions, and the pools that run them now.
 LEGACY_POOLS = {"classic": "cpu", "qwen": "gpu"}
-#: How many job snapshots ``get`` answers from memory (see ``LocalJobQueue._remember``).
-SNAPSHOTS = 2048
 
 
 class _ReadyQueue:
@@ -129,7 +128,7 @@ class LocalJobQueue(JobQueue):
         self._running: dict[str, CancelToken] = {}
         self._busy = {pool: 0 for pool in self.slots}  # running jobs per pool
         self._progress: dict[str, tuple[int, int]] = {}  # latest step of running jobs
-        self._snapshots: OrderedDict[str, JobInfo] = OrderedDict()  # latest committed state
+        self._snapshots = Snapshots()  # latest committed state (see ``_remember``)
         self._waiters: dict[str, threading.Event] = {}
         self._listeners = Listeners()
         self._threads: list[threading.Thread] = []
@@ -204,8 +203,7 @@ class LocalJobQueue(JobQueue):
         return info
 
     def get(self, job_id: str, tenant: str) -> JobInfo:
-        with self._cond:
-            info = self._snapshots.get(job_id)
+        info = self._snapshots.get(job_id)
         if info is None:
             # A Core read: the ORM's identity map and object loading cost more than the query
             # itself, and the row is turned into a snapshot at once anyway.
@@ -329,7 +327,7 @@ class LocalJobQueue(JobQueue):
     def _requeue(self, job_id: str) -> None:
         with self._cond:
             self._progress.pop(job_id, None)
-            self._snapshots.pop(job_id, None)
+        self._snapshots.forget(job_id)
         self.rows.requeue(job_id)
 
     def _remember(self, info: JobInfo) -> None:
@@ -339,13 +337,9 @@ class LocalJobQueue(JobQueue):
         remembered, so a snapshot here is never older than the database (progress, written
         lazily, comes from ``_progress`` either way). It saves a database read for the reads
         that follow each change: the submitter subscribing to the job, the page or client
-        fetching its result. Only the newest ``SNAPSHOTS`` jobs are kept; older ones are read.
+        fetching its result. Only the newest jobs are kept (snapshots.py); older ones are read.
         """
-        with self._cond:
-            self._snapshots[info.id] = info
-            self._snapshots.move_to_end(info.id)
-            if len(self._snapshots) > SNAPSHOTS:
-                self._snapshots.popitem(last=False)
+        self._snapshots.put(info)
 
     def _latest(self, info: JobInfo) -> JobInfo:
         """``info`` with the latest progress of a running job (written to the database lazily)."""

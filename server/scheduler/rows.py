@@ -168,6 +168,38 @@ def job_info(row: Any) -> JobInfo:
     )
 
 
+def _insert_values(spec: JobSpec, cached: Any, seq: int | None) -> dict[str, Any]:
+    """The new row's values; ``cached``: the result columns of a finished job with the same
+    cache key (the job is then done at once), or ``None``."""
+    values: dict[str, Any] = {
+        "tenant": spec.tenant,
+        "kind": spec.kind,
+        "pool": spec.pool,
+        "priority": spec.priority,
+        "params": spec.params,
+        "input_blob": spec.input_blob,
+        "cache_key": spec.cache_key,
+        "idempotency_key": spec.idempotency_key,
+    }
+    if cached is not None:
+        now = utcnow()
+        values.update(
+            status="done",
+            cached=1,
+            result_blob=cached.result_blob,
+            result_format=cached.result_format,
+            result=cached.result,
+            progress_done=cached.progress_total,
+            progress_total=cached.progress_total,
+            started_at=now,
+            finished_at=now,
+            seconds=0.0,
+        )
+    if seq is not None:
+        values["seq"] = seq
+    return values
+
+
 def with_progress(info: JobInfo, done: int, total: int) -> JobInfo:
     return replace(info, progress_done=done, progress_total=total)
 
@@ -202,62 +234,40 @@ class JobRows:
     def insert(self, spec: JobSpec, seq: int | None = None) -> Inserted:
         """Insert ``spec``'s job (done at once from the result cache when its key has a result),
         or return the tenant's job with the same idempotency key. ``seq``: the queue's own
-        counter (the embedded queue); by default the next number in the table."""
-        if spec.idempotency_key:
-            existing = self.by_idempotency_key(spec.tenant, spec.idempotency_key)
-            if existing is not None:
-                return Inserted(existing, new=False)
-        cached = self._cached_result(spec)
-        values: dict[str, Any] = {
-            "tenant": spec.tenant,
-            "kind": spec.kind,
-            "pool": spec.pool,
-            "priority": spec.priority,
-            "params": spec.params,
-            "input_blob": spec.input_blob,
-            "cache_key": spec.cache_key,
-            "idempotency_key": spec.idempotency_key,
-        }
-        if cached is not None:
-            now = utcnow()
-            values.update(
-                status="done",
-                cached=1,
-                result_blob=cached.result_blob,
-                result_format=cached.result_format,
-                result=cached.result,
-                progress_done=cached.progress_total,
-                progress_total=cached.progress_total,
-                started_at=now,
-                finished_at=now,
-                seconds=0.0,
-            )
-        # A Core INSERT ... RETURNING (the columns' defaults apply as with the ORM), without the
-        # unit of work a mapped object goes through.
-        if seq is not None:
-            values["seq"] = seq
+        counter (the embedded queue); by default the next number in the table.
+
+        The key's look-up, the cache's and the insert share one connection: each checkout from
+        the pool costs a round trip of its own on PostgreSQL (the pool pings a connection
+        before handing it out)."""
         try:
             with self.engine.begin() as db:
-                row = db.execute(_INSERT if seq is not None else _INSERT_NEXT_SEQ, values).one()
+                if spec.idempotency_key:
+                    existing = db.execute(
+                        _BY_KEY, {"tenant": spec.tenant, "idempotency_key": spec.idempotency_key}
+                    ).first()
+                    if existing is not None:
+                        return Inserted(job_info(existing), new=False)
+                cached = (
+                    db.execute(_CACHED, {"tenant": spec.tenant, "cache_key": spec.cache_key}).first()
+                    if spec.cache_key
+                    else None
+                )
+                # A Core INSERT ... RETURNING (the columns' defaults apply as with the ORM),
+                # without the unit of work a mapped object goes through.
+                statement = _INSERT if seq is not None else _INSERT_NEXT_SEQ
+                row = db.execute(statement, _insert_values(spec, cached, seq)).one()
         except IntegrityError:
             # Two requests with one idempotency key raced; the other one won.
-            existing = self.by_idempotency_key(spec.tenant, spec.idempotency_key or "")
-            if existing is None:  # pragma: no cover - the constraint names exactly that row
+            found = self.by_idempotency_key(spec.tenant, spec.idempotency_key or "")
+            if found is None:  # pragma: no cover - the constraint names exactly that row
                 raise
-            return Inserted(existing, new=False)
+            return Inserted(found, new=False)
         return Inserted(job_info(row), new=True)
 
     def by_idempotency_key(self, tenant: str, key: str) -> JobInfo | None:
         with self.engine.connect() as db:
             row = db.execute(_BY_KEY, {"tenant": tenant, "idempotency_key": key}).first()
         return job_info(row) if row is not None else None
-
-    def _cached_result(self, spec: JobSpec) -> Any:
-        """The result columns of the newest finished job with ``spec``'s cache key, or ``None``."""
-        if not spec.cache_key:
-            return None
-        with self.engine.connect() as db:
-            return db.execute(_CACHED, {"tenant": spec.tenant, "cache_key": spec.cache_key}).first()
 
     # -- reads ----------------------------------------------------------------------------------
 

@@ -35,9 +35,14 @@ class Broker:
 
     def send_token(self, pool: str) -> bool:
         """Wake a worker of ``pool``; ``False`` if the broker could not be reached (the reaper
-        sends the token once it can, so a committed job is never stranded)."""
+        sends the token once it can, so a committed job is never stranded).
+
+        A token to a direct queue goes by the anonymous exchange (its routing key is the queue's
+        name, the list the workers read), so there is nothing to declare: ``declare=[]`` spares
+        the API node Celery's per-message declaration, about a third of the CPU a token costs.
+        """
         try:
-            self.celery.send_task(RUN_NEXT, args=[pool], queue=pool, routing_key=pool)
+            self.celery.send_task(RUN_NEXT, args=[pool], queue=pool, routing_key=pool, declare=[])
         except Exception as exc:  # kombu raises its own and the transport's errors alike
             log.warning("no token sent to the %s queue (%s); the reaper will send it", pool, exc)
             return False

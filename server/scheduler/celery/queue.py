@@ -3,10 +3,16 @@
 The node runs no job. ``submit`` inserts the job's row (idempotency key and result cache as in
 the embedded queue: rows.py, shared by every node through the database) and sends one token to
 the pool's Celery queue; a worker answering a token claims the pool's next job by the fair rule
-(rows.py ``claim_next``). ``get`` and ``list`` read the database (a worker writes progress at
-most every 0.5 s), with the latest step heard on the event channel laid over a running job.
-Events come from the Redis channel (events.py), whichever node or worker made them; cancel of
-a running job goes through a Redis flag (cancel.py). The node also runs the reaper (reaper.py).
+(rows.py ``claim_next``). Events come from the Redis channel (events.py), whichever node or
+worker made them; cancel of a running job goes through a Redis flag (cancel.py). The node also
+runs the reaper (reaper.py).
+
+Reads: ``get`` and ``list`` read the database (a worker writes progress at most every 0.5 s),
+with the latest step heard on the event channel laid over a running job, except where the
+events heard already say all there is (snapshots.py): a job heard to have ended is answered
+from memory (its row never changes again), and so is the tenant check before a client follows
+a job. A job that is still queued or running is always read: another node may have changed it
+a moment ago, and a client moving between nodes must never see a job go back in time.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from server.scheduler.celery.broker import Broker
 from server.scheduler.celery.events import Subscriber, decode_event
 from server.scheduler.celery.reaper import Periodic, Reaper
 from server.scheduler.rows import JobRows, with_progress
+from server.scheduler.snapshots import Snapshots
 
 log = logging.getLogger("imgedit.server.scheduler")
 
@@ -49,6 +56,7 @@ class CeleryJobQueue(JobQueue):
         self._lock = threading.Lock()
         self._listeners = Listeners()
         self._progress: dict[str, tuple[int, int]] = {}  # latest step heard of running jobs
+        self._snapshots = Snapshots()  # the jobs' states as committed and heard (module docstring)
         self._waiters: dict[str, threading.Event] = {}
         self._subscriber = Subscriber(
             self.broker.client, self.broker.names.events, self._heard, name="imgedit-events"
@@ -79,16 +87,21 @@ class CeleryJobQueue(JobQueue):
         if not inserted.new:
             return info
         # Announced before the token goes, so the "queued" frame precedes the worker's "running".
-        self.broker.bus.publish(JobEvent("job", info))
+        self._announce(info)
         if not info.finished:
             self.broker.send_token(info.pool)
         return info
 
     def get(self, job_id: str, tenant: str) -> JobInfo:
-        info = self.rows.get(job_id)
+        info = self._snapshots.finished(job_id) or self.rows.get(job_id)
         if info is None or info.tenant != tenant:
             raise NotFoundError(f"No job '{job_id}'.")
         return self._latest(info)
+
+    def check_owner(self, job_id: str, tenant: str) -> None:
+        info = self._snapshots.get(job_id) or self.rows.get(job_id)
+        if info is None or info.tenant != tenant:
+            raise NotFoundError(f"No job '{job_id}'.")
 
     def list(self, tenant: str, *, active_only: bool = False, limit: int = 100) -> list[JobInfo]:
         return [
@@ -101,7 +114,7 @@ class CeleryJobQueue(JobQueue):
             return info
         cancelled = self.rows.cancel_queued(job_id)
         if cancelled is not None:  # it never started: its token will find nothing
-            self.broker.bus.publish(JobEvent("job", cancelled))
+            self._announce(cancelled)
             return cancelled
         # Running on some worker: it stops at its next step and records "cancelled".
         self.broker.flags.request(job_id)
@@ -113,7 +126,7 @@ class CeleryJobQueue(JobQueue):
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             while True:
-                info = self.rows.get(job_id)
+                info = self._snapshots.finished(job_id) or self.rows.get(job_id)
                 if info is None or info.finished:
                     return True
                 left = (
@@ -164,9 +177,17 @@ class CeleryJobQueue(JobQueue):
 
     # -- events ---------------------------------------------------------------------------------
 
+    def _announce(self, info: JobInfo) -> None:
+        """Publish a change this node committed, remembered first: no event about the job can
+        be heard before it, so an older state never replaces a newer one."""
+        self._snapshots.put(info)
+        self.broker.bus.publish(JobEvent("job", info))
+
     def _heard(self, data: bytes) -> None:
         event = decode_event(data)
         job = event.job
+        if event.type == "job":
+            self._snapshots.put(job)
         with self._lock:
             if event.type == "progress":
                 self._progress[job.id] = (job.progress_done, job.progress_total)
