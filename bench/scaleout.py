@@ -17,10 +17,12 @@ pooled over the rounds. Reported: failed
 requests, throughput, latency, the API node's CPU seconds per edit (its process alone) and the
 workers' (the node's edit worker processes when embedded, the Celery workers and theirs
 otherwise), and the broker path's added latency: Celery's median minus the embedded median at
-the same number of workers (target: at most 15 ms).
+the same number of workers (target: at most 15 ms). With ``--listening-node`` the Celery
+configuration has a second API node that serves no client: its CPU per edit is what every
+further node pays to hear the events of jobs it does not serve.
 
     .venv/bin/python bench/scaleout.py [--clients 32] [--edits-per-client 4] [--solo-edits 12] [--rounds 3]
-        [--workers 1 2] [--workload trivial realistic] [--queue embedded celery]
+        [--workers 1 2] [--workload trivial realistic] [--queue embedded celery] [--listening-node]
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ class Phase:
     workers_cpu: float
     client_cpu: float
     machine_cpu: float
+    #: CPU of the API nodes that serve no client (``--listening-node``).
+    listener_cpu: float = 0.0
 
     @property
     def ok(self) -> int:
@@ -102,6 +106,7 @@ class Phase:
             self.workers_cpu + other.workers_cpu,
             self.client_cpu + other.client_cpu,
             self.machine_cpu + other.machine_cpu,
+            self.listener_cpu + other.listener_cpu,
         )
 
 
@@ -134,9 +139,11 @@ def measure(
     edits: int,
     api: psutil.Process,
     workers: list[psutil.Process],
+    listeners: list[psutil.Process],
 ) -> Phase:
     """``clients`` x ``edits`` edits; the API node's own CPU, and its children's with the workers'."""
     api_before, workers_before = sum(api.cpu_times()[:2]), cpu_seconds(workers)
+    listeners_before = cpu_seconds(listeners)
     tree_before = cpu_seconds([api])
     client_before, machine_before, started = process_cpu(), busy_cpu(), time.perf_counter()
     load = asyncio.run(run_load(base, key, workload, clients, edits))
@@ -151,6 +158,7 @@ def measure(
         workers_cpu=cpu_seconds(workers) - workers_before + children_cpu,
         client_cpu=process_cpu() - client_before,
         machine_cpu=busy_cpu() - machine_before,
+        listener_cpu=cpu_seconds(listeners) - listeners_before,
     )
 
 
@@ -164,25 +172,31 @@ class Target:
     key: str
     api: psutil.Process
     worker_processes: list[psutil.Process]
+    #: API nodes that serve no client (Celery with ``--listening-node``).
+    listeners: list[psutil.Process]
 
     def measure(self, workload: Workload, clients: int, edits: int) -> Phase:
-        return measure(self.url, self.key, workload, clients, edits, self.api, self.worker_processes)
+        return measure(
+            self.url, self.key, workload, clients, edits, self.api, self.worker_processes, self.listeners
+        )
 
 
 def start(
-    queue: str, workers: int, postgres: PostgresServer, s3: S3Server, root: Path
+    queue: str, workers: int, postgres: PostgresServer, s3: S3Server, root: Path, listening: bool = False
 ) -> tuple[Cluster, Target]:
     settings = dict(SETTINGS)
     if queue == "embedded":
         settings |= {"IMGEDIT_QUEUE": "local", "IMGEDIT_CLASSIC_WORKERS": str(workers)}
         topology = Topology(api_nodes=1, cpu_workers=0, settings=settings)
     else:
-        topology = Topology(api_nodes=1, cpu_workers=workers, concurrency=1, settings=settings)
+        nodes = 2 if listening else 1
+        topology = Topology(api_nodes=nodes, cpu_workers=workers, concurrency=1, settings=settings)
     cluster = Cluster(root / f"{queue}-{workers}", topology, postgres=postgres, s3=s3, tenants=("bench",))
     cluster.start()
     node, key = cluster.api[0], cluster.keys["bench"]
     processes = [psutil.Process(w.pid) for w in cluster.workers]
-    return cluster, Target(queue, workers, node.url, key, psutil.Process(node.pid), processes)
+    listeners = [psutil.Process(n.pid) for n in cluster.api[1:]]
+    return cluster, Target(queue, workers, node.url, key, psutil.Process(node.pid), processes, listeners)
 
 
 def compare(
@@ -198,7 +212,7 @@ def compare(
     try:
         targets = []
         for queue in args.queue:
-            cluster, target = start(queue, workers, postgres, s3, root)
+            cluster, target = start(queue, workers, postgres, s3, root, args.listening_node)
             clusters.append(cluster)
             targets.append(target)
         results = []
@@ -273,6 +287,9 @@ def report(results: list[Measured], args: argparse.Namespace) -> None:
                 f"mean {mean:+.0f} ms; "
                 f"throughput x{ratio:.2f}; API node CPU per edit x{cpu:.2f}"
             )
+            if args.listening_node:
+                listener = celery.loaded.per_edit_ms(celery.loaded.listener_cpu)
+                print(f"    a second API node serving no client: {listener:.2f} ms CPU per edit")
 
 
 def main() -> None:
@@ -284,6 +301,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--workload", nargs="+", choices=sorted(WORKLOADS), default=["trivial"])
     parser.add_argument("--queue", nargs="+", choices=("embedded", "celery"), default=["embedded", "celery"])
+    parser.add_argument(
+        "--listening-node",
+        action="store_true",
+        help="Celery: a second API node, serving no client, whose CPU is measured",
+    )
     args = parser.parse_args()
     workloads = [WORKLOADS[name]() for name in args.workload]
     root = Path(tempfile.mkdtemp(prefix="imgedit-scaleout-"))
