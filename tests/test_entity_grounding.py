@@ -24,7 +24,7 @@ from imgedit.errors import NothingChangedError
 from sessions import SessionStore
 from tests.conftest import skimage_photo
 from tests.test_preserve import DriftingModel, ModelEditor, seam_step
-from tools.session_edit import SessionEdit, SessionEdits, grounded_in_entity, grown_box
+from tools.session_edit import SessionEdit, SessionEdits, grounded_in_entity, grown_box, removal_plan
 
 #: The dress the session knows (pixels of the 512 x 512 astronaut), and another object the model
 #: also repaints: her face, 40 px from the dress box's bounds.
@@ -142,6 +142,9 @@ def test_only_the_operations_about_the_entity_take_its_box() -> None:
     alone = grounded_in_entity(parse_instruction("把蓝色连衣裙换成一条蓝色长袖衬衫"), box, size)
     assert [op.box for op in alone.operations] == [grown_box(box, size)]
     assert plan_grounding(skimage_photo("astronaut"), alone).bounds != ()
+    # A removal the classic engine hands to qwen at run time (a busy scene) keeps its box's bounds.
+    removal = removal_plan("去掉那个徽章", "徽章", box, size)
+    assert plan_grounding(skimage_photo("astronaut"), removal).bounds != ()
     two = grounded_in_entity(parse_instruction("把裙子换成蓝色，再加一顶帽子"), box, size)
     recolour, hat = two.operations
     assert isinstance(recolour, Recolor) and recolour.box == grown_box(box, size) and hat.box is None
