@@ -30,7 +30,7 @@ from engine.classic.inpaint import border_ring, erase_checked, note_fill
 from engine.classic.ocr import read_text
 from engine.classic.panels import panel_around
 from engine.classic.regions import Rect, op_rect
-from engine.classic.segment import grabcut
+from engine.classic.segment import SEGMENT_SIDE, grabcut
 from engine.classic.textmatch import find_prices
 from engine.parsing.colors import color_label
 from engine.parsing.text import PRICE_TAG
@@ -102,6 +102,24 @@ def mark_extent(pixels: np.ndarray, mask: np.ndarray, reach: int) -> np.ndarray:
     return out
 
 
+#: Share of a place's rim that an object found there may cover and still lie wholly inside it.
+RIM_SHARE = 0.02
+
+
+def _cut_off_by(mask: np.ndarray, region: Rect) -> bool:
+    """Whether the object GrabCut separated inside ``region`` is cut by the region's edge: the
+    thing goes on outside the place ("the thing in the middle" of a cat is the cat's face), and
+    removing the part inside would leave the rest of it behind."""
+    height, width = mask.shape
+    rim = max(2, round(max(height, width) / SEGMENT_SIDE) + 1)
+    inner = np.zeros_like(mask)
+    inner[region.y0 + rim : region.y1 - rim, region.x0 + rim : region.x1 - rim] = True
+    band = np.zeros_like(mask)
+    band[region.y0 : region.y1, region.x0 : region.x1] = True
+    band &= ~inner
+    return bool(band.any()) and float(mask[band].mean()) > RIM_SHARE
+
+
 def _price_tags(pixels: np.ndarray, region: Rect | None, ctx: OpContext) -> np.ndarray:
     """The price tags in the picture (in ``region``): each line OCR reads with a price in it,
     with the flat panel behind it."""
@@ -155,6 +173,16 @@ def remove(image: Image.Image, op: Remove, ctx: OpContext) -> Image.Image:
             mask[region.y0 : region.y1, region.x0 : region.x1] = True
         elif region is not None:
             mask = grabcut(pixels, region) > 0.5
+            if _cut_off_by(mask, region):
+                raise BadInputError(
+                    ctx.say(
+                        "What is in that part of the picture runs on beyond it (it is part of something "
+                        "larger), so nothing was removed: the classic engine removes only a thing lying "
+                        "wholly there. Name its colour as well, or a place that holds all of it.",
+                        "该位置的物体延伸到了这个范围之外（是更大物体的一部分），所以没有去除：经典引擎只去除"
+                        "完整位于该位置的东西。请同时说明它的颜色，或者说一个能完整包含它的位置。",
+                    )
+                )
             if not mask.any():
                 raise BadInputError(
                     ctx.say(
