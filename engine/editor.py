@@ -36,6 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover - the qwen backend is imported only when u
     from engine.qwen.backend import WarmUp
 
 ENGINE_NAMES = ("auto", "classic", "qwen")
+#: A background change of a picture that already has its alpha which moves fewer pixels than this
+#: share is the same cut-out again, not an edit.
+ALREADY_CUT_OUT = 0.001
 
 
 def cuda_available() -> bool:
@@ -255,7 +258,10 @@ class Editor:
             )
             if request.enable_semantic_preserve and plan.area_limited and changed_ratio > limit:
                 raise EditAreaExceededError(
-                    f"This local edit changed {changed_ratio:.0%} of the image, more than the "
+                    f"这次局部修改改动了图片的{changed_ratio:.0%}，超过了局部修改允许的{limit:.0%}，"
+                    "所以没有应用。请把要改的位置说得更具体一些。"
+                    if reply_language(plan.instruction) == "zh"
+                    else f"This local edit changed {changed_ratio:.0%} of the image, more than the "
                     f"{limit:.0%} allowed for a local edit, so it was refused.",
                     hint="Name the region more precisely, or raise the limit with max_edit_area / "
                     "IMGEDIT_MAX_EDIT_AREA if a large change is intended.",
@@ -270,6 +276,14 @@ class Editor:
 
                 before = np.asarray(alpha) if alpha is not None else np.uint8(255)
                 changed_ratio = max(changed_ratio, float(np.mean(np.asarray(cut_out) != before)))
+                if alpha is not None and plan.kinds == ["background"] and changed_ratio < ALREADY_CUT_OUT:
+                    # A cut-out of a cut-out: the matting moved a few edge pixels, nothing more.
+                    raise NothingChangedError(
+                        f"“{plan.instruction}”没有改变图片：背景本来就是透明的，所以没有生成新图片。"
+                        if reply_language(plan.instruction) == "zh"
+                        else f"'{plan.instruction}' changed nothing: the background is already transparent, "
+                        "so no new picture was made."
+                    )
 
         if self.settings.nsfw_check:
             t0 = time.perf_counter()
