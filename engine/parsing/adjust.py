@@ -14,7 +14,8 @@ from engine.plan import Adjust
 _ADJUST_PATTERNS: list[tuple[str, str, float]] = [
     (
         r"bright(er|en)|lighter|lighten|more light|(increase|raise|boost|more) (the )?(brightness|exposure)"
-        r"|brightness up|too dark|提亮|调亮|变亮|亮一[点些]|更亮|亮度(提高|增加|调高|加大|高一)"
+        r"|brightness (up|higher)|too dark|提亮|调亮|变亮|亮一[点些]|更亮"
+        r"|亮度也?(提高|增加|调高|加大|高一|加)"
         r"|(提高|增加|加大)(亮度|曝光)"
         r"|加亮|曝光(提高|增加)|太暗",
         "brightness",
@@ -28,13 +29,14 @@ _ADJUST_PATTERNS: list[tuple[str, str, float]] = [
     ),
     (
         r"more contrast|(increase|boost|add|raise) (the )?contrast|higher contrast|punchier"
-        r"|对比度?(提高|增强|加强|大一|高一|强一)|(增加|提高|加大|增强|加强)对比",
+        r"|contrast (up|higher|stronger)|对比度?也?(提高|增强|加强|大一|高一|强一|加)"
+        r"|(增加|提高|加大|增强|加强|加)对比",
         "contrast",
         1.0,
     ),
     (
         r"less contrast|(lower|reduce|decrease) (the )?contrast|flatter"
-        r"|对比度?(降低|减弱|小一|低一)|(降低|减少|减弱)对比",
+        r"|contrast (down|lower|weaker)|对比度?也?(降低|减弱|小一|低一|减)|(降低|减少|减弱)对比",
         "contrast",
         -1.0,
     ),
