@@ -62,6 +62,8 @@ def picture(name: str) -> Image.Image:
         image = product_shot(160)
         ImageDraw.Draw(image).rectangle((112, 8, 152, 30), fill=(40, 140, 60))
         return with_text(image, "NEW", (118, 11), 14)
+    if name == "cut_out":  # the product shot already cut out (transparent backdrop)
+        return Editor(engine="classic").edit(image=product_shot(160), prompt="remove the background").image
     if name == "ready":  # already what Taobao asks for: square, 800x800
         return product_shot(800)
     sizes = {"cat": (180, 120), "astronaut": (160, 160), "coffee": (192, 128), "rocket": (96, 144)}
@@ -114,6 +116,7 @@ ROWS = [
     Row("mug", "make the background white and the mug blue", done=("background", "recolor")),
     Row("mug", "add a NEW badge", done=("text_add",)),
     Row("mug", "加一个新品标签", code="needs_clarification", names=("引号",)),
+    Row("cat", "提亮一点，对比度也加一点", done=("adjust", "adjust")),
     # -- what the classic engine cannot do, named -------------------------------------------
     Row(
         "astronaut",
@@ -153,6 +156,7 @@ ROWS = [
     Row("mug", "crop to square", code="nothing_changed", names=("'crop to square'", "160x160")),
     Row("mug", "补白成正方形", code="nothing_changed", names=("“补白成正方形”", "本来就是")),
     Row("ready", "用于淘宝主图", code="nothing_changed", names=("“用于淘宝主图”", "没有改变")),
+    Row("cut_out", "去掉背景，做成透明背景", code="nothing_changed", names=("本来就是透明的",)),
     # -- vague or empty ------------------------------------------------------------------------
     Row("cat", "make it better", code="needs_clarification", names=("too vague",)),
     Row("cat", "改一下", code="needs_clarification", names=("太笼统",)),
@@ -183,6 +187,8 @@ ROWS = [
     Row("mug_badge", "把右上角的标签改成红色", done=("recolor",), within=TOP_RIGHT),
     Row("cat", "make the logo in the top left red", code="bad_input", names=("'logo'",)),
     Row("mug", "make the mug on the right blue", code="bad_input", names=("'mug'",)),
+    Row("cat", "remove the thing in the middle", code="bad_input", names=("part of something larger",)),
+    Row("mug_text", "去掉左下角的东西", done=("remove",), within=BOTTOM_LEFT_HALF),
     # -- whole-picture edits ---------------------------------------------------------------------
     Row("mug", "remove the background", done=("background",), keep=MUG_BODY),
     Row("rocket", "rotate 90 degrees clockwise", done=("rotate",), size=(144, 96)),
@@ -248,6 +254,16 @@ def test_an_edit_does_all_it_was_asked_or_says_what_it_could_not(editor: Editor,
     assert_done(row, before, result.image, kinds)
     for word in row.warns:
         assert any(word in warning for warning in result.report.warnings), result.report.warnings
+
+
+def test_a_local_edit_over_the_area_limit_is_refused_in_the_users_language(editor: Editor) -> None:
+    for instruction, words in (
+        ("把红色的杯子换成蓝色", "超过了局部修改允许的10%"),
+        ("make the red mug blue", "10% allowed"),
+    ):
+        with pytest.raises(ImgEditError) as refused:
+            editor.edit(image=picture("mug"), prompt=instruction, max_edit_area=0.1)
+        assert refused.value.code == "edit_area_exceeded" and words in refused.value.message
 
 
 def test_a_text_added_without_quotes_is_written_where_asked(editor: Editor) -> None:
