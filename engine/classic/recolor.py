@@ -155,6 +155,7 @@ def _thing_in_place(pixels: np.ndarray, op: Recolor, place: Rect, ctx: OpContext
     height, width = pixels.shape[:2]
     lab = cv2.cvtColor(pixels, cv2.COLOR_RGB2Lab).astype(np.float32)
     samples = lab[place.y0 : place.y1, place.x0 : place.x1].reshape(-1, 3)
+    samples = samples[:: max(1, len(samples) // 20000)]  # the main colours need no more
     best: tuple[int, np.ndarray, np.ndarray] | None = None
     for center in main_colors(samples, most=6, min_share=0.03):
         weight = closeness(lab, center)
@@ -166,11 +167,13 @@ def _thing_in_place(pixels: np.ndarray, op: Recolor, place: Rect, ctx: OpContext
         for label in range(1, count):
             x, y, box_w, box_h, area = (int(v) for v in stats[label])
             cut_off = x == 0 or y == 0 or x + box_w == width or y + box_h == height
+            if cut_off or box_w * box_h < MIN_THING_SHARE * width * height:
+                continue  # a badge or a logo sits inside the picture, whole; a wall runs out of it
             # The letters on a badge are holes in its panel: they count as part of its shape.
             shape = labels[y : y + box_h, x : x + box_w] == label
             filled = area + int(enclosed(shape).sum())
-            if cut_off or filled < SOLID * box_w * box_h or filled < MIN_THING_SHARE * width * height:
-                continue  # a badge or a logo sits inside the picture, whole; a wall runs out of it
+            if filled < SOLID * box_w * box_h or filled < MIN_THING_SHARE * width * height:
+                continue
             if best is None or area > best[0]:
                 best = (area, weight, labels == label)
     if best is None:
