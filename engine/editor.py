@@ -19,11 +19,12 @@ from PIL import Image
 
 from engine.base import Engine
 from engine.parsing import ParseOptions, parse_instruction
+from engine.parsing.colors import parse_color
 from engine.parsing.language import reply_language
 from engine.partial import others_not_applied
-from engine.plan import EditPlan, Operation
+from engine.plan import Background, EditPlan, Operation
 from engine.safety import check_output_safety
-from engine.types import CancelToken, EditReport, EditRequest, EditResult, ProgressCallback
+from engine.types import CancelToken, EditReport, EditRequest, EditResult, EngineOutput, ProgressCallback
 from imgedit.config import Settings, get_settings
 from imgedit.errors import (
     BadInputError,
@@ -206,13 +207,33 @@ class Editor:
         backend = self.choose_backend(plan)
         source = request.image
         alpha = source.getchannel("A") if source.mode == "RGBA" else None
+        run_plan: EditPlan | None = plan
+        backdrop = _new_backdrop(plan, alpha)
+        filled = 0.0
+        if backdrop is not None:
+            # A cut-out given a solid background ("去掉背景" then "把背景换成白色"): its own alpha
+            # says what the backdrop is, so the picture goes over the new colour and the rest of
+            # the plan runs on that. Before, the backend saw unchanged colours and answered
+            # nothing_changed while the picture stayed transparent.
+            color, done = backdrop
+            flat = Image.new("RGB", source.size, color)
+            flat.paste(source.convert("RGB"), mask=alpha)
+            request = replace(request, images=[flat, *request.images[1:]])
+            filled = _transparent_share(alpha) if alpha is not None else 0.0
+            rest = [op for op in plan.operations if op is not done]
+            run_plan = plan.model_copy(update={"operations": rest}) if rest else None
+            alpha = None
         rgb_request = _with_rgb_images(request)
         if cancel is not None:
             cancel.raise_if_cancelled()
 
         t0 = time.perf_counter()
         try:
-            output = backend.run(rgb_request, plan, progress=progress, cancel=cancel)
+            output = (
+                backend.run(rgb_request, run_plan, progress=progress, cancel=cancel)
+                if run_plan is not None
+                else EngineOutput(image=rgb_request.image, parameters={"background": "the cut-out's alpha"})
+            )
         except UnsupportedOperationError:
             # The classic engine found at run time that it cannot do this honestly (a busy scene
             # behind a cut-out, an object it cannot find): qwen does it where it is available.
@@ -251,7 +272,7 @@ class Editor:
             if not backend.exact and plan.is_local and preserved.changed_area_ratio == 0.0:
                 raise NothingChangedError(_nothing_changed(plan))
             result = preserved.image
-            changed_ratio = preserved.changed_area_ratio
+            changed_ratio = max(preserved.changed_area_ratio, filled)
             warnings.extend(preserved.warnings)
             limit = (
                 request.max_edit_area if request.max_edit_area is not None else self.settings.max_edit_area
@@ -387,6 +408,24 @@ def _and_the_rest(message: str, plan: EditPlan, failed: list[Operation], zh: boo
     if not others:
         return message
     return message + others if zh else f"{message} {others}"
+
+
+def _new_backdrop(plan: EditPlan, alpha: Image.Image | None) -> tuple[tuple[int, int, int], Operation] | None:
+    """The colour a transparent picture's backdrop becomes, and the operation that asks for it:
+    a solid background change of an input with transparent pixels; ``None`` otherwise."""
+    if alpha is None or alpha.getextrema()[0] == 255:
+        return None
+    for op in plan.operations:
+        if isinstance(op, Background) and op.mode == "solid" and op.color:
+            rgb = parse_color(op.color)
+            return (rgb, op) if rgb is not None else None
+    return None
+
+
+def _transparent_share(alpha: Image.Image) -> float:
+    """Share of the pixels that were not fully opaque: what a new backdrop changes."""
+    histogram = alpha.histogram()
+    return 1.0 - histogram[255] / max(1, sum(histogram))
 
 
 def _with_rgb_images(request: EditRequest) -> EditRequest:

@@ -266,6 +266,16 @@ def test_a_local_edit_over_the_area_limit_is_refused_in_the_users_language(edito
         assert refused.value.code == "edit_area_exceeded" and words in refused.value.message
 
 
+def test_a_cut_out_given_a_white_background_is_white_where_it_was_transparent(editor: Editor) -> None:
+    cut = picture("cut_out")
+    after = editor.edit(image=cut, prompt="把背景换成白色").image
+    transparent = np.asarray(cut.getchannel("A")) == 0
+    assert after.mode == "RGB" and transparent.any()
+    assert np.all(np.asarray(after)[transparent] == 255)
+    x0, y0, x1, y1 = _box(MUG_BODY, cut.size)  # the product as it was
+    assert np.array_equal(np.asarray(after)[y0:y1, x0:x1], np.asarray(cut.convert("RGB"))[y0:y1, x0:x1])
+
+
 def test_a_text_added_without_quotes_is_written_where_asked(editor: Editor) -> None:
     after = editor.edit(image=picture("coffee"), prompt=ROWS[1].instruction).image
     assert after.size == (128, 128) and any("NEW" in text for text in ocr_texts(after))
