@@ -138,7 +138,9 @@ ROWS = [
     ),
     Row("cat", "提亮一点，并让猫笑起来", code=UNSUPPORTED, names=("“让猫笑起来”", "“提亮一点”")),
     Row("cat", "把背景换成白色", code=UNSUPPORTED, names=("背景没有修改",)),
-    Row("cat", "remove the man", code=UNSUPPORTED, names=("'remove the man'",)),
+    Row("cat", "remove the man", code=UNSUPPORTED, names=("'remove the man'", "colour or place")),
+    Row("mug", "把杯子去掉", code=UNSUPPORTED, names=("“把杯子去掉”", "颜色或位置")),
+    Row("cat", "remove it", code="needs_clarification", names=("what to remove",)),
     Row("two_blue", "make the blue shirt green", code=UNSUPPORTED, names=("2", "'shirt'", "place")),
     # -- things absent from the picture ------------------------------------------------------
     Row("mug", "replace 'SALE' with 'NEW'", code="bad_input", names=("'SALE'",)),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from engine.parsing.clause import Clause
+from engine.parsing.clause import Clause, IncompleteEdit
 from engine.parsing.colors import canonical_color, color_only, find_color
 from engine.parsing.quotes import PLACEHOLDER
 from engine.parsing.text import PRICE_TAG, REMOVE_VERB
@@ -161,8 +161,8 @@ _ZH_REMOVE_BEFORE = re.compile(
 def parse_remove(clause: Clause) -> list[Remove] | None:
     """Removing a thing found by colour and/or place: "去掉右边的红色物体", "erase the logo in the top left".
 
-    With neither a colour nor a place the classic engine could not find it, so such a removal
-    ("remove the man") is left to the generative rule.
+    With neither a colour nor a place ("remove the man") it is still a removal, which the classic
+    engine refuses asking for the colour or the place, and qwen can do.
     """
     text, place, source = clause.rest, clause.place, clause.source
     verb = REMOVE_VERB.search(text)
@@ -171,6 +171,15 @@ def parse_remove(clause: Clause) -> list[Remove] | None:
     before = _ZH_REMOVE_BEFORE.search(text)
     obj = before.group("obj") if before else text[verb.end() :]
     target, color = _target_and_color(obj, clause.quotes)
-    if color is None and place is None and not PRICE_TAG.search(text):
-        return None
+    if not target and color is None and place is None and not PRICE_TAG.search(text):
+        raise IncompleteEdit(
+            "Say what to remove: its colour, its place or the text, e.g. 'remove the red sticker in the "
+            "bottom right' or 'remove the watermark'.",
+            "请说明要去掉什么：颜色、位置或文字，例如“去掉右下角的红色贴纸”或“去掉水印”。",
+            ["remove the red sticker in the bottom right", "remove the watermark"],
+            ["去掉右下角的红色贴纸", "去掉水印"],
+        )
+    # A thing named without colour or place ("remove the mug", "去掉那个人") is still a removal:
+    # the classic engine answers that it needs its colour or place (it cannot find things by
+    # name), instead of calling a removal "new content to paint"; qwen takes it in auto mode.
     return [Remove(target=target, color=color, place=place, source=source)]
