@@ -21,6 +21,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.checkpoints import default_checkpointer
+from agent.memory import forget_old_turns, prune_checkpoints
 from agent.planners import SamplingOptions, build_planner
 from agent.prompts import build_system_prompt
 from agent.rules import RulesChatModel
@@ -174,8 +175,16 @@ class ChatAgent:
                 else state.values
             )
         else:
+            keep = self.settings.agent_memory_turns
+            if state is not None:
+                earlier = state.values.get("messages", [])
+            elif self.store.message_count(session_id, "user") > keep:
+                earlier = self.history(session_id)
+            else:
+                earlier = []  # the session has said no more than the window holds: nothing to read
+            forgotten = forget_old_turns(earlier, keep)
             result = self.graph.invoke(
-                {"messages": [HumanMessage(content=text, id=message_id)]},
+                {"messages": [*forgotten, HumanMessage(content=text, id=message_id)]},
                 config=config,
                 context=context,
                 # Each step is on disk before the next starts, so a re-run resumes exactly there.
@@ -188,20 +197,19 @@ class ChatAgent:
         self.store.add_message(
             session_id, "assistant", turn.reply, {**answer, "turn_id": turn_id} if turn_id else answer
         )
+        prune_checkpoints(self.checkpointer, session_id)
         return turn
 
     def _has_message(self, session_id: str, role: str, turn_id: str) -> bool:
-        return any(
-            m.role == role and m.data.get("turn_id") == turn_id for m in self.store.messages(session_id)
-        )
+        return self.store.turn_message(session_id, role, turn_id) is not None
 
     def _recorded_turn(self, session_id: str, turn_id: str) -> Turn | None:
         """The turn ``turn_id`` as its recorded reply, if it was finished before."""
-        for message in self.store.messages(session_id):
-            if message.role == "assistant" and message.data.get("turn_id") == turn_id:
-                fields = {k: v for k, v in message.data.items() if k in Turn.__dataclass_fields__}
-                return Turn(**fields)
-        return None
+        message = self.store.turn_message(session_id, "assistant", turn_id)
+        if message is None:
+            return None
+        fields = {k: v for k, v in message.data.items() if k in Turn.__dataclass_fields__}
+        return Turn(**fields)
 
     def history(self, session_id: str) -> list[BaseMessage]:
         """The conversation as the checkpointer holds it (what the planner sees next turn)."""

@@ -134,6 +134,12 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(default=None, description="The OpenAI-compatible server's base URL.")
     llm_model: str | None = Field(default=None, description="The planner model's name on that server.")
     llm_api_key: str | None = Field(default=None, description="The API key for that server.")
+    agent_memory_turns: int = Field(
+        default=20,
+        ge=1,
+        description="Earlier turns of a session the chat planner sees and the agent's state keeps "
+        "(the session keeps every message); older ones are forgotten, so memory stays bounded.",
+    )
     max_edit_area: float = Field(
         default=0.6, gt=0.0, le=1.0, description="Largest share of the image a local edit may change."
     )

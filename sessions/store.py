@@ -128,6 +128,25 @@ class SessionStore:
             db.flush()
             return MessageInfo.of(row)
 
+    def message_count(self, session_id: str, role: str) -> int:
+        """How many messages of ``role`` the session has (one indexed count, no rows read)."""
+        with self._tx() as db:
+            query = select(func.count()).select_from(MessageRow)
+            query = query.where(MessageRow.session_id == session_id, MessageRow.role == role)
+            return int(db.scalar(query) or 0)
+
+    def turn_message(self, session_id: str, role: str, turn_id: str) -> MessageInfo | None:
+        """The ``role`` message recorded for the agent turn ``turn_id`` (``data["turn_id"]``), if
+        any: a re-run turn finds what it recorded without reading the whole conversation."""
+        with self._tx() as db:
+            query = select(MessageRow).where(
+                MessageRow.session_id == session_id,
+                MessageRow.role == role,
+                MessageRow.data["turn_id"].as_string() == turn_id,
+            )
+            row = db.scalars(query.order_by(MessageRow.id).limit(1)).first()
+            return MessageInfo.of(row) if row is not None else None
+
     def messages(self, session_id: str) -> list[MessageInfo]:
         with self._tx() as db:
             rows = db.scalars(
