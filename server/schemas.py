@@ -106,7 +106,18 @@ class SessionOut(BaseModel):
     title: str
     created_at: str
     images: list[ImageOut]
+    #: The conversation's last messages, oldest first (``?messages=N`` of them).
     messages: list[MessageOut]
+    #: Set when older messages exist: pass it as ``before`` to ``GET /v1/sessions/{id}/messages``.
+    messages_before: int | None = None
+
+
+class MessagePage(BaseModel):
+    """A page of a session's conversation, oldest first, read from the newest end."""
+
+    messages: list[MessageOut]
+    #: Set when still older messages exist: the ``before`` of the next (older) page.
+    messages_before: int | None = None
 
 
 class ImageAdded(BaseModel):

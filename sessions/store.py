@@ -147,12 +147,19 @@ class SessionStore:
             row = db.scalars(query.order_by(MessageRow.id).limit(1)).first()
             return MessageInfo.of(row) if row is not None else None
 
-    def messages(self, session_id: str) -> list[MessageInfo]:
+    def messages(
+        self, session_id: str, *, last: int | None = None, before: int | None = None
+    ) -> list[MessageInfo]:
+        """The session's messages, oldest first: all of them, or the ``last`` ones older than
+        the message ``before`` (a page of a long conversation, read from the newest end)."""
         with self._tx() as db:
-            rows = db.scalars(
-                select(MessageRow).where(MessageRow.session_id == session_id).order_by(MessageRow.id)
-            )
-            return [MessageInfo.of(r) for r in rows]
+            query = select(MessageRow).where(MessageRow.session_id == session_id)
+            if before is not None:
+                query = query.where(MessageRow.id < before)
+            if last is None:
+                return [MessageInfo.of(r) for r in db.scalars(query.order_by(MessageRow.id))]
+            rows = list(db.scalars(query.order_by(MessageRow.id.desc()).limit(last)))
+            return [MessageInfo.of(r) for r in reversed(rows)]
 
     # -- images and versions ---------------------------------------------------------------
 

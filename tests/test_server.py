@@ -167,6 +167,38 @@ def test_chat_message_edits_and_undo_redo_revert_move_the_head(
         assert max(Image.open(io.BytesIO(thumb.content)).size) == 64
 
 
+def test_a_long_conversation_comes_a_page_at_a_time_newest_first(
+    live: LiveServer, key: str, photo: bytes
+) -> None:
+    with live.client(key) as client:
+        session_id, _, _ = new_session_with_image(client, photo)
+        for text in ("make it brighter", "undo", "redo", "show the history"):
+            assert client.post(f"/v1/sessions/{session_id}/messages", json={"text": text}).status_code == 200
+        everything = client.get(f"/v1/sessions/{session_id}", params={"messages": 500}).json()
+        assert len(everything["messages"]) == 8 and everything["messages_before"] is None
+
+        # The session shows its last messages and where the older ones are ...
+        recent = client.get(f"/v1/sessions/{session_id}", params={"messages": 3}).json()
+        assert recent["messages"] == everything["messages"][-3:]
+        assert recent["images"] == everything["images"]
+        # ... and the older ones come page by page, going back, until the first.
+        pages = [recent["messages"]]
+        before = recent["messages_before"]
+        while before is not None:
+            page = client.get(f"/v1/sessions/{session_id}/messages", params={"before": before, "limit": 2})
+            assert page.status_code == 200, page.text
+            assert len(page.json()["messages"]) <= 2
+            pages.insert(0, page.json()["messages"])
+            before = page.json()["messages_before"]
+        assert [m for page in pages for m in page] == everything["messages"]
+        assert everything["messages"][0]["text"] == "make it brighter"
+
+        bad = client.get(f"/v1/sessions/{session_id}/messages", params={"limit": 0})
+        assert bad.status_code == 422 and "limit" in bad.json()["message"]
+    with live.client(live.key("pager-other")) as theirs:
+        assert theirs.get(f"/v1/sessions/{session_id}/messages").status_code == 404
+
+
 def test_session_edit_job_records_one_version(live: LiveServer, key: str, photo: bytes) -> None:
     with live.client(key) as client:
         session_id, _image_id, original_id = new_session_with_image(client, photo)

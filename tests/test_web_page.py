@@ -307,3 +307,33 @@ def client_images(live: LiveServer, key: str, session_id: str) -> list[Any]:
     with live.client(key) as client:
         images: list[Any] = client.get(f"/v1/sessions/{session_id}").json()["images"]
     return images
+
+
+def test_a_long_conversation_opens_at_its_end_and_earlier_messages_come_on_request(
+    live: LiveServer, browser: Browser
+) -> None:
+    key = live.key("long-talker")
+    with live.client(key) as client:
+        session_id = client.post("/v1/sessions", json={"title": "long"}).json()["id"]
+    # 230 messages, more than two of the page's pages: written straight to the server's store
+    # (a real database), since 115 chat turns would take minutes.
+    store = live.app.state.ctx.store
+    for n in range(115):
+        store.add_message(session_id, "user", f"question {n}")
+        store.add_message(session_id, "assistant", f"answer {n}")
+    tab = Tab(browser, live, locale="zh-CN", viewport=DESKTOP)
+    page = tab.open(key, session_id=session_id)
+    bubbles = page.locator("#chat li.user, #chat li.bot")
+    expect(bubbles).to_have_count(100)
+    expect(bubbles.last).to_have_text("answer 114")
+    more = page.get_by_role("button", name="显示更早的消息")
+    more.click()
+    expect(bubbles).to_have_count(200)
+    more.click()
+    expect(bubbles).to_have_count(230)
+    expect(bubbles.first).to_have_text("question 0")
+    expect(more).to_have_count(0)  # nothing older is left
+    texts = bubbles.all_text_contents()
+    assert texts == [f"{kind} {n}" for n in range(115) for kind in ("question", "answer")]
+    assert_accessible(page)
+    tab.close()

@@ -28,6 +28,7 @@ from server.schemas import (
     ImageOut,
     JobOut,
     MessageOut,
+    MessagePage,
     SessionCreated,
     SessionList,
     SessionOut,
@@ -88,7 +89,21 @@ def version_out(version: VersionInfo, request: Request) -> VersionOut:
     )
 
 
-def session_out(store: SessionStore, session: SessionInfo, request: Request) -> SessionOut:
+def message_page(store: SessionStore, session_id: str, limit: int, before: int | None = None) -> MessagePage:
+    """The ``limit`` messages before ``before`` (or the last ones), and the cursor to older ones."""
+    found = store.messages(session_id, last=limit + 1, before=before)
+    older = len(found) > limit
+    page = found[1:] if older else found
+    return MessagePage(
+        messages=[MessageOut.model_validate(m.to_dict()) for m in page],
+        # With limit 0 the page is empty: the cursor then leads to the newest message.
+        messages_before=(page[0].id if page else found[0].id + 1) if older else None,
+    )
+
+
+def session_out(
+    store: SessionStore, session: SessionInfo, request: Request, messages: int = DEFAULT_PAGE
+) -> SessionOut:
     images = [
         ImageOut(
             id=image.id,
@@ -100,13 +115,14 @@ def session_out(store: SessionStore, session: SessionInfo, request: Request) -> 
         )
         for image in store.images(session.id)
     ]
-    messages = [MessageOut.model_validate(m.to_dict()) for m in store.messages(session.id)]
+    conversation = message_page(store, session.id, messages)
     return SessionOut(
         id=session.id,
         title=session.title,
         created_at=session.created_at.isoformat(),
         images=images,
-        messages=messages,
+        messages=conversation.messages,
+        messages_before=conversation.messages_before,
     )
 
 
@@ -183,8 +199,32 @@ def list_sessions(
     response_model=SessionOut,
     summary="A session: its images with their versions, its messages",
 )
-def get_session(session: OwnedSession, request: Request, ctx: Ctx) -> SessionOut:
-    return session_out(ctx.store, session, request)
+def get_session(
+    session: OwnedSession,
+    request: Request,
+    ctx: Ctx,
+    messages: Annotated[
+        int, Query(ge=0, le=MAX_PAGE, description="How many of the last messages to include.")
+    ] = DEFAULT_PAGE,
+) -> SessionOut:
+    """A long conversation comes a page at a time: ``messages_before`` leads to the older ones."""
+    return session_out(ctx.store, session, request, messages)
+
+
+@router.get(
+    "/sessions/{session_id}/messages",
+    response_model=MessagePage,
+    summary="A page of the session's conversation, oldest first, read from the newest end",
+)
+def list_messages(
+    session: OwnedSession,
+    ctx: Ctx,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Messages per page.")] = DEFAULT_PAGE,
+    before: Annotated[
+        int | None, Query(ge=1, description="`messages_before` of the previous answer: older messages.")
+    ] = None,
+) -> MessagePage:
+    return message_page(ctx.store, session.id, limit, before)
 
 
 @router.post(

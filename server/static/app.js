@@ -38,7 +38,7 @@ async function imageUrl(path) {
   return state.blobs.get(path);
 }
 
-function say(role, text, image) {
+function bubble(role, text, image) {
   const li = document.createElement("li");
   li.className = role;
   li.textContent = text;
@@ -48,6 +48,11 @@ function say(role, text, image) {
     imageUrl(image).then((u) => { img.src = u; });
     li.append(img);
   }
+  return li;
+}
+
+function say(role, text, image) {
+  const li = bubble(role, text, image);
   $("#chat").append(li);
   li.scrollIntoView({ block: "end" });
   return li;
@@ -212,8 +217,34 @@ async function refresh() {
   if (!images.some((i) => i.id === state.imageId)) state.imageId = images.length ? images[images.length - 1].id : null;
   if (!$("#chat").children.length) {
     for (const m of state.session.messages) say(m.role === "user" ? "user" : "bot", m.text);
+    if (state.session.messages_before) earlierButton(state.session.messages_before);
   }
   await render();
+}
+
+/** A long conversation opens at its last messages; this button, above them, brings the older
+ * ones a page at a time (GET /v1/sessions/{id}/messages?before=…). */
+function earlierButton(before) {
+  const li = document.createElement("li");
+  li.className = "earlier";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.dataset.i18n = "earlierMessages";
+  button.textContent = t("earlierMessages");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const page = await api(`/v1/sessions/${state.sessionId}/messages?before=${before}`);
+      for (const m of page.messages) li.before(bubble(m.role === "user" ? "user" : "bot", m.text));
+      if (page.messages_before) earlierButton(page.messages_before);
+      li.remove();
+    } catch (err) {
+      button.disabled = false;
+      say("error", err.message);
+    }
+  });
+  li.append(button);
+  $("#chat").prepend(li);
 }
 
 function currentImage() { return state.session?.images.find((i) => i.id === state.imageId) || null; }
