@@ -300,6 +300,8 @@ def test_a_file_chosen_while_the_page_is_still_connecting_waits_for_the_session(
         sessions = client.get("/v1/sessions").json()
     assert len(sessions["sessions"]) == 1
     assert len(client_images(live, key, sessions["sessions"][0]["id"])) == 1
+    # A key check still held back when the tab closes would fail the next test's first call.
+    tab.page.unroute_all(behavior="ignoreErrors")
     tab.close()
 
 
