@@ -64,11 +64,7 @@ def _text_region(pixels: np.ndarray, op: Recolor, quote: str, ctx: OpContext) ->
         matches = find_text(read_text(pixels), quote)
     region = op_rect(op.box, op.place, width, height)
     if region is not None:
-        matches = [
-            m
-            for m in matches
-            if region.contains_point((m.rect.x0 + m.rect.x1) / 2, (m.rect.y0 + m.rect.y1) / 2)
-        ]
+        matches = [m for m in matches if region.holds_centre_of(m.rect)]
     if not matches:
         raise BadInputError(
             ctx.say(
@@ -82,8 +78,7 @@ def _text_region(pixels: np.ndarray, op: Recolor, quote: str, ctx: OpContext) ->
         return _letters(pixels, [text])
     # The badge: the panel colour around the text, as far as it reaches.
     box, weight = panel_around(pixels, text)
-    border = np.concatenate([weight[0], weight[-1], weight[:, 0], weight[:, -1]])
-    if float(np.mean(border > 0.5)) > NO_PANEL_BORDER:
+    if _edge_share(weight) > NO_PANEL_BORDER:
         # The "panel" runs on past a text height all round: the text is written on the picture's
         # own background, and recolouring that would repaint the background around it. Named
         # alone ("把'SALE'改成红色"), the text is its letters; named as a badge, there is none.
@@ -99,6 +94,13 @@ def _text_region(pixels: np.ndarray, op: Recolor, quote: str, ctx: OpContext) ->
             )
         )
     return box, weight
+
+
+def _edge_share(weight: np.ndarray) -> float:
+    """Share of the outermost rows and columns of ``weight`` that are mostly in (> 0.5): a colour
+    that reaches the frame all round runs on beyond what was asked about."""
+    edge = np.concatenate([weight[0], weight[-1], weight[:, 0], weight[:, -1]])
+    return float(np.mean(edge > 0.5))
 
 
 def _means_letters(target: str) -> bool:
@@ -130,11 +132,7 @@ def _unquoted_text_region(pixels: np.ndarray, op: Recolor, ctx: OpContext) -> tu
     with ctx.timed("ocr"):
         lines = [line for line in read_text(pixels) if line.is_writing]
     if region is not None:
-        lines = [
-            line
-            for line in lines
-            if region.contains_point((line.rect.x0 + line.rect.x1) / 2, (line.rect.y0 + line.rect.y1) / 2)
-        ]
+        lines = [line for line in lines if region.holds_centre_of(line.rect)]
     if not lines:
         raise BadInputError(
             ctx.say(
@@ -159,8 +157,7 @@ def _thing_in_place(pixels: np.ndarray, op: Recolor, place: Rect, ctx: OpContext
     best: tuple[int, np.ndarray, np.ndarray] | None = None
     for center in main_colors(samples, most=6, min_share=0.03):
         weight = closeness(lab, center)
-        frame = np.concatenate([weight[0], weight[-1], weight[:, 0], weight[:, -1]])
-        if float(np.mean(frame > 0.5)) > 0.5:
+        if _edge_share(weight) > 0.5:
             continue  # the backdrop, seen in that place (through a handle's loop, say)
         things = color_objects(weight, place, fill_place=False)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(things.astype(np.uint8), connectivity=8)

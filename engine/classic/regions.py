@@ -35,6 +35,11 @@ class Rect(NamedTuple):
     def contains_point(self, x: float, y: float) -> bool:
         return self.x0 <= x < self.x1 and self.y0 <= y < self.y1
 
+    def holds_centre_of(self, other: Rect) -> bool:
+        """Whether ``other``'s centre lies inside: how a text line or a match counts as "in" a
+        named place even when its box spills over the place's edge."""
+        return self.contains_point((other.x0 + other.x1) / 2, (other.y0 + other.y1) / 2)
+
     def padded(self, pad: int, width: int, height: int) -> Rect:
         """This rectangle grown by ``pad`` pixels on each side, clipped to the image."""
         return Rect(

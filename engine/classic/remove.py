@@ -126,11 +126,7 @@ def _price_tags(pixels: np.ndarray, region: Rect | None, ctx: OpContext) -> np.n
     height, width = pixels.shape[:2]
     with ctx.timed("ocr"):
         lines = read_text(pixels)
-    matches = [
-        m
-        for m in find_prices(lines)
-        if region is None or region.contains_point((m.rect.x0 + m.rect.x1) / 2, (m.rect.y0 + m.rect.y1) / 2)
-    ]
+    matches = [m for m in find_prices(lines) if region is None or region.holds_centre_of(m.rect)]
     if not matches:
         raise BadInputError(
             ctx.say(

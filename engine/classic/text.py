@@ -212,7 +212,7 @@ def _lines(image: np.ndarray, region: Rect | None, ctx: OpContext) -> list[TextL
 def _in_region(rect: Rect, region: Rect | None) -> bool:
     if region is None:
         return True
-    return region.contains_point((rect.x0 + rect.x1) / 2, (rect.y0 + rect.y1) / 2)
+    return region.holds_centre_of(rect)
 
 
 def _not_found(query: str, lines: list[TextLine], ctx: OpContext) -> BadInputError:

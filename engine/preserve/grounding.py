@@ -42,7 +42,7 @@ def _text_boxes(lines: list[TextLine], op: TextReplace | TextRemove, region: Rec
         rects = [line.rect for line in lines]
     if region is None:
         return rects
-    return [r for r in rects if region.contains_point((r.x0 + r.x1) / 2, (r.y0 + r.y1) / 2)]
+    return [r for r in rects if region.holds_centre_of(r)]
 
 
 def text_box(rect: Rect, width: int, height: int) -> Rect:
